@@ -1,0 +1,3 @@
+from uvx_nix.cli import entry
+
+entry()
