@@ -1,0 +1,487 @@
+#!/usr/bin/env python3
+"""Collect host programs into content-addressed Nix sources for the NixOS look-alike.
+
+Run by scripts/setup-sim on the Debian host (stdlib only). For every look-alike package this
+stages a directory holding the program files plus the closure of their shared libraries
+(glibc excluded: that is its own package), adds it to the store with
+``nix-store --add-fixed --recursive sha256`` and records name -> (store name, NAR hash) in
+``tests/sim/nixpkgs/sim-sources.json`` (git-ignored). The Nix expressions then refer to these
+sources as fixed-output derivations, so every package output can be rebuilt from the store
+alone, inside the simulated root, with no host file.
+
+Each staged source carries ``nix-support/sim-elf``: one ``exe PATH`` or ``lib PATH`` line per
+dynamically linked ELF file, telling the store builder what to patchelf.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+BUILD = HERE / ".build"
+STAGE = BUILD / "stage"
+NIXPKGS = HERE / "nixpkgs"
+SOURCES_JSON = NIXPKGS / "sim-sources.json"
+STAMP = BUILD / "collect-stamp.json"
+HOST_LIBDIR = Path("/lib/x86_64-linux-gnu")
+
+# Files of Debian's libc6: they form the store glibc, never copied into other packages.
+GLIBC_SONAMES = {
+    "ld-linux-x86-64.so.2", "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2",
+    "librt.so.1", "libresolv.so.2", "libutil.so.1", "libanl.so.1", "libBrokenLocale.so.1",
+    "libc_malloc_debug.so.0", "libmvec.so.1", "libnsl.so.1", "libnss_compat.so.2",
+    "libnss_dns.so.2", "libnss_files.so.2", "libnss_hesiod.so.2", "libthread_db.so.1",
+}
+# NixOS's glibc lib dir also holds libgcc_s.so.1 (nixpkgs copies it there), so it resolves
+# everywhere on NixOS; libstdc++.so.6 does not.
+GLIBC_EXTRA = {"libgcc_s.so.1"}
+
+# The store loader's system search dir (see c_glibc); must be exactly 21 bytes + "/".
+GLIBC_LINK = b"/nix/var/simglibc/lib"
+PT_INTERP = 3
+PT_DYNAMIC = 2
+
+
+def log(msg: str) -> None:
+    print(f"setup-sim: {msg}", file=sys.stderr, flush=True)
+
+
+def elf_kind(path: Path) -> str | None:
+    """'exe' (has PT_INTERP), 'lib' (dynamic, no interpreter) or None (not a dynamic ELF)."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    with open(path, "rb") as f:
+        head = f.read(64)
+        if len(head) < 64 or head[:4] != b"\x7fELF" or head[4] != 2:
+            return None
+        phoff, = struct.unpack_from("<Q", head, 32)
+        phentsize, phnum = struct.unpack_from("<HH", head, 54)
+        f.seek(phoff)
+        ph = f.read(phentsize * phnum)
+    types = {struct.unpack_from("<I", ph, i * phentsize)[0] for i in range(phnum)}
+    if PT_DYNAMIC not in types:
+        return None
+    return "exe" if PT_INTERP in types else "lib"
+
+
+def ldd_closure(files: list[Path]) -> dict[str, Path]:
+    """soname -> host path of every non-glibc library needed by files (transitively)."""
+    out: dict[str, Path] = {}
+    for f in files:
+        res = subprocess.run(["ldd", str(f)], capture_output=True, text=True, check=False)
+        for line in res.stdout.splitlines():
+            m = re.match(r"\s*(\S+) => (\S+) \(", line)
+            if not m:
+                if "not found" in line:
+                    raise SystemExit(f"setup-sim: {f}: {line.strip()}")
+                continue
+            soname, target = m.group(1), m.group(2)
+            if soname in GLIBC_SONAMES or soname in GLIBC_EXTRA:
+                continue
+            out.setdefault(soname, Path(target))
+    return out
+
+
+class Stage:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.dir = STAGE / f"sim-src-{name}"
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True)
+
+    def copy(self, src: Path | str, rel: str) -> Path:
+        src = Path(src)
+        dest = self.dir / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest, follow_symlinks=True)
+        dest.chmod(0o755 if os.access(src, os.X_OK) else 0o644)
+        return dest
+
+    def link(self, target: str, rel: str) -> None:
+        dest = self.dir / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.symlink_to(target)
+
+    def tree(self, src: Path | str, rel: str, ignore: list[str] | None = None) -> None:
+        shutil.copytree(
+            src, self.dir / rel, symlinks=True,
+            ignore=shutil.ignore_patterns(*(ignore or [])), dirs_exist_ok=True,
+        )
+
+    def elves(self) -> list[Path]:
+        return sorted(p for p in self.dir.rglob("*") if elf_kind(p))
+
+    def bundle_libs(self, libdir: str = "lib", skip: set[str] | None = None) -> None:
+        """Copy the non-glibc library closure of every ELF here into libdir."""
+        skip = skip or set()
+        elves = self.elves()
+        present = {p.name for p in elves}
+        for soname, host in sorted(ldd_closure(elves).items()):
+            if soname in present or soname in skip:
+                continue
+            self.copy(host.resolve(), f"{libdir}/{soname}").chmod(0o644)
+
+    def finish(self) -> None:
+        lines = []
+        for p in self.elves():
+            kind = elf_kind(p)
+            lines.append(f"{kind} {p.relative_to(self.dir)}")
+        ns = self.dir / "nix-support"
+        ns.mkdir(exist_ok=True)
+        (ns / "sim-elf").write_text("".join(f"{line}\n" for line in lines))
+        # Deterministic NAR: fixed mtimes do not matter to Nix, permissions do.
+        for p in self.dir.rglob("*"):
+            if p.is_symlink():
+                continue
+            if p.is_dir():
+                p.chmod(0o755)
+            else:
+                p.chmod(0o755 if p.stat().st_mode & 0o111 else 0o644)
+
+
+def add_to_store(stage: Stage) -> dict[str, str]:
+    path = subprocess.run(
+        ["nix-store", "--add-fixed", "--recursive", "sha256", str(stage.dir)],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    h = subprocess.run(
+        ["nix-store", "--query", "--hash", path], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return {"name": stage.dir.name, "hash": h, "path": path}
+
+
+def dpkg_files(pkg: str) -> list[str]:
+    res = subprocess.run(["dpkg", "-L", pkg], capture_output=True, text=True, check=True)
+    return res.stdout.split()
+
+
+def which(prog: str) -> Path:
+    p = shutil.which(prog, path="/usr/bin:/bin:/usr/sbin:/sbin")
+    if not p:
+        raise SystemExit(f"setup-sim: {prog} not found on the host")
+    return Path(p)
+
+
+def pyenv_pythons() -> dict[str, Path]:
+    root = os.environ.get("PYENV_ROOT")
+    if not root:
+        try:
+            root = subprocess.run(
+                ["pyenv", "root"], capture_output=True, text=True, check=True
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            root = str(Path.home() / ".pyenv")
+    found: dict[str, Path] = {}
+    vdir = Path(root) / "versions"
+    if not vdir.is_dir():
+        return found
+    for d in sorted(vdir.iterdir()):
+        m = re.fullmatch(r"3\.(\d+)\.(\d+)", d.name)
+        if m and int(m.group(1)) >= 10 and (d / "bin" / f"python3.{m.group(1)}").exists():
+            found[d.name] = d
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Package collectors
+
+
+def c_busybox() -> Stage:
+    s = Stage("busybox")
+    s.copy("/bin/busybox", "bin/busybox")
+    applets = subprocess.run(
+        ["/bin/busybox", "--list"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    for a in applets:
+        if a != "busybox":
+            s.link("busybox", f"bin/{a}")
+    return s
+
+
+def find_all(data: bytes, needle: bytes) -> list[int]:
+    out, i = [], data.find(needle)
+    while i >= 0:
+        out.append(i)
+        i = data.find(needle, i + 1)
+    return out
+
+
+def c_glibc() -> Stage:
+    s = Stage("glibc")
+    for f in dpkg_files("libc6"):
+        p = Path(f)
+        if p.parent == HOST_LIBDIR and ".so" in p.name and p.exists():
+            s.copy(p.resolve(), f"lib/{p.name}")
+    s.copy(HOST_LIBDIR / "libgcc_s.so.1", "lib/libgcc_s.so.1")
+    locale = Path("/usr/lib/locale/C.utf8")
+    if locale.is_dir():
+        s.tree(locale, "lib/locale/C.utf8")
+    # Redirect the loader's compiled-in system search path (same lengths: the first length is
+    # an immediate in ld.so's code) from Debian's dirs to GLIBC_LINK, a fixed 22-byte path that
+    # setup-sim points at the store glibc's lib/. /lib/ and /usr/lib/ stay: absent in the root.
+    ldp = s.dir / "lib/ld-linux-x86-64.so.2"
+    ld = ldp.read_bytes()
+    old = b"/lib/x86_64-linux-gnu/\0/usr/lib/x86_64-linux-gnu/\0/lib/\0/usr/lib/\0"
+    new = GLIBC_LINK + b"/\0" + (GLIBC_LINK + b"/").ljust(26, b"/") + b"\0/lib/\0/usr/lib/\0"
+    assert len(old) == len(new), (old, new)
+    if ld.count(old) < 1:
+        raise SystemExit("setup-sim: cannot find the search path in the host's ld-linux")
+    ldp.write_bytes(ld.replace(old, new))
+    (s.dir / "lib/ld-linux-x86-64.so.2").chmod(0o755)
+    return s
+
+
+def c_patchelf() -> Stage:
+    s = Stage("patchelf")
+    s.copy(which("patchelf"), "bin/patchelf")
+    # libstdc++ and libgcc_s: needed to run the bootstrap copy before anything is patched.
+    for soname, host in ldd_closure([which("patchelf")]).items():
+        s.copy(host.resolve(), f"lib/{soname}")
+    s.copy(HOST_LIBDIR / "libgcc_s.so.1", "lib/libgcc_s.so.1")
+    return s
+
+
+def c_gcclib() -> Stage:
+    s = Stage("gcc-lib")
+    s.copy(HOST_LIBDIR / "libstdc++.so.6", "lib/libstdc++.so.6")
+    s.copy(HOST_LIBDIR / "libgcc_s.so.1", "lib/libgcc_s.so.1")
+    return s
+
+
+def c_libs(name: str, sonames: list[str]) -> Stage:
+    s = Stage(name)
+    for so in sonames:
+        s.copy((HOST_LIBDIR / so).resolve(), f"lib/{so}")
+    s.bundle_libs()
+    return s
+
+
+def c_python(version: str, prefix: Path) -> Stage:
+    mm = ".".join(version.split(".")[:2])
+    s = Stage("python" + mm.replace(".", ""))
+    exe = f"python{mm}"
+    s.copy(prefix / "bin" / exe, f"bin/{exe}")
+    s.link(exe, "bin/python3")
+    s.link(exe, "bin/python")
+    for so in prefix.glob("lib/libpython*.so*"):
+        if not so.is_symlink():
+            s.copy(so, f"lib/{so.name}")
+    s.link(f"libpython{mm}.so.1.0", f"lib/libpython{mm}.so")
+    stdlib = prefix / "lib" / exe
+    s.tree(stdlib, f"lib/{exe}", ignore=[
+        "test", "tests", "idlelib", "tkinter", "turtledemo", "__phello__", "config-*",
+        "site-packages", "_tkinter*.so", "lib2to3", "*.exe",
+    ])
+    (s.dir / f"lib/{exe}/site-packages").mkdir()
+    (s.dir / f"lib/{exe}/site-packages/README.txt").write_text("store site-packages\n")
+    s.tree(prefix / "include", "include")
+    s.bundle_libs()
+    return s
+
+
+def c_uv() -> Stage:
+    version = subprocess.run(
+        ["uv", "--version"], capture_output=True, text=True, check=True
+    ).stdout.split()[1]
+    dl = BUILD / "downloads"
+    wheels = sorted(dl.glob(f"uv-{version}-*manylinux*x86_64*.whl"))
+    if not wheels:
+        dl.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+             "--platform", "manylinux2014_x86_64", "-d", str(dl), f"uv=={version}"],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+        wheels = sorted(dl.glob(f"uv-{version}-*manylinux*x86_64*.whl"))
+    s = Stage("uv")
+    with zipfile.ZipFile(wheels[0]) as z:
+        for prog in ("uv", "uvx"):
+            dest = s.dir / "bin" / prog
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(z.read(f"uv-{version}.data/scripts/{prog}"))
+            dest.chmod(0o755)
+    (s.dir / "nix-support").mkdir()
+    (s.dir / "nix-support/version").write_text(version)
+    # The wheel also serves as the generic-Linux binary the tests expect to be refused.
+    shutil.copy2(wheels[0], BUILD / "uv.whl")
+    s.bundle_libs()
+    return s
+
+
+def c_simple(name: str, progs: list[str], links: dict[str, str] | None = None) -> Stage:
+    s = Stage(name)
+    for p in progs:
+        s.copy(which(p).resolve(), f"bin/{p}")
+    for rel, target in (links or {}).items():
+        s.link(target, rel)
+    return s
+
+
+def c_bundled(name: str, progs: list[str], links: dict[str, str] | None = None) -> Stage:
+    s = c_simple(name, progs, links)
+    s.bundle_libs()
+    return s
+
+
+def c_coreutils() -> Stage:
+    s = Stage("coreutils")
+    for f in dpkg_files("coreutils"):
+        p = Path(f)
+        if p.parent.name in ("bin", "sbin") and p.is_file() and not p.is_symlink():
+            s.copy(p, f"bin/{p.name}")
+    s.bundle_libs()
+    return s
+
+
+def c_nix() -> Stage:
+    s = c_simple("nix", ["nix"])
+    for n in ("nix-store", "nix-build", "nix-instantiate", "nix-env", "nix-collect-garbage",
+              "nix-shell", "nix-hash", "nix-channel", "nix-prefetch-url", "nix-copy-closure",
+              "nix-daemon"):
+        s.link("nix", f"bin/{n}")
+    s.bundle_libs()
+    return s
+
+
+def c_git() -> Stage:
+    s = c_simple("git", ["git"])
+    s.tree("/usr/share/git-core/templates", "share/git-core/templates")
+    s.bundle_libs()
+    return s
+
+
+def c_zsh() -> Stage:
+    s = c_simple("zsh", ["zsh"])
+    ver = subprocess.run(
+        ["zsh", "-fc", "echo $ZSH_VERSION"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    s.tree(f"/usr/lib/x86_64-linux-gnu/zsh/{ver}", f"lib/zsh/{ver}")
+    s.tree("/usr/share/zsh/functions", "share/zsh/functions")
+    (s.dir / "nix-support").mkdir()
+    (s.dir / "nix-support/version").write_text(ver)
+    s.bundle_libs()
+    return s
+
+
+def c_fish() -> Stage:
+    s = c_simple("fish", ["fish"])
+    s.tree("/usr/share/fish", "share/fish", ignore=["man", "groff", "completions"])
+    s.bundle_libs()
+    return s
+
+
+TERMINFO = ["dumb", "linux", "vt100", "vt220", "xterm", "xterm-256color", "xterm-color",
+            "screen", "screen-256color", "tmux", "tmux-256color", "rxvt", "ansi"]
+
+
+def c_tmux() -> Stage:
+    s = c_simple("tmux", ["tmux"])
+    for t in TERMINFO:
+        for base in ("/usr/share/terminfo", "/lib/terminfo", "/etc/terminfo"):
+            src = Path(base) / t[0] / t
+            if src.exists():
+                s.copy(src.resolve(), f"share/terminfo/{t[0]}/{t}")
+                break
+    s.bundle_libs()
+    return s
+
+
+def fingerprint() -> str:
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    progs = ["busybox", "patchelf", "bash", "nix", "direnv", "git", "zsh", "fish", "tmux",
+             "ls", "uv"]
+    for p in progs:
+        w = shutil.which(p, path="/usr/bin:/bin") or shutil.which(p) or ""
+        if w:
+            st = Path(w).resolve().stat()
+            h.update(f"{p}:{Path(w).resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
+    for v, d in pyenv_pythons().items():
+        h.update(f"{v}:{d}".encode())
+    ld = Path("/lib64/ld-linux-x86-64.so.2").resolve().stat()
+    h.update(f"ld:{ld.st_size}:{ld.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+def all_valid(paths: list[str]) -> bool:
+    res = subprocess.run(
+        ["nix-store", "--check-validity", *paths],
+        capture_output=True, check=False,
+    )
+    return res.returncode == 0
+
+
+def main() -> int:
+    fp = fingerprint()
+    if STAMP.exists() and SOURCES_JSON.exists():
+        old = json.loads(STAMP.read_text())
+        data = json.loads(SOURCES_JSON.read_text())
+        if old.get("fingerprint") == fp and all_valid(
+            [s["path"] for s in data["sources"].values()]
+        ):
+            return 0
+    log("collecting host programs into store sources (first run only)")
+    pythons = pyenv_pythons()
+    if not pythons:
+        raise SystemExit("setup-sim: no pyenv CPython >= 3.10 found (PYENV_ROOT/versions)")
+    stages: list[tuple[str, Stage]] = [
+        ("busybox", c_busybox()),
+        ("glibc", c_glibc()),
+        ("patchelf", c_patchelf()),
+        ("gcc-lib", c_gcclib()),
+        ("zlib", c_libs("zlib", ["libz.so.1"])),
+        ("openssl", c_libs("openssl", ["libssl.so.3", "libcrypto.so.3"])),
+        ("libffi", c_libs("libffi", ["libffi.so.8"])),
+        ("bash", c_bundled("bash", ["bash"], {"bin/sh": "bash"})),
+        ("coreutils", c_coreutils()),
+        ("nix", c_nix()),
+        ("direnv", c_bundled("direnv", ["direnv"])),
+        ("git", c_git()),
+        ("zsh", c_zsh()),
+        ("fish", c_fish()),
+        ("tmux", c_tmux()),
+        ("uv", c_uv()),
+    ]
+    py_meta: dict[str, dict[str, str]] = {}
+    for version, prefix in pythons.items():
+        st = c_python(version, prefix)
+        stages.append((st.name, st))
+        py_meta[st.name] = {"version": version}
+    sources: dict[str, dict[str, str]] = {}
+    for key, st in stages:
+        st.finish()
+        sources[key] = add_to_store(st)
+        shutil.rmtree(st.dir)
+    uv_version = subprocess.run(
+        ["uv", "--version"], capture_output=True, text=True, check=True
+    ).stdout.split()[1]
+    data = {
+        "system": "x86_64-linux",
+        "sources": sources,
+        "pythons": py_meta,
+        "uvVersion": uv_version,
+        "glibcVersion": os.confstr("CS_GNU_LIBC_VERSION").split()[1],  # type: ignore[union-attr]
+        "gccVersion": subprocess.run(
+            ["gcc", "-dumpfullversion"], capture_output=True, text=True, check=False
+        ).stdout.strip() or "12",
+        "zshVersion": subprocess.run(
+            ["zsh", "-fc", "echo $ZSH_VERSION"], capture_output=True, text=True, check=True
+        ).stdout.strip(),
+    }
+    SOURCES_JSON.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    STAMP.write_text(json.dumps({"fingerprint": fp}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

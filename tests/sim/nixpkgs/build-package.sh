@@ -1,0 +1,16 @@
+# Generic builder (busybox sh, empty PATH): copy the source, then give every dynamic ELF the
+# store loader as interpreter and $out/lib + glibc as RUNPATH, as nixpkgs' fixup does.
+PATH=$busybox/bin
+mkdir -p $out
+cp -R $src/. $out/
+chmod -R u+w $out
+interp=$glibc/lib/ld-linux-x86-64.so.2
+pe() { $interp --library-path $patchelf/lib:$glibc/lib $patchelf/bin/patchelf "$@"; }
+rpath="$out/lib:$glibc/lib"
+while read kind rel; do
+  case $kind in
+    exe) pe --set-interpreter $interp --set-rpath "$rpath" "$out/$rel" ;;
+    lib) pe --set-rpath "$rpath" "$out/$rel" ;;
+  esac
+done < $src/nix-support/sim-elf
+rm -f $out/nix-support/sim-elf
