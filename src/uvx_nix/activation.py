@@ -1,0 +1,39 @@
+"""Is uvx-nix active here?  Active on NixOS or when forced; otherwise uv runs untouched."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import NamedTuple
+
+
+class Activation(NamedTuple):
+    active: bool
+    reason: str
+
+
+def _os_release_is_nixos(root: str) -> bool:
+    for name in ("etc/os-release", "usr/lib/os-release"):
+        try:
+            with open(os.path.join(root, name), encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    key, _, value = line.strip().partition("=")
+                    if key == "ID":
+                        return value.strip().strip("\"'") == "nixos"
+        except OSError:
+            continue
+    return False
+
+
+def detect(environ: Mapping[str, str], root: str = "/") -> Activation:
+    """Decide from ``UVX_NIX`` and the OS; ``root`` lets tests point at a fake /."""
+    forced = environ.get("UVX_NIX", "").strip().lower()
+    if forced in ("1", "true", "yes", "on"):
+        return Activation(True, "forced on by UVX_NIX=1")
+    if forced in ("0", "false", "no", "off"):
+        return Activation(False, "forced off by UVX_NIX=0")
+    if os.path.exists(os.path.join(root, "etc/NIXOS")):
+        return Activation(True, "NixOS detected (/etc/NIXOS)")
+    if _os_release_is_nixos(root):
+        return Activation(True, "NixOS detected (ID=nixos in os-release)")
+    return Activation(False, "not NixOS (set UVX_NIX=1 to force)")

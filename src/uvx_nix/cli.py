@@ -1,0 +1,87 @@
+"""The composition root: argv -> request -> state or resolution -> environment -> exec uv.
+
+Everything a cache hit does is in :func:`_run`, and it imports only stdlib
+modules that Python has already loaded plus small stdlib-only modules of this
+package.  The slow path (TOML, Nix, file locks) is imported only on a miss.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+from uvx_nix import activation, environment, execute, paths, state
+from uvx_nix import argv as argv_mod
+from uvx_nix.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
+
+
+def _hot_key(inv: argv_mod.Invocation) -> str:
+    from uvx_nix import __version__
+
+    cwd = os.getcwd()
+    script = None
+    if inv.script and inv.script != "-":
+        script = os.path.abspath(os.path.join(cwd, inv.directory or "", inv.script))
+    scope = "tool" if inv.command[:1] == ("tool",) else ""
+    parts = [__version__, cwd, inv.directory, inv.project, inv.python, script, scope]
+    return state.key(parts, os.environ)
+
+
+def _run(args: list[str], environ: Mapping[str, str]) -> int:  # noqa: RET503 - ends in exec
+    inv = argv_mod.parse(args)
+    if inv.own:
+        from uvx_nix import commands
+
+        return commands.main(list(inv.tail), environ)
+    uv = execute.find_uv(environ)
+    if not inv.needs_interpreter or not activation.detect(environ).active:
+        execute.exec_uv(uv, args, environ)
+    key = _hot_key(inv)
+    path = os.path.join(paths.cache_dir_str(environ), "hot", state.filename(key))
+    fields = state.load(path, key)
+    if fields is None:
+        from uvx_nix import resolution
+
+        fields = resolution.resolve_for(inv, environ, key, path)
+    execute.exec_uv(uv, args, environment.build(fields, environ))
+
+
+def error_line(message: str, environ: Mapping[str, str], kind: str = "error") -> str:
+    color = sys.stderr.isatty() and "NO_COLOR" not in environ and environ.get("TERM") != "dumb"
+    label = f"\033[1;31m{kind}\033[0m" if color and kind == "error" else (
+        f"\033[1;33m{kind}\033[0m" if color else kind)
+    return f"uvx-nix: {label}: {message}\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run as ``uvx-nix ARGS`` (or ``uv``/``uvx`` via a link); returns the exit code on error."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    prog = os.path.basename(sys.argv[0]) if argv is None else "uvx-nix"
+    if prog == "uvx":
+        args = ["tool", "run", *args]
+    environ = os.environ
+    try:
+        return _run(args, environ)
+    except UserError as exc:
+        if environ.get("UVX_NIX_DEBUG") == "1":
+            import traceback
+
+            traceback.print_exc()
+        sys.stderr.write(error_line(exc.message, environ))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # the one boundary: never a traceback unless asked
+        if environ.get("UVX_NIX_DEBUG") == "1":
+            raise
+        sys.stderr.write(error_line(
+            f"internal error: {type(exc).__name__}: {exc} (run with UVX_NIX_DEBUG=1 for the "
+            "traceback and report it)", environ))
+        return EXIT_INTERNAL
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    raise SystemExit(main())

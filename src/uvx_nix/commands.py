@@ -1,0 +1,216 @@
+"""uvx-nix's own commands: ``uvx-nix nix ...`` (``uv nix ...`` when aliased)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from uvx_nix import __version__, activation, environment, paths, reference
+from uvx_nix.argv import Invocation
+from uvx_nix.argv import parse as argv_parse
+from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, UserError
+
+if TYPE_CHECKING:
+    from uvx_nix.resolution import Resolved
+
+COMMANDS = {
+    "status": "Show whether uvx-nix is active and why, the interpreter, and the cache state.",
+    "lock": "Resolve with Nix and write uvx-nix.lock (--upgrade: re-lock nixpkgs too).",
+    "env": "Print the environment uvx-nix gives uv (--format sh|fish|json|dotenv).",
+    "gc": "Drop this project's GC roots and cached state (the next call re-roots).",
+}
+
+
+def _epilog() -> str:
+    lines = ["environment variables:"]
+    lines += [f"  {name:<27} {text}" for name, text in reference.VARIABLES.items()]
+    lines += ["", "[tool.uvx-nix] keys in pyproject.toml (also in the user config.toml):"]
+    lines += [f"  {name:<27} {text}" for name, text in reference.SETTINGS.items()]
+    lines += ["", "exit codes (uv's own codes pass through unchanged):"]
+    lines += [f"  {code:<27} {text}" for code, text in EXIT_CODES.items()]
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="uvx-nix nix",
+        description="uvx-nix's own commands. Every other command line is uv's: "
+                    "`uvx-nix ARGS` runs `uv ARGS` with a nixpkgs interpreter.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="store_true",
+                        help="print uvx-nix's version and the uv and Nix it found")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, text in COMMANDS.items():
+        p = sub.add_parser(name, help=text, description=text)
+        p.add_argument("--directory", help="run as if started in this directory")
+        p.add_argument("-p", "--python", help="a Python request, as uv's --python")
+        if name == "lock":
+            p.add_argument("--upgrade", action="store_true",
+                           help="re-lock the nixpkgs source as well")
+        if name == "env":
+            p.add_argument("--format", choices=("sh", "fish", "json", "dotenv"), default="sh")
+    return parser
+
+
+def _version(environ: Mapping[str, str]) -> int:
+    print(f"uvx-nix {__version__}")
+    from uvx_nix import execute
+
+    try:
+        uv: str | None = execute.find_uv(environ)
+    except UserError:
+        uv = None
+    for label, exe in (("uv", uv), ("nix", shutil.which("nix", path=environ.get("PATH")))):
+        if not exe:
+            print(f"{label}: not found")
+            continue
+        try:
+            out = subprocess.run([exe, "--version"], capture_output=True, text=True,
+                                 check=False, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            out = "unavailable"
+        print(f"{label}: {out or 'unknown'} ({exe})")
+    return 0
+
+
+def _invocation(args: argparse.Namespace) -> Invocation:
+
+    words: list[str] = []
+    if args.directory:
+        words += ["--directory", args.directory]
+    words.append("sync")
+    if args.python:
+        words += ["--python", args.python]
+    return argv_parse(words)
+
+
+def _resolve(args: argparse.Namespace, environ: Mapping[str, str], upgrade: bool = False
+             ) -> Resolved:
+    from uvx_nix import inputs, resolution
+
+    inp = inputs.gather(_invocation(args), environ)
+    return resolution.ensure(inp, environ, upgrade=upgrade)
+
+
+def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from uvx_nix import inputs, lockfile, resolution
+
+    act = activation.detect(environ)
+    print(f"active: {'yes' if act.active else 'no'} ({act.reason})")
+    from uvx_nix import execute
+
+    try:
+        print(f"uv: {execute.find_uv(environ)}")
+    except UserError as exc:
+        print(f"uv: not found ({exc.message})")
+    print(f"nix: {shutil.which('nix', path=environ.get('PATH')) or 'not found'}")
+    inp = inputs.gather(_invocation(args), environ)
+    print(f"project: {inp.project.root if inp.project else 'none'}")
+    print(f"python request: {inp.python.describe()}")
+    print(f"nixpkgs: {inp.nixpkgs.ref} (from {inp.nixpkgs.origin})")
+    print(f"libraries: {', '.join(inp.libraries) or 'none'}")
+    print(f"strategy: {inp.strategy}")
+    existing = lockfile.read(inp.lock_path)
+    if existing is None:
+        print(f"lockfile: {inp.lock_path} (missing: the next uv call resolves with Nix)")
+        return 0
+    lock, _ = existing
+    entry = lock.systems.get(inp.system)
+    fresh = lock.fingerprint == inp.fingerprint() and entry is not None
+    print(f"lockfile: {inp.lock_path} ({'up to date' if fresh else 'stale: inputs changed'})")
+    print(f"locked nixpkgs: {lock.nixpkgs_url}")
+    if entry is not None:
+        present = all(os.path.exists(p) for p in entry.store_paths())
+        print(f"interpreter: {entry.interpreter} ({entry.python_attribute} "
+              f"{entry.python_version}{'' if present else ', not in the store'})")
+        for lib in entry.libraries:
+            print(f"library: {lib.attribute} {lib.path}/lib")
+        gcroot = inp.lock_dir / ".uvx-nix" / "gcroots" / inp.system
+        rooted = resolution.gcroot_points(gcroot, entry)
+        print(f"gc root: {gcroot} ({'held' if rooted else 'missing'})")
+    return 0
+
+
+def _lock(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    resolved = _resolve(args, environ, upgrade=args.upgrade)
+    entry = resolved.entry
+    print(f"Locked {entry.python_attribute} ({entry.implementation} {entry.python_version}) "
+          f"and {len(entry.libraries)} libraries from {resolved.lock.nixpkgs_url} "
+          f"in {resolved.inputs.lock_path}", file=sys.stderr)
+    return 0
+
+
+def env_delta(fields: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str | None]:
+    built = environment.build(fields, environ)
+    delta: dict[str, str | None] = {k: v for k, v in built.items() if environ.get(k) != v}
+    delta.update({k: None for k in environ if k not in built})
+    return dict(sorted(delta.items()))
+
+
+def render_env(delta: Mapping[str, str | None], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(delta, indent=2, sort_keys=True) + "\n"
+    lines = []
+    for key, value in delta.items():
+        if fmt == "fish":
+            lines.append(f"set -e {key}" if value is None else
+                         f"set -gx {key} {shlex.quote(value)}")
+        elif fmt == "dotenv":
+            if value is not None:
+                lines.append(f"{key}={json.dumps(value)}")
+        else:
+            lines.append(f"unset {key}" if value is None else f"export {key}={shlex.quote(value)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _env(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    resolved = _resolve(args, environ)
+    sys.stdout.write(render_env(env_delta(resolved.fields(), environ), args.format))
+    return 0
+
+
+def _gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from uvx_nix import inputs
+
+    inp = inputs.gather(_invocation(args), environ)
+    roots = inp.lock_dir / ".uvx-nix" / "gcroots"
+    dropped = 0
+    if roots.is_dir():
+        for link in roots.iterdir():
+            if link.is_symlink():
+                link.unlink()
+                dropped += 1
+    hot = paths.cache_dir(environ) / "hot"
+    if hot.is_dir():
+        shutil.rmtree(hot, ignore_errors=True)
+    print(f"Dropped {dropped} GC root(s) in {roots}; the next uv call re-roots "
+          "(and rebuilds if nix-collect-garbage ran)", file=sys.stderr)
+    return 0
+
+
+def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
+    parser = _parser()
+    if not argv:
+        parser.print_help()
+        return 0
+    try:
+        args = parser.parse_args(list(argv))
+    except SystemExit as exc:
+        return int(exc.code or 0) and EXIT_CONFIG
+    if args.version:
+        return _version(environ)
+    handlers = {"status": _status, "lock": _lock, "env": _env, "gc": _gc}
+    if args.command not in handlers:
+        parser.print_help()
+        return 0
+    return handlers[args.command](args, environ)
+

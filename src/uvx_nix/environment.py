@@ -1,0 +1,70 @@
+"""The environment uv runs in: ``build(fields, environ) -> dict``.  Stdlib only.
+
+``fields`` are what a resolution decided (see :mod:`uvx_nix.resolution`):
+``python_bin`` (the interpreter's store ``bin`` directory), ``libs`` (library
+directories joined by ``:``) and ``strategy``.  The caller's environment is
+never modified; a new dict is returned.
+
+Why ``UV_PYTHON_SEARCH_PATH`` and not ``UV_PYTHON``: a search path only tells
+uv *where* to look, so ``--python``, ``.python-version`` and ``requires-python``
+keep steering, ``uv pip install`` in an activated venv still targets the venv
+(``UV_PYTHON`` would make it target the read-only store interpreter), and a
+venv records the store ``bin`` directory as its ``home``, which stays valid
+while the project's GC root holds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+STORE_PREFIX = "/nix/store/"
+# Set on the way to uv: the library directories uvx-nix put in front of
+# LD_LIBRARY_PATH, so a Python started by uv can take them out again for its
+# own children (see uvx_nix/_scope.py).
+INJECTED = "UVX_NIX_INJECTED_LD_LIBRARY_PATH"
+LIBRARY_PATH = "UVX_NIX_LIBRARY_PATH"
+
+
+def _scrub_pythonpath(env: dict[str, str]) -> None:
+    """Drop what outer Nix shells leak: NIX_PYTHONPATH and store entries of PYTHONPATH."""
+    env.pop("NIX_PYTHONPATH", None)
+    value = env.get("PYTHONPATH")
+    if value is None:
+        return
+    kept = [p for p in value.split(":") if p and not p.startswith(STORE_PREFIX)]
+    if kept:
+        env["PYTHONPATH"] = ":".join(kept)
+    else:
+        del env["PYTHONPATH"]
+
+
+def _prepend(env: dict[str, str], name: str, value: str) -> None:
+    old = env.get(name)
+    env[name] = f"{value}:{old}" if old else value
+
+
+def build(fields: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+    env = dict(environ)
+    _scrub_pythonpath(env)
+    libs = fields.get("libs", "")
+    if fields.get("strategy") == "nix-ld":
+        # uv's own managed Pythons run through nix-ld; it reads NIX_LD_LIBRARY_PATH.
+        if libs:
+            _prepend(env, "NIX_LD_LIBRARY_PATH", libs)
+        return env
+    env.setdefault("UV_PYTHON_DOWNLOADS", "never")
+    env.setdefault("UV_PYTHON_PREFERENCE", "only-system")
+    python_bin = fields.get("python_bin")
+    if python_bin:
+        _prepend(env, "UV_PYTHON_SEARCH_PATH", python_bin)
+    if libs:
+        previous_injection = env.pop(INJECTED, None)
+        current = env.get("LD_LIBRARY_PATH", "")
+        if previous_injection and (current == previous_injection or
+                                   current.startswith(previous_injection + ":")):
+            # Nested call (uv run uv ...): do not stack the same entries twice.
+            current = current[len(previous_injection):].lstrip(":")
+        env["LD_LIBRARY_PATH"] = f"{libs}:{current}" if current else libs
+        env[INJECTED] = libs
+        env[LIBRARY_PATH] = libs
+    return env

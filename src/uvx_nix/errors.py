@@ -1,0 +1,44 @@
+"""The one exception type for problems the user can fix, and the exit codes.
+
+Every expected failure is raised as :class:`UserError` with a full sentence
+that names the problem and the fix; :func:`uvx_nix.cli.main` prints it as one
+line and exits with the code below.  uv's own exit codes (0, 1, 2, ...) pass
+through untouched, so uvx-nix's codes live in a range uv does not use.
+"""
+
+from __future__ import annotations
+
+# Exit codes: documented in the README ("Exit codes") and in `uvx-nix nix --help`.
+EXIT_CONFIG = 70  # invalid input: pyproject.toml, .python-version, config, a request
+EXIT_NO_MATCH = 71  # nixpkgs has no matching interpreter or library attribute
+EXIT_NIX_MISSING = 72  # no `nix` executable
+EXIT_NIX_FAILED = 73  # nix failed to evaluate or build
+EXIT_LOCKFILE = 74  # uvx-nix.lock unreadable, from a newer uvx-nix, or failed validation
+EXIT_UV_MISSING = 75  # no real uv found, or an alias loop
+EXIT_UNTRUSTED = 76  # a project-supplied nixpkgs source needs `uvx-nix nix allow`
+EXIT_INTERNAL = 77  # a bug in uvx-nix: please report it
+EXIT_INTERRUPTED = 130  # SIGINT, as shells report it
+
+EXIT_CODES: dict[int, str] = {
+    EXIT_CONFIG: "invalid configuration or request (pyproject.toml, .python-version, config)",
+    EXIT_NO_MATCH: "nixpkgs has no matching interpreter or library attribute",
+    EXIT_NIX_MISSING: "nix is not installed or not on PATH",
+    EXIT_NIX_FAILED: "nix failed to evaluate or build",
+    EXIT_LOCKFILE: "uvx-nix.lock is unreadable, newer than this uvx-nix, or failed validation",
+    EXIT_UV_MISSING: "the real uv was not found, or uv and uvx-nix call each other in a loop",
+    EXIT_UNTRUSTED: "the project's nixpkgs source or libraries need `uvx-nix nix allow`",
+    EXIT_INTERNAL: "internal error in uvx-nix (a bug: please report it)",
+    EXIT_INTERRUPTED: "interrupted (SIGINT)",
+}
+
+
+class UserError(Exception):
+    """A failure the user can fix; the message is one sentence naming the fix."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_CONFIG) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        return self.message

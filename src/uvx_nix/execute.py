@@ -1,0 +1,72 @@
+"""Find the real uv and exec it.  The only module that calls ``os.exec*``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+from uvx_nix.errors import EXIT_UV_MISSING, UserError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: this is the hot path
+    from typing import NoReturn
+
+DEPTH = "UVX_NIX_DEPTH"
+MAX_DEPTH = 8
+_MARKERS = (b"uvx_nix", b"uvx-nix")
+
+
+def _is_wrapper(path: str, own: str) -> bool:
+    """This program under another name: the same file, or a script that calls it."""
+    try:
+        if os.path.realpath(path) == own:
+            return True
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return True
+    return not head.startswith(b"\x7fELF") and any(m in head for m in _MARKERS)
+
+
+def find_uv(environ: Mapping[str, str], own: str | None = None) -> str:
+    """``UVX_NIX_UV``, else the first ``uv`` on PATH that is not this wrapper."""
+    explicit = environ.get("UVX_NIX_UV")
+    if explicit:
+        if os.path.isfile(explicit) and os.access(explicit, os.X_OK):
+            return explicit
+        raise UserError(
+            f"UVX_NIX_UV points at {explicit!r}, which is not an executable file; "
+            "fix or unset it", EXIT_UV_MISSING)
+    own = own or os.path.realpath(sys.argv[0])
+    for directory in environ.get("PATH", "").split(os.pathsep):
+        candidate = os.path.join(directory or ".", "uv")
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK) \
+                and not _is_wrapper(candidate, own):
+            return candidate
+    raise UserError(
+        "the real uv was not found on PATH (only uvx-nix itself); install uv "
+        "(nixpkgs#uv or `pip install uv`) or set UVX_NIX_UV to its path", EXIT_UV_MISSING)
+
+
+def exec_uv(uv: str, args: Sequence[str], env: Mapping[str, str]) -> NoReturn:
+    """Replace this process with uv: its terminal, signals and exit code are uv's."""
+    env = dict(env)
+    try:
+        depth = int(env.get(DEPTH, "0"))
+    except ValueError:
+        depth = 0
+    with open(uv, "rb") as f:
+        elf = f.read(4) == b"\x7fELF"
+    if elf:
+        env.pop(DEPTH, None)
+    else:
+        # A script called uv may lead back here (an alias loop); count the hops.
+        if depth >= MAX_DEPTH:
+            raise UserError(
+                f"uv and uvx-nix call each other in a loop ({uv} leads back to uvx-nix); "
+                "set UVX_NIX_UV to the real uv binary", EXIT_UV_MISSING)
+        env[DEPTH] = str(depth + 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(uv, [uv, *args], env)  # noqa: S606 - exec of the real uv is the job

@@ -1,0 +1,232 @@
+"""``uvx-nix.lock``: read, validate, write.  TOML, deterministic, meant to be committed.
+
+A lockfile may come from a stranger's repository, so nothing in it is trusted
+until checked: every path must be a store path (no ``..``), the interpreter
+must live inside the interpreter's store path, and before first use on a
+machine the locked attributes are re-evaluated against the locked nixpkgs and
+must give exactly the locked paths (see :mod:`uvx_nix.resolution`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from uvx_nix import __version__
+from uvx_nix.errors import EXIT_LOCKFILE, UserError
+
+FORMAT = 2
+NAME = "uvx-nix.lock"
+_STORE_PATH = re.compile(r"^/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+$")
+_ATTR = re.compile(r"^[A-Za-z_][A-Za-z0-9_'-]*(\.[A-Za-z_][A-Za-z0-9_'-]*)*$")
+_SYSTEM = re.compile(r"^[a-z0-9_]+-[a-z0-9_]+$")
+HEADER = (
+    "# uvx-nix.lock: the Nix interpreter and libraries uv uses for this project.\n"
+    "# Written by uvx-nix; commit it next to uv.lock. Refresh with `uvx-nix nix lock --upgrade`.\n"
+)
+
+
+@dataclass(frozen=True)
+class Library:
+    attribute: str
+    path: str  # the store path of the library output; its lib/ goes on the library path
+
+
+@dataclass(frozen=True)
+class SystemEntry:
+    python_attribute: str
+    python_version: str
+    implementation: str
+    python: str
+    interpreter: str
+    libraries: tuple[Library, ...] = ()
+
+    def store_paths(self) -> list[str]:
+        return [self.python, *(lib.path for lib in self.libraries)]
+
+
+@dataclass(frozen=True)
+class Lock:
+    fingerprint: str
+    inputs: dict[str, Any]
+    nixpkgs_url: str
+    nixpkgs_kind: str
+    systems: dict[str, SystemEntry] = field(default_factory=dict)
+
+
+def _bad(path: Path, why: str) -> UserError:
+    return UserError(
+        f"{path} {why}; delete it and run `uvx-nix nix lock` to write a new one",
+        EXIT_LOCKFILE,
+    )
+
+
+def is_store_path(value: object) -> bool:
+    return isinstance(value, str) and bool(_STORE_PATH.match(value))
+
+
+def _entry(path: Path, system: str, data: object) -> SystemEntry:
+    if not isinstance(data, dict):
+        raise _bad(path, f"has a malformed [systems.{system}] table")
+    try:
+        entry = SystemEntry(
+            python_attribute=str(data["python-attribute"]),
+            python_version=str(data["python-version"]),
+            implementation=str(data.get("implementation", "cpython")),
+            python=str(data["python"]),
+            interpreter=str(data["interpreter"]),
+            libraries=tuple(
+                Library(str(lib["attribute"]), str(lib["path"]))
+                for lib in data.get("libraries", [])
+            ),
+        )
+    except (KeyError, TypeError) as exc:
+        raise _bad(path, f"is missing {exc} in [systems.{system}]") from exc
+    if not _ATTR.match(entry.python_attribute):
+        raise _bad(path, f"names an invalid interpreter attribute {entry.python_attribute!r}")
+    for store_path in entry.store_paths():
+        if not is_store_path(store_path):
+            raise _bad(path, f"names {store_path[:80]!r}, which is not a /nix/store path")
+    interp = entry.interpreter
+    if not interp.startswith(entry.python + "/") or "/../" in interp or "/./" in interp \
+            or interp.endswith(("/..", "/.")) or "//" in interp:
+        raise _bad(path, f"has an interpreter {interp[:80]!r} outside its store path "
+                   f"{entry.python}")
+    for lib in entry.libraries:
+        if not _ATTR.match(lib.attribute):
+            raise _bad(path, f"names an invalid library attribute {lib.attribute[:60]!r}")
+    return entry
+
+
+def _migrate(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 kept the nixpkgs URL at top level and libraries as bare paths."""
+    version = data.get("version")
+    if version == 1:
+        data = dict(data)
+        data["nixpkgs"] = {"url": data.get("nixpkgs"), "kind": "flake"}
+        systems = {}
+        for system, old in (data.get("systems") or {}).items():
+            entry = dict(old)
+            entry["libraries"] = [
+                {"attribute": attr, "path": p}
+                for attr, p in zip(entry.get("library-attributes", []),
+                                   entry.get("libraries", []), strict=False)
+            ]
+            systems[system] = entry
+        data["systems"] = systems
+        data["version"] = FORMAT
+    return data
+
+
+def parse(text: str, path: Path) -> Lock:
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        data = tomlkit.parse(text).unwrap()
+    except (TOMLKitError, ValueError, RecursionError) as exc:
+        raise _bad(path, "is not valid TOML (damaged or truncated?)") from exc
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise _bad(path, "has no format version")
+    if version > FORMAT:
+        raise UserError(
+            f"{path} was written by a newer uvx-nix (format {version}, this one reads up to "
+            f"{FORMAT}); upgrade uvx-nix",
+            EXIT_LOCKFILE,
+        )
+    data = _migrate(path, data)
+    if data.get("version") != FORMAT:
+        raise _bad(path, f"has an unknown format version {version}")
+    inputs = data.get("inputs")
+    nixpkgs = data.get("nixpkgs")
+    if not isinstance(inputs, dict) or not isinstance(inputs.get("fingerprint"), str):
+        raise _bad(path, "has no [inputs] fingerprint")
+    if not isinstance(nixpkgs, dict) or not isinstance(nixpkgs.get("url"), str):
+        raise _bad(path, "has no [nixpkgs] url")
+    systems_data = data.get("systems", {})
+    if not isinstance(systems_data, dict):
+        raise _bad(path, "has a malformed [systems] table")
+    systems = {}
+    for system, entry in systems_data.items():
+        if not _SYSTEM.match(system):
+            raise _bad(path, f"names an invalid system {system[:40]!r}")
+        systems[system] = _entry(path, system, entry)
+    return Lock(
+        fingerprint=inputs["fingerprint"],
+        inputs=dict(inputs),
+        nixpkgs_url=nixpkgs["url"],
+        nixpkgs_kind=str(nixpkgs.get("kind", "flake")),
+        systems=systems,
+    )
+
+
+def read(path: Path) -> tuple[Lock, bytes] | None:
+    """The lock and its raw bytes, None when there is none, or a one-line error."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _bad(path, f"cannot be read ({exc.strerror})") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _bad(path, "is not UTF-8 text (damaged?)") from exc
+    return parse(text, path), raw
+
+
+def render(lock: Lock) -> str:
+    import tomlkit
+
+    doc = tomlkit.document()
+    doc.add("version", FORMAT)
+    doc.add("generator", f"uvx-nix {__version__}")
+    inputs = tomlkit.table()
+    for key in sorted(lock.inputs):
+        inputs.add(key, lock.inputs[key])
+    doc.add("inputs", inputs)
+    nixpkgs = tomlkit.table()
+    nixpkgs.add("kind", lock.nixpkgs_kind)
+    nixpkgs.add("url", lock.nixpkgs_url)
+    doc.add("nixpkgs", nixpkgs)
+    systems = tomlkit.table(is_super_table=True)
+    for system in sorted(lock.systems):
+        entry = lock.systems[system]
+        table = tomlkit.table()
+        table.add("python-attribute", entry.python_attribute)
+        table.add("python-version", entry.python_version)
+        table.add("implementation", entry.implementation)
+        table.add("python", entry.python)
+        table.add("interpreter", entry.interpreter)
+        libs = tomlkit.array()
+        for lib in entry.libraries:
+            item = tomlkit.inline_table()
+            item.add("attribute", lib.attribute)
+            item.add("path", lib.path)
+            libs.append(item)
+        table.add("libraries", libs.multiline(True) if entry.libraries else libs)
+        systems.add(system, table)
+    doc.add("systems", systems)
+    return HEADER + tomlkit.dumps(doc)
+
+
+def write(path: Path, lock: Lock) -> bytes:
+    """Atomically replace ``path`` (temp file in the same directory, then rename)."""
+    data = render(lock).encode("utf-8")
+    if path.exists() and path.read_bytes() == data:
+        return data
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return data

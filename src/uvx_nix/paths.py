@@ -1,0 +1,50 @@
+"""Where uvx-nix keeps its files.  Stdlib only: the hot path needs the cache dir.
+
+The cache directory is computed the way platformdirs computes it on Linux
+(``$XDG_CACHE_HOME/uvx-nix`` or ``~/.cache/uvx-nix``) without importing it;
+tests/test_paths.py checks the two agree.  Everything else uses platformdirs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+APP = "uvx-nix"
+
+
+def _xdg(environ: Mapping[str, str], var: str, default: str) -> str:
+    value = environ.get(var, "").strip()
+    if value and os.path.isabs(value):
+        return value
+    home = environ.get("HOME") or os.path.expanduser("~")
+    return os.path.join(home, default)
+
+
+def cache_dir(environ: Mapping[str, str]) -> Path:
+    override = environ.get("UVX_NIX_CACHE_DIR")
+    if override:
+        return Path(override)
+    return Path(_xdg(environ, "XDG_CACHE_HOME", ".cache"), APP)
+
+
+def cache_dir_str(environ: Mapping[str, str]) -> str:
+    override = environ.get("UVX_NIX_CACHE_DIR")
+    return override or os.path.join(_xdg(environ, "XDG_CACHE_HOME", ".cache"), APP)
+
+
+def config_file(environ: Mapping[str, str]) -> Path:
+    override = environ.get("UVX_NIX_CONFIG")
+    if override:
+        return Path(override)
+    return Path(_xdg(environ, "XDG_CONFIG_HOME", ".config"), APP, "config.toml")
+
+
+def data_dir(environ: Mapping[str, str]) -> Path:
+    return Path(_xdg(environ, "XDG_DATA_HOME", ".local/share"), APP)
+
+
+def global_python_version(environ: Mapping[str, str]) -> Path:
+    """uv's global pin (``uv python pin --global``)."""
+    return Path(_xdg(environ, "XDG_CONFIG_HOME", ".config"), "uv", ".python-version")

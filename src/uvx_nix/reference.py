@@ -1,0 +1,35 @@
+"""The one table of uvx-nix's knobs, shown by `uvx-nix nix --help` and checked
+against the README by tests/test_docs.py."""
+
+from __future__ import annotations
+
+VARIABLES: dict[str, str] = {
+    "UVX_NIX": "1 forces uvx-nix on (any OS); 0 forces plain pass-through to uv. "
+               "Default: on only on NixOS.",
+    "UVX_NIX_UV": "Path of the real uv. Default: the first `uv` on PATH that is not uvx-nix.",
+    "UVX_NIX_NIXPKGS": "nixpkgs source (flake ref, path, or <nixpkgs>); overrides every "
+                       "other source.",
+    "UVX_NIX_LIBRARIES": "Extra library attributes (comma or space separated), added to the "
+                         "project's and user's.",
+    "UVX_NIX_DEFAULT_LIBRARIES": "Replaces the default library set "
+                                 "(stdenv.cc.cc.lib, zlib); empty for none.",
+    "UVX_NIX_STRATEGY": "`interpreter` (default: a nixpkgs Python) or `nix-ld` "
+                        "(uv's own Pythons through nix-ld).",
+    "UVX_NIX_AUTO_LIBRARIES": "0 turns off automatic library detection after the venv changes.",
+    "UVX_NIX_TRUST": "1 trusts project-supplied nixpkgs sources and libraries without "
+                     "`uvx-nix nix allow` (for CI).",
+    "UVX_NIX_CONFIG": "Path of the user config file. Default: "
+                      "$XDG_CONFIG_HOME/uvx-nix/config.toml.",
+    "UVX_NIX_CACHE_DIR": "Cache directory. Default: $XDG_CACHE_HOME/uvx-nix.",
+    "UVX_NIX_DEBUG": "1 shows Nix's full output and Python tracebacks.",
+}
+
+SETTINGS: dict[str, str] = {
+    "nixpkgs": "nixpkgs source: a flake ref such as github:NixOS/nixpkgs/nixos-25.05, "
+               "path:/dir, or <nixpkgs>.",
+    "libraries": "nixpkgs attribute paths whose lib/ directories wheels may need, "
+                 "e.g. [\"libGL\", \"glib\", \"xorg.libX11\"].",
+    "default-libraries": "Replaces the default set [\"stdenv.cc.cc.lib\", \"zlib\"].",
+    "strategy": "\"interpreter\" (default) or \"nix-ld\".",
+    "auto-libraries": "true (default) adds libraries that newly installed wheels need.",
+}

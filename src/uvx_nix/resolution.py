@@ -1,0 +1,273 @@
+"""The slow path: inputs -> lockfile (resolving with Nix when needed) -> state fields.
+
+Runs under a file lock per lockfile, so N parallel cold calls run Nix once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from uvx_nix import inputs as inputs_mod
+from uvx_nix import lockfile, nix, paths, state
+from uvx_nix.argv import Invocation
+from uvx_nix.errors import EXIT_LOCKFILE, EXIT_NIX_FAILED, EXIT_NO_MATCH, UserError
+
+LOCK_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class Resolved:
+    inputs: inputs_mod.Inputs
+    lock: lockfile.Lock
+    entry: lockfile.SystemEntry
+    gcroot: Path
+    nix_runs: int
+    lock_written: bool
+
+    def fields(self) -> dict[str, str]:
+        libs = ":".join(f"{lib.path}/lib" for lib in self.entry.libraries)
+        return {
+            "python_bin": os.path.dirname(self.entry.interpreter),
+            "interpreter": self.entry.interpreter,
+            "libs": libs,
+            "strategy": self.inputs.strategy,
+            "gcroot": str(self.gcroot),
+            "lockfile": str(self.inputs.lock_path),
+            "project": str(self.inputs.project.directory) if self.inputs.project else "",
+        }
+
+
+def warn(message: str, quiet: bool = False) -> None:
+    if not quiet:
+        sys.stderr.write(f"warning: uvx-nix: {message}\n")
+
+
+def work_dir(lock_dir: Path) -> Path:
+    """``.uvx-nix/`` beside the lockfile: GC roots and the file lock, git-ignored."""
+    directory = lock_dir / ".uvx-nix"
+    directory.mkdir(parents=True, exist_ok=True)
+    ignore = directory / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# Created by uvx-nix: per-machine GC roots and locks.\n*\n")
+    return directory
+
+
+def _verified_marker(environ: Mapping[str, str], raw: bytes) -> Path:
+    return paths.cache_dir(environ) / "verified" / hashlib.sha256(raw).hexdigest()
+
+
+def _mark_verified(environ: Mapping[str, str], raw: bytes) -> None:
+    marker = _verified_marker(environ, raw)
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass
+
+
+def _python_spec(inp: inputs_mod.Inputs) -> dict[str, Any]:
+    req = inp.python
+    if req.kind in ("default", "path"):
+        return {"mode": "default", "implementation": None, "clauses": [], "freeThreaded": False}
+    return {
+        "mode": "match",
+        "implementation": req.implementation,
+        "clauses": [c.to_json() for c in req.clauses],
+        "freeThreaded": req.free_threaded,
+    }
+
+
+def _spec(inp: inputs_mod.Inputs, source: dict[str, str], python: dict[str, Any],
+          libraries: list[str]) -> dict[str, Any]:
+    return {
+        "system": inp.system,
+        "nixpkgs": source,
+        "python": python,
+        "libraries": [name.split(".") for name in libraries],
+    }
+
+
+def _entry_from_manifest(manifest: dict[str, Any], inp: inputs_mod.Inputs) -> lockfile.SystemEntry:
+    missing = manifest.get("missing") or []
+    if missing:
+        raise UserError(
+            f"nixpkgs has no library attribute {', '.join(map(repr, missing))}; fix "
+            "'libraries' in [tool.uvx-nix], the user config or UVX_NIX_LIBRARIES",
+            EXIT_NO_MATCH,
+        )
+    python = manifest.get("python")
+    if not python:
+        have = sorted(
+            {f"{c['implementation']} {c['pythonVersion']}" for c in manifest.get("candidates", [])}
+        )
+        listing = ", ".join(have) if have else "none"
+        raise UserError(
+            f"nixpkgs has no Python matching {inp.python.describe()} (it has {listing}); "
+            "change the request or set [tool.uvx-nix] nixpkgs to a nixpkgs that has one",
+            EXIT_NO_MATCH,
+        )
+    entry = lockfile.SystemEntry(
+        python_attribute=python["attribute"],
+        python_version=python["version"],
+        implementation=python.get("implementation", "cpython"),
+        python=python["out"],
+        interpreter=python["interpreter"],
+        libraries=tuple(lockfile.Library(lib["attribute"], lib["out"])
+                        for lib in manifest.get("libraries", [])),
+    )
+    # The same checks a lockfile read from disk gets.
+    lockfile._entry(inp.lock_path, inp.system, {
+        "python-attribute": entry.python_attribute, "python-version": entry.python_version,
+        "implementation": entry.implementation, "python": entry.python,
+        "interpreter": entry.interpreter,
+        "libraries": [{"attribute": lib.attribute, "path": lib.path} for lib in entry.libraries],
+    })
+    return entry
+
+
+def _locked_source(lock: lockfile.Lock) -> dict[str, str]:
+    if lock.nixpkgs_kind == "flake":
+        return {"type": "flake", "ref": lock.nixpkgs_url}
+    if lock.nixpkgs_kind == "channel":
+        return {"type": "channel"}
+    return {"type": "path", "path": lock.nixpkgs_url}
+
+
+def _realise_locked(inp: inputs_mod.Inputs, lock: lockfile.Lock, entry: lockfile.SystemEntry,
+                    gcroot: Path, environ: Mapping[str, str], quiet: bool) -> None:
+    """Rebuild exactly the locked attributes from the locked nixpkgs; they must match."""
+    python: dict[str, Any] = {"mode": "attribute", "attribute": entry.python_attribute,
+                              "implementation": None, "clauses": [], "freeThreaded": False}
+    spec = _spec(inp, _locked_source(lock), python, [lib.attribute for lib in entry.libraries])
+    manifest = nix.build(spec, gcroot, environ, what="checking the locked interpreter",
+                         quiet=quiet)
+    got = manifest.get("python") or {}
+    pairs = [(entry.python, got.get("out"), entry.python_attribute),
+             (entry.interpreter, got.get("interpreter"), entry.python_attribute)]
+    got_libs = manifest.get("libraries") or []
+    if len(got_libs) != len(entry.libraries):
+        raise UserError(
+            f"{inp.lock_path} lists libraries the locked nixpkgs does not give; it was edited or "
+            "comes from another nixpkgs: run `uvx-nix nix lock --upgrade`", EXIT_LOCKFILE)
+    pairs += [(lib.path, g.get("out"), lib.attribute) for lib, g in zip(entry.libraries, got_libs,
+                                                                          strict=True)]
+    for locked, actual, attribute in pairs:
+        if locked != actual:
+            raise UserError(
+                f"{inp.lock_path} names {locked} for {attribute}, but the locked nixpkgs gives "
+                f"{actual}; the lock was edited or comes from another nixpkgs: review it, then "
+                "run `uvx-nix nix lock --upgrade`", EXIT_LOCKFILE)
+
+
+def _lock_inputs(inp: inputs_mod.Inputs) -> dict[str, Any]:
+    return {
+        "fingerprint": inp.fingerprint(),
+        "python": inp.python.text,
+        "python-source": inp.python.source,
+        "nixpkgs": inp.nixpkgs.ref,
+        "nixpkgs-source": inp.nixpkgs.origin,
+        "libraries": list(inp.libraries),
+        "strategy": inp.strategy,
+    }
+
+
+def ensure(inp: inputs_mod.Inputs, environ: Mapping[str, str], *, quiet: bool = False,
+           upgrade: bool = False) -> Resolved:
+    """The locked resolution for ``inp``, resolving or realising with Nix only when needed."""
+    from filelock import FileLock, Timeout
+
+    for message in inp.warnings:
+        warn(message, quiet)
+    work = work_dir(inp.lock_dir)
+    gcroot = work / "gcroots" / inp.system
+    try:
+        with FileLock(str(work / "lock"), timeout=LOCK_TIMEOUT):
+            return _ensure_locked(inp, environ, gcroot, quiet=quiet, upgrade=upgrade)
+    except Timeout as exc:
+        raise UserError(f"another uvx-nix has held {work / 'lock'} for {LOCK_TIMEOUT:.0f}s; "
+                        "if none is running, delete that file", EXIT_NIX_FAILED) from exc
+
+
+def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: Path, *,
+                   quiet: bool, upgrade: bool) -> Resolved:
+    existing = lockfile.read(inp.lock_path)
+    lock, raw = existing if existing else (None, b"")
+    fingerprint = inp.fingerprint()
+    if lock and lock.fingerprint == fingerprint and not upgrade and inp.system in lock.systems:
+        entry = lock.systems[inp.system]
+        present = all(os.path.exists(p) for p in entry.store_paths())
+        if present and _verified_marker(environ, raw).exists() and gcroot_points(gcroot, entry):
+            return Resolved(inp, lock, entry, gcroot, 0, False)
+        # A lock this machine has not checked, or paths gone: rebuild exactly what it names.
+        _realise_locked(inp, lock, entry, gcroot, environ, quiet)
+        _mark_verified(environ, raw)
+        return Resolved(inp, lock, entry, gcroot, 1, False)
+
+    runs = 0
+    same_source = lock is not None and lock.inputs.get("nixpkgs") == inp.nixpkgs.ref
+    if lock is not None and same_source and not upgrade:
+        source = _locked_source(lock)
+        url, kind = lock.nixpkgs_url, lock.nixpkgs_kind
+    else:
+        kind = inp.nixpkgs.kind
+        url = inp.nixpkgs.ref
+        if kind == "flake" and not nix.is_locked(url) and _needs_metadata(url):
+            url = nix.lock_flake(url, environ, quiet)
+            runs += 1
+        source = {"type": "flake", "ref": url} if kind == "flake" else inp.nixpkgs.to_spec()
+    spec = _spec(inp, source, _python_spec(inp), list(inp.libraries))
+    manifest = nix.build(spec, gcroot, environ, what="resolving the Python interpreter",
+                         quiet=quiet)
+    runs += 1
+    entry = _entry_from_manifest(manifest, inp)
+    if kind == "flake" and not nix.is_locked(url) and isinstance(manifest.get("source"), dict):
+        url = nix.locked_url_from_source_info(url, manifest["source"])
+    systems = dict(lock.systems) if (lock and lock.fingerprint == fingerprint and same_source
+                                      and not upgrade) else {}
+    systems[inp.system] = entry
+    new = lockfile.Lock(fingerprint, _lock_inputs(inp), url, kind, systems)
+    written = False
+    try:
+        raw = lockfile.write(inp.lock_path, new)
+        written = True
+        _mark_verified(environ, raw)
+    except OSError as exc:
+        warn(f"could not write {inp.lock_path} ({exc.strerror}); using the result without "
+             "saving it", quiet)
+    return Resolved(inp, new, entry, gcroot, runs, written)
+
+
+def _needs_metadata(ref: str) -> bool:
+    """Indirect (registry) refs need `nix flake metadata`; direct ones lock from sourceInfo."""
+    return not ref.startswith(("path:", "github:", "gitlab:", "sourcehut:"))
+
+
+def gcroot_points(gcroot: Path, entry: lockfile.SystemEntry) -> bool:
+    """The project's GC root exists and holds the locked interpreter."""
+    try:
+        target = os.readlink(gcroot)
+        with open(os.path.join(target, "manifest.nix"), encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        return False
+    return entry.python in text and all(lib.path in text for lib in entry.libraries)
+
+
+def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: str,
+                state_path: str) -> dict[str, str]:
+    """Slow path of the wrapper: resolve, then memo the result in the hot state."""
+    inp = inputs_mod.gather(invocation, environ)
+    quiet = invocation.quiet > 0
+    resolved = ensure(inp, environ, quiet=quiet)
+    fields = resolved.fields()
+    watched = [(str(p), state.signature(str(p))) for p in inp.watched]
+    watched.append((str(inp.lock_path), state.signature(str(inp.lock_path))))
+    required = [*resolved.entry.store_paths(), str(resolved.gcroot)]
+    state.save(state_path, state.encode(state_key, fields, watched, required))
+    return fields

@@ -1,0 +1,163 @@
+# uvx-nix's one Nix evaluation: pick the interpreter and the libraries from ONE
+# nixpkgs, build them, and describe them in a manifest inside a builtin:buildenv
+# output (so `nix build --json --out-link` evaluates, builds, GC-roots and
+# reports in a single process).
+#
+# Everything the user or the project supplies arrives as JSON data in `spec`
+# (`--argstr spec ...`); nothing is ever spliced into Nix source text.
+{ spec }:
+let
+  inherit (builtins)
+    all attrNames concatLists elemAt filter foldl' fromJSON genList getFlake head isAttrs
+    isList length map match parseDrvName sort toFile toJSON tryEval deepSeq;
+
+  s = fromJSON spec;
+  system = s.system;
+
+  flake = if s.nixpkgs.type == "flake" then getFlake s.nixpkgs.ref else null;
+  importArgs = { inherit system; config = { }; overlays = [ ]; };
+  pkgs =
+    if flake != null then
+      (if flake ? legacyPackages && flake.legacyPackages ? ${system}
+       then flake.legacyPackages.${system}
+       else import flake.outPath importArgs)
+    else if s.nixpkgs.type == "channel" then
+      import (builtins.findFile builtins.nixPath "nixpkgs") importArgs
+    else
+      import (/. + s.nixpkgs.path) importArgs;
+
+  max = a: b: if a > b then a else b;
+  min = a: b: if a < b then a else b;
+  pad = n: l: l ++ genList (_: 0) (n - length l);
+  cmpList = a: b:
+    let
+      n = max (length a) (length b);
+      pa = pad n a;
+      pb = pad n b;
+      go = i:
+        if i == n then 0
+        else if elemAt pa i < elemAt pb i then -1
+        else if elemAt pa i > elemAt pb i then 1
+        else go (i + 1);
+    in go 0;
+  takeN = n: l: genList (i: elemAt l i) (min n (length l));
+  toInt = str: let m = match "([0-9]+).*" (toString str); in if m == null then 0 else fromJSON (head m);
+
+  clauseOk = c: rel:
+    if c.wildcard then
+      (let eq = takeN (length c.release) (pad (length c.release) rel) == c.release;
+       in if c.op == "==" then eq else !eq)
+    else
+      let r = cmpList rel c.release; in
+      if c.op == "==" || c.op == "===" then r == 0
+      else if c.op == "!=" then r != 0
+      else if c.op == "<" then r < 0
+      else if c.op == "<=" then r <= 0
+      else if c.op == ">" then r > 0
+      else r >= 0;
+
+  interps = pkgs.pythonInterpreters or { };
+  candidateNames = filter (n: match "(python|pypy)[0-9]+(FreeThreading)?" n != null) (attrNames interps);
+  describe = n:
+    let
+      p = interps.${n};
+      sv = p.sourceVersion or { };
+      impl = p.implementation or (if match "pypy.*" n != null then "pypy" else "cpython");
+      release =
+        if impl == "cpython" && sv ? major
+        then [ (toInt sv.major) (toInt sv.minor) (toInt (sv.patch or "0")) ]
+        else map toInt (builtins.splitVersion p.pythonVersion);
+      info = {
+        attribute = n;
+        implementation = impl;
+        version = p.version;
+        pythonVersion = p.pythonVersion;
+        inherit release;
+        prerelease = (sv.suffix or "") != "";
+        freeThreaded = match ".*FreeThreading" n != null;
+      };
+      r = tryEval (deepSeq info info);
+    in if r.success then [ r.value ] else [ ];
+  candidates = concatLists (map describe candidateNames);
+
+  req = s.python;
+  wanted = c:
+    (if req.implementation == null then c.implementation == "cpython"
+     else c.implementation == req.implementation)
+    && c.freeThreaded == req.freeThreaded
+    && (!c.prerelease || req.clauses != [ ])
+    && all (cl: clauseOk cl c.release) req.clauses;
+  newestFirst = sort (a: b: cmpList a.release b.release > 0) (filter wanted candidates);
+
+  chosenAttr =
+    if req.mode == "default" then "python3"
+    else if req.mode == "attribute" then req.attribute
+    else if req.mode == "match" && newestFirst != [ ] then (head newestFirst).attribute
+    else null;
+  python =
+    if chosenAttr == null then null
+    else if interps ? ${chosenAttr} then interps.${chosenAttr}
+    else pkgs.${chosenAttr} or null;
+  pythonInfo = if python == null then null else {
+    attribute = chosenAttr;
+    out = unsafe "${python}";
+    version = python.version;
+    pythonVersion = python.pythonVersion;
+    implementation = python.implementation or "cpython";
+    executable = python.executable;
+    interpreter = unsafe python.interpreter;
+    sitePackages = python.sitePackages or "lib/python${python.pythonVersion}/site-packages";
+  };
+
+  unsafe = builtins.unsafeDiscardStringContext;
+  byPath = path: foldl' (acc: k: if acc != null && isAttrs acc && acc ? ${k} then acc.${k} else null) pkgs path;
+  getLib = p:
+    if p ? outputSpecified && p.outputSpecified then p else p.lib or p.out or p;
+  isGlibc = p: (p.pname or (parseDrvName (p.name or "")).name) == "glibc";
+  isDrv = p: isAttrs p && (p.type or "") == "derivation";
+  lookup = path:
+    let
+      v = byPath path;
+      items = if isList v then v else [ v ];
+      name = builtins.concatStringsSep "." path;
+    in {
+      inherit name;
+      missing = v == null || !(all isDrv items);
+      drvs = filter (p: !isGlibc p) (if v == null then [ ] else filter isDrv items);
+      glibc = filter isGlibc (if v == null then [ ] else filter isDrv items);
+    };
+  looked = map lookup s.libraries;
+  missing = map (l: l.name) (filter (l: l.missing) looked);
+  libraries = concatLists (map (l:
+    map (p: { attribute = l.name; out = unsafe "${getLib p}"; drv = getLib p; name = p.name or ""; })
+      l.drvs) (filter (l: !l.missing) looked));
+  skipped = concatLists (map (l: map (p: p.name or "glibc") l.glibc) looked);
+
+  sourceInfo =
+    if flake == null then null
+    else {
+      outPath = flake.outPath;
+      narHash = flake.narHash or flake.sourceInfo.narHash or null;
+      rev = flake.rev or flake.sourceInfo.rev or null;
+      lastModified = flake.lastModified or flake.sourceInfo.lastModified or null;
+    };
+
+  manifest = toFile "uvx-nix-manifest.json" (toJSON {
+    format = 1;
+    inherit system candidates missing skipped;
+    source = sourceInfo;
+    python = pythonInfo;
+    libraries = map (l: { inherit (l) attribute out name; }) libraries;
+  });
+
+  paths = (if python == null then [ ] else [ "${python}" ]) ++ map (l: "${l.drv}") libraries;
+in
+derivation {
+  name = "uvx-nix-env";
+  system = "builtin";
+  builder = "builtin:buildenv";
+  inherit manifest;
+  derivations = concatLists (genList (i: [ "true" (i + 1) 1 (elemAt paths i) ]) (length paths));
+  preferLocalBuild = true;
+  allowSubstitutes = false;
+}

@@ -1,0 +1,1 @@
+"""Test helpers: the NixOS simulation (sim) and test wheel builders (wheels)."""
