@@ -28,7 +28,7 @@ let
 
   max = a: b: if a > b then a else b;
   min = a: b: if a < b then a else b;
-  pad = n: l: l ++ genList (_: 0) (n - length l);
+  pad = n: l: if length l >= n then l else l ++ genList (_: 0) (n - length l);
   cmpList = a: b:
     let
       n = max (length a) (length b);
