@@ -124,7 +124,8 @@ def test_manylinux_extension_needs_library_path(
     assert res.returncode == 1
     assert f"{soname}: cannot open shared object file" in res.stderr
     libpath = _lib_path(sim, project_dir, pkg_expr)
-    assert libpath.startswith("/nix/store/") and libpath.endswith("/lib")
+    assert libpath.startswith("/nix/store/")
+    assert libpath.endswith("/lib")
     res = sim.run([".venv/bin/python", "-c", code], cwd=project_dir,
                   env={"LD_LIBRARY_PATH": libpath}, check=True)
     assert res.stdout.strip()
@@ -156,7 +157,8 @@ def test_nix_works_offline_inside(sim: Sim, project_dir: Path) -> None:
 def test_withpackages_is_a_different_derivation(sim: Sim, project_dir: Path) -> None:
     drv = sim.nix_eval("nixpkgs#python312.drvPath", cwd=project_dir)
     res = sim.run(
-        [*NIX, "eval", "--raw", "nixpkgs#python312", "--apply", "p: (p.withPackages (ps: [])).name"],
+        [*NIX, "eval", "--raw", "nixpkgs#python312",
+         "--apply", "p: (p.withPackages (ps: [])).name"],
         cwd=project_dir, check=True,
     )
     assert res.stdout == f"python3-{sim.nix_eval('nixpkgs#python312.version', cwd=project_dir)}-env"

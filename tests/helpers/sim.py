@@ -88,7 +88,7 @@ class Sim:
         *,
         cwd: Path | str,
         env: Mapping[str, str] | None = None,
-        input: str | None = None,  # noqa: A002 - mirrors subprocess.run
+        input: str | None = None,
         binds: Sequence[Bind] = (),
         path_prepend: Sequence[Path | str] = (),
         check: bool = False,

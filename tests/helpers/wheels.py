@@ -32,7 +32,8 @@ static PyObject *hello(PyObject *, PyObject *) {
     return PyUnicode_FromString(s.c_str());
 }
 
-static PyMethodDef methods[] = {{"hello", hello, METH_NOARGS, nullptr}, {nullptr, nullptr, 0, nullptr}};
+static PyMethodDef methods[] = {
+    {"hello", hello, METH_NOARGS, nullptr}, {nullptr, nullptr, 0, nullptr}};
 static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "uvxnix_cxxdemo", nullptr, -1, methods};
 PyMODINIT_FUNC PyInit_uvxnix_cxxdemo(void) { return PyModule_Create(&mod); }
 """
@@ -47,7 +48,8 @@ static PyObject *zlib_version(PyObject *self, PyObject *args) {
     return PyUnicode_FromString(zlibVersion());
 }
 
-static PyMethodDef methods[] = {{"zlib_version", zlib_version, METH_NOARGS, NULL}, {NULL, NULL, 0, NULL}};
+static PyMethodDef methods[] = {
+    {"zlib_version", zlib_version, METH_NOARGS, NULL}, {NULL, NULL, 0, NULL}};
 static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "uvxnix_zdemo", NULL, -1, methods};
 PyMODINIT_FUNC PyInit_uvxnix_zdemo(void) { return PyModule_Create(&mod); }
 """

@@ -350,6 +350,9 @@ def c_nix() -> Stage:
               "nix-shell", "nix-hash", "nix-channel", "nix-prefetch-url", "nix-copy-closure",
               "nix-daemon"):
         s.link("nix", f"bin/{n}")
+    # Nix 2.8 always runs its build hook (an empty `build-hook =` fails to exec ''): ship
+    # libexec/nix/build-remote -> nix like Debian, for the generated nix.conf to name.
+    s.link("../../bin/nix", "libexec/nix/build-remote")
     s.bundle_libs()
     return s
 

@@ -22,7 +22,8 @@ def main() -> None:
     (tmp / "ssl/certs").mkdir(parents=True)
     (tmp / "zsh").mkdir()
     files = {
-        "os-release": 'NAME=NixOS\nID=nixos\nVERSION_ID="sim"\nPRETTY_NAME="NixOS (uvx-nix simulation)"\n'
+        "os-release": 'NAME=NixOS\nID=nixos\nVERSION_ID="sim"\n'
+        'PRETTY_NAME="NixOS (uvx-nix simulation)"\n'
         "HOME_URL=https://nixos.org/\n",
         "NIXOS": "",
         "passwd": "root:x:0:0:System administrator:/root:/run/current-system/sw/bin/bash\n"
@@ -33,7 +34,9 @@ def main() -> None:
         "shells": "/run/current-system/sw/bin/bash\n/run/current-system/sw/bin/zsh\n"
         "/run/current-system/sw/bin/fish\n",
         "nix/nix.conf": "build-users-group =\nsandbox = false\nsubstituters =\n"
-        "trusted-substituters =\nbuild-hook =\nflake-registry = /etc/nix/registry.json\n"
+        "trusted-substituters =\n"
+        f"build-hook = {pkgs['nix']}/libexec/nix/build-remote\nbuilders =\n"
+        "flake-registry = /etc/nix/registry.json\n"
         "experimental-features = nix-command flakes\nwarn-dirty = false\n",
         "nix/registry.json": json.dumps({
             "version": 2,
