@@ -117,7 +117,7 @@ def parse(text: str, source: str) -> PythonRequest:
         raise _bad(raw, source, "it is too long or has control characters")
     if raw in ("any", "default"):
         return PythonRequest(raw, source, kind="any" if raw == "any" else "default")
-    if "/" in raw or raw.startswith((".", "~")):
+    if "/" in raw or raw.startswith(".") or raw == "~":
         return PythonRequest(raw, source, kind="path")
     lowered = raw.lower()
     key = _KEY.match(lowered)
