@@ -26,6 +26,18 @@ COMMANDS = {
     "env": "Print the environment uvx-nix gives uv (--format sh|fish|json|dotenv).",
     "gc": "Drop this project's GC roots and cached state (the next call re-roots).",
 }
+# Commands implemented in their own modules: each exposes
+# ``command(name: str, argv: list[str], environ: Mapping[str, str]) -> int``.
+DELEGATED = {
+    "doctor": ("uvx_nix.doctor", "Find native libraries the venv's wheels cannot load "
+               "(--fix: add them and make venv executables start)."),
+    "shell-init": ("uvx_nix.integration", "Print the bash/zsh/fish integration that routes uv "
+                   "and uvx through uvx-nix."),
+    "direnv-lib": ("uvx_nix.integration", "Print the direnv library that defines `use uvnix`."),
+    "allow": ("uvx_nix.trust", "Trust this project's nixpkgs source and libraries "
+              "(like `direnv allow`)."),
+    "deny": ("uvx_nix.trust", "Revoke trust given with `uvx-nix nix allow`."),
+}
 
 
 def _epilog() -> str:
@@ -49,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true",
                         help="print uvx-nix's version and the uv and Nix it found")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, text) in DELEGATED.items():
+        sub.add_parser(name, help=text, add_help=False)
     for name, text in COMMANDS.items():
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("--directory", help="run as if started in this directory")
@@ -202,6 +216,12 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     if not argv:
         parser.print_help()
         return 0
+    if argv[0] in DELEGATED:
+        import importlib
+
+        module = importlib.import_module(DELEGATED[argv[0]][0])
+        result: int = module.command(argv[0], list(argv[1:]), environ)
+        return result
     try:
         args = parser.parse_args(list(argv))
     except SystemExit as exc:
