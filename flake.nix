@@ -46,6 +46,7 @@
 
       devShells = forAllSystems (_system: pkgs: {
         default = pkgs.mkShell {
+          name = "uvx-nix-dev";
           packages = [
             (pkgs.python3.withPackages (
               ps: with ps; [
