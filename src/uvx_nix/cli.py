@@ -44,6 +44,11 @@ def _run(args: list[str], environ: Mapping[str, str]) -> int:  # noqa: RET503 - 
         from uvx_nix import resolution
 
         fields = resolution.resolve_for(inv, environ, key, path)
+    site = fields.get("site")
+    if site and state.signature(site) != fields.get("site_sig"):
+        from uvx_nix import venv
+
+        fields = venv.on_change(fields, key, path)
     execute.exec_uv(uv, args, environment.build(fields, environ))
 
 

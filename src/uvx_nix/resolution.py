@@ -30,8 +30,15 @@ class Resolved:
     nix_runs: int
     lock_written: bool
 
-    def fields(self) -> dict[str, str]:
+    def fields(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
         libs = ":".join(f"{lib.path}/lib" for lib in self.entry.libraries)
+        site = ""
+        if self.inputs.project is not None and environ is not None:
+            from uvx_nix import venv
+
+            where = venv.location(self.inputs.project.root, environ)
+            site = str(venv.site_packages(where, self.entry.implementation,
+                                          self.entry.python_version))
         return {
             "python_bin": os.path.dirname(self.entry.interpreter),
             "interpreter": self.entry.interpreter,
@@ -40,6 +47,8 @@ class Resolved:
             "gcroot": str(self.gcroot),
             "lockfile": str(self.inputs.lock_path),
             "project": str(self.inputs.project.directory) if self.inputs.project else "",
+            "site": site,
+            "site_sig": "",
         }
 
 
@@ -265,7 +274,7 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
     inp = inputs_mod.gather(invocation, environ)
     quiet = invocation.quiet > 0
     resolved = ensure(inp, environ, quiet=quiet)
-    fields = resolved.fields()
+    fields = resolved.fields(environ)
     watched = [(str(p), state.signature(str(p))) for p in inp.watched]
     watched.append((str(inp.lock_path), state.signature(str(inp.lock_path))))
     required = [*resolved.entry.store_paths(), str(resolved.gcroot)]

@@ -1,0 +1,78 @@
+"""Issue: native libraries for PyPI wheels, end to end inside the NixOS simulation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from e2e import uvx, write_project
+from helpers.sim import Sim
+from helpers.wheels import build_cxx_wheel
+
+pytestmark = pytest.mark.sim
+
+LOCAL_INDEX = '\n[tool.uv]\nno-index = true\nfind-links = ["wheels"]\n'
+CHILD_ENV = (
+    "import os, subprocess, sys\n"
+    "import uvxnix_cxxdemo\n"
+    "print('import:', uvxnix_cxxdemo.hello())\n"
+    "env = subprocess.run(['env'], capture_output=True, text=True, check=True).stdout\n"
+    "line = [l for l in env.splitlines() if l.startswith('LD_LIBRARY_PATH=')]\n"
+    "print('child:', line[0] if line else 'LD_LIBRARY_PATH unset')\n"
+    "print('marker:', any(l.startswith('UVX_NIX_INJECTED') for l in env.splitlines()))\n"
+    "r = subprocess.run([sys.executable, '-c', 'import uvxnix_cxxdemo; print(7)'],\n"
+    "                   capture_output=True, text=True)\n"
+    "print('grandchild python:', r.returncode, r.stdout.strip(), r.stderr.strip()[-200:])\n"
+    "print('git:', subprocess.run(['git', '--version'], capture_output=True).returncode)\n"
+)
+
+
+def _cxx_project(project_dir: Path) -> Path:
+    wheels = project_dir / "wheels"
+    wheels.mkdir()
+    build_cxx_wheel(wheels)
+    return write_project(project_dir, deps=["uvxnix-cxxdemo"], extra=LOCAL_INDEX)
+
+
+def test_cxx_wheel_imports_with_default_settings(sim: Sim, project_dir: Path) -> None:
+    _cxx_project(project_dir)
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    # Plain uv on the same venv: the NixOS error users hit.
+    plain = sim.run([str(project_dir / ".venv" / "bin" / "python"), "-c",
+                     "import uvxnix_cxxdemo"], cwd=project_dir)
+    assert plain.returncode != 0
+    assert "libstdc++.so.6: cannot open shared object file" in plain.stderr
+    res = uvx(sim, ["run", "python", "-c", "import uvxnix_cxxdemo as m; print(m.hello())"],
+              cwd=project_dir, check=True)
+    assert res.stdout.strip() == "hello from C++ 42"
+
+
+@pytest.mark.parametrize("outer", [None, "/outer/lib"])
+def test_libraries_do_not_leak_to_children(sim: Sim, project_dir: Path,
+                                           outer: str | None) -> None:
+    _cxx_project(project_dir)
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    env = {"LD_LIBRARY_PATH": outer} if outer else {}
+    res = uvx(sim, ["run", "python", "-c", CHILD_ENV], cwd=project_dir, env=env, check=True)
+    lines = dict(line.split(": ", 1) for line in res.stdout.splitlines())
+    assert lines["import"] == "hello from C++ 42"
+    expected = f"LD_LIBRARY_PATH={outer}" if outer else "LD_LIBRARY_PATH unset"
+    assert lines["child"] == expected, res.stdout
+    assert lines["marker"] == "False"
+    # A Python child of the venv's Python still gets the libraries (it restarts with them).
+    assert lines["grandchild python"].startswith("0 7"), res.stdout
+    assert lines["git"] == "0"
+    # uv itself, git and a shell keep working under the same environment.
+    res = uvx(sim, ["run", "bash", "-c", "git --version >/dev/null && echo shell-ok"],
+              cwd=project_dir, check=True)
+    assert res.stdout.strip() == "shell-ok"
+
+
+def test_numpy_from_pypi_imports(sim: Sim, project_dir: Path) -> None:
+    write_project(project_dir, requires=">=3.12", deps=["numpy"])
+    res = uvx(sim, ["run", "python", "-c",
+                    "import numpy; print(numpy.__version__, numpy.arange(4).sum())"],
+              cwd=project_dir, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip().endswith(" 6")
