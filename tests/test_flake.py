@@ -359,3 +359,37 @@ def test_direnv_library_path_matches_the_source_tree(harness: dict[str, Any]) ->
         pytest.skip(f"{rel} is not written yet")
     assert (REPO / rel).is_file()
 
+
+
+# --- the package's source, which evaluation really copies to the store ---------------------
+
+
+def test_package_source_is_filtered(flake: Flake) -> None:
+    src = Path(flake.eval("packages.x86_64-linux.default.src"))
+    assert src.is_dir()
+    top = {p.name for p in src.iterdir()}
+    assert {"pyproject.toml", "README.md", "src", "shell-integration"} <= top
+    # nix/, flake.nix and docs are not inputs of the build: editing them rebuilds nothing.
+    assert not top & {"nix", "flake.nix", "docs", ".git"}
+    assert (src / "src" / "uvx_nix" / "resolve.nix").is_file()
+    assert not list(src.rglob("__pycache__"))
+
+
+@pytest.mark.slow
+def test_package_source_builds_a_wheel(flake: Flake, tmp_path: Path) -> None:
+    """What buildPythonApplication does first (a PEP 517 build with hatchling) works on the
+    filtered source: nothing the build needs is filtered out."""
+    import importlib.util
+    import sys
+
+    src = Path(flake.eval("packages.x86_64-linux.default.src"))
+    work = tmp_path / "src"
+    shutil.copytree(src, work)
+    for path in work.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    uv = ([sys.executable, "-m", "uv"] if importlib.util.find_spec("uv")
+          else [shutil.which("uv") or pytest.skip("uv is not installed")])
+    res = subprocess.run([*uv, "build", "--wheel", "--out-dir", str(tmp_path / "dist"),
+                          str(work)], capture_output=True, text=True, check=False, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert (tmp_path / "dist" / f"uvx_nix-{version()}-py3-none-any.whl").is_file()
