@@ -35,8 +35,17 @@ def _run(args: list[str], environ: Mapping[str, str]) -> int:  # noqa: RET503 - 
 
         return commands.main(list(inv.tail), environ)
     uv = execute.find_uv(environ)
+    if inv.command == ("python", "uninstall") and activation.detect(environ).active:
+        from uvx_nix import pythons
+
+        if pythons.uninstall(inv, environ):
+            return 0
     if not inv.needs_interpreter or not activation.detect(environ).active:
         execute.exec_uv(uv, args, environ)
+    if inv.command == ("python", "install"):
+        from uvx_nix import pythons
+
+        return pythons.install(inv, environ)
     key = _hot_key(inv)
     path = os.path.join(paths.cache_dir_str(environ), "hot", state.filename(key))
     fields = state.load(path, key)
@@ -49,6 +58,11 @@ def _run(args: list[str], environ: Mapping[str, str]) -> int:  # noqa: RET503 - 
         from uvx_nix import venv
 
         fields = venv.on_change(fields, key, path)
+    if inv.command[:1] == ("python",):
+        from uvx_nix import pythons
+
+        extra = [b for b in pythons.installed_bins(environ) if b != fields.get("python_bin")]
+        fields = {**fields, "python_bin": ":".join([fields.get("python_bin", ""), *extra])}
     execute.exec_uv(uv, args, environment.build(fields, environ))
 
 

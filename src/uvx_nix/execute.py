@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # typing is not imported at run time: this is the hot path
 
 DEPTH = "UVX_NIX_DEPTH"
 MAX_DEPTH = 8
-_MARKERS = (b"uvx_nix", b"uvx-nix")
+_MARKERS = (b"uvx_nix",)  # the module name, as in the console script and shims
 
 
 def _is_wrapper(path: str, own: str) -> bool:
