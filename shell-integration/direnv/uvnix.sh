@@ -1,0 +1,175 @@
+# shellcheck shell=bash
+# use_uvnix: direnv support for uvx-nix.
+#
+# Install:   uvx-nix nix direnv-lib > "${XDG_CONFIG_HOME:-$HOME/.config}/direnv/lib/uvnix.sh"
+# .envrc:    use uvnix            # export the variables that steer uv to a nixpkgs Python
+#            use uvnix --sync     # ... and run `uvx-nix sync`, then activate the venv
+#
+# The output of `uvx-nix nix env --format sh` is cached in
+# $(direnv_layout_dir)/uvnix-env.sh, keyed by a hash of the watched files and
+# the UVX_NIX_*/UV_PYTHON* variables: a reload with nothing changed starts no
+# uvx-nix and no Nix.  When uvx-nix fails (Nix cannot evaluate, no network),
+# the last good environment is used with an error message, and the cache is
+# kept.  LD_LIBRARY_PATH is never exported into the shell: the venv's Python
+# reads UVX_NIX_LIBRARY_PATH itself, so native libraries do not leak into
+# every program started from the shell.
+
+# Variables taken from `uvx-nix nix env`; everything else (LD_LIBRARY_PATH,
+# UVX_NIX_INJECTED_LD_LIBRARY_PATH, PYTHONPATH scrubbing) is left out.
+_uvnix_keep=(UV_PYTHON_SEARCH_PATH UV_PYTHON_PREFERENCE UV_PYTHON_DOWNLOADS
+    UVX_NIX_LIBRARY_PATH NIX_LD_LIBRARY_PATH)
+
+_uvnix_knobs() {
+    # The uvx-nix and uv settings in the environment, before use_uvnix exports any.
+    local name
+    for name in ${!UVX_NIX_@} ${!UV_PYTHON@} UV_PROJECT_ENVIRONMENT; do
+        printf '%s=%s\n' "$name" "${!name-}"
+    done
+}
+
+_uvnix_hash() {
+    # $1: _uvnix_knobs output; then files: each one's name and content (not mtime).
+    local f knobs=$1
+    shift
+    {
+        printf '%s\0' "$knobs"
+        for f in "$@"; do
+            if [[ -f "$f" ]]; then
+                printf '%s\0' "$f"
+                cat -- "$f"
+                printf '\0'
+            else
+                printf '%s\0-\0' "$f"
+            fi
+        done
+    } | sha256sum | {
+        local sum _
+        read -r sum _
+        printf '%s\n' "$sum"
+    }
+}
+
+_uvnix_filter() {
+    # stdin: `export K=V` / `unset K` lines; stdout: those for _uvnix_keep.
+    local line key
+    while IFS= read -r line; do
+        case $line in
+            "export "*=*) key=${line#export }; key=${key%%=*} ;;
+            "unset "*) key=${line#unset } ;;
+            *) continue ;;
+        esac
+        local k
+        for k in "${_uvnix_keep[@]}"; do
+            if [[ "$key" == "$k" ]]; then
+                printf '%s\n' "$line"
+                break
+            fi
+        done
+    done
+}
+
+_uvnix_read_key() {
+    local line=
+    [[ -f "$1" ]] && IFS= read -r line < "$1"
+    printf '%s\n' "${line#\# uvnix-key: }"
+}
+
+_uvnix_venv() {
+    local venv=${UV_PROJECT_ENVIRONMENT:-.venv}
+    [[ "$venv" == /* ]] || venv=$1/$venv
+    printf '%s\n' "$venv"
+}
+
+use_uvnix() {
+    local sync=0 arg
+    for arg in "$@"; do
+        case $arg in
+            --sync) sync=1 ;;
+            *)
+                log_error "use uvnix: unknown option '$arg' (known: --sync)"
+                return 1
+                ;;
+        esac
+    done
+
+    local bin
+    bin=$(command -v uvx-nix) || {
+        log_error "use uvnix: uvx-nix is not on PATH; install it (nix profile install, pipx, uv tool)"
+        return 1
+    }
+
+    local root=$PWD
+    local config=${UVX_NIX_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/uvx-nix/config.toml}
+    local watched=("$root/pyproject.toml" "$root/.python-version" "$root/uv.lock"
+        "$root/uvx-nix.lock" "$config" "${XDG_CONFIG_HOME:-$HOME/.config}/uv/.python-version")
+    # Watch first: direnv reloads on any change, whatever this run decides.
+    watch_file "${watched[@]}"
+
+    local layout cache venv
+    layout=$(direnv_layout_dir)
+    cache=$layout/uvnix-env.sh
+    venv=$(_uvnix_venv "$root")
+
+    local key knobs
+    knobs=$(_uvnix_knobs)
+    key=$(_uvnix_hash "$knobs" "${watched[@]}")
+    if [[ "$(_uvnix_read_key "$cache")" == "$key" ]] && { ((sync == 0)) || [[ -d "$venv" ]]; }; then
+        # shellcheck source=/dev/null
+        source "$cache"
+        if [[ -d "${UV_PYTHON_SEARCH_PATH%%:*}" ]]; then
+            _uvnix_activate "$sync" "$venv"
+            return 0
+        fi
+        # The interpreter left the store (garbage collected): resolve again.
+    fi
+
+    mkdir -p "$layout"
+    local tmp env_out rc=0
+    tmp=$(mktemp "$layout/uvnix-env.sh.XXXXXX") || return 1
+    env_out=$("$bin" nix env --format sh) || rc=$?
+    if ((rc != 0)); then
+        rm -f "$tmp"
+        if [[ -f "$cache" ]]; then
+            log_error "use uvnix: uvx-nix failed (exit $rc); using the last good environment from $cache"
+            # shellcheck source=/dev/null
+            source "$cache"
+            _uvnix_activate "$sync" "$venv"
+            return 0
+        fi
+        log_error "use uvnix: uvx-nix failed (exit $rc) and there is no last good environment"
+        return 1
+    fi
+    local filtered
+    filtered=$(_uvnix_filter <<<"$env_out")
+    eval "$filtered"
+
+    local synced=1
+    if ((sync)); then
+        log_status "uvnix: uvx-nix sync"
+        "$bin" sync --quiet >&2 || {
+            synced=0
+            log_error "use uvnix: uvx-nix sync failed; the venv may be out of date"
+        }
+    fi
+
+    # The key after the run: resolving writes uvx-nix.lock, syncing uv.lock.
+    # A failed sync records no key, so the next load tries again.
+    key=$(_uvnix_hash "$knobs" "${watched[@]}")
+    ((synced)) || key=retry
+    if printf '# uvnix-key: %s\n%s\n' "$key" "$filtered" >"$tmp" && mv -f "$tmp" "$cache"; then
+        :
+    else
+        rm -f "$tmp"
+        log_error "use uvnix: could not write $cache"
+    fi
+    _uvnix_activate "$sync" "$venv"
+}
+
+_uvnix_activate() {
+    # $1: 1 to activate the venv; $2: its directory.
+    (($1)) || return 0
+    if [[ -d "$2" ]]; then
+        export VIRTUAL_ENV=$2
+        PATH_add "$2/bin"
+    fi
+}
