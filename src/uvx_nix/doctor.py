@@ -1,0 +1,745 @@
+"""``uvx-nix nix doctor``: native libraries the venv cannot load, programs that cannot start.
+
+Scans every ELF file under the venv's site-packages and ``bin``.  A DT_NEEDED soname
+counts as resolved when the loader would find it: in the file's DT_RPATH/DT_RUNPATH
+(``$ORIGIN`` expanded), on the locked library path (what uvx-nix puts on
+LD_LIBRARY_PATH), in the store glibc's ``lib/`` (NixOS's loader always searches it),
+among the libraries the interpreter itself has loaded, or as a library another wheel
+ships in the venv (loaded by soname, like ``numpy.libs/`` or ``torch/lib``).
+Each missing soname is mapped to a nixpkgs attribute (:mod:`uvx_nix.sonames`, then
+``nix-locate`` when installed).  An ELF program in ``bin`` cannot start when its
+PT_INTERP is missing or outside ``/nix/store`` (NixOS's stub-ld) and nix-ld is absent.
+
+Exit codes: 0 nothing to fix; 1 problems found (one line each, naming the fix);
+70 no venv (run ``uvx-nix sync`` first) or bad configuration.
+
+``--fix`` adds the attributes to ``[tool.uvx-nix] libraries`` (formatting and comments
+kept), re-locks, and patches each program that cannot start with patchelf: ELF
+interpreter = the locked glibc's loader, RUNPATH += the locked library dirs.  The patch
+never touches uv's cache (uv hardlinks venv files to it): the file is copied, the copy
+patched, then renamed over the venv's file.  Each patched file is recorded with its
+hashes in ``<lock dir>/.uvx-nix/patched.json``, and :func:`after_uv` re-applies the
+patch when uv re-installs the original (``uv sync --reinstall``, an upgrade).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from uvx_nix import elf, sonames
+from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError
+
+if TYPE_CHECKING:
+    from uvx_nix.inputs import Inputs
+    from uvx_nix.resolution import Resolved
+
+EXIT_PROBLEMS = 1
+DRIVER_DIR = sonames.DRIVER
+NIX_LD_MARKER = "/run/current-system/sw/share/nix-ld"
+PATCHED = "patched.json"
+PATCHED_FORMAT = 1
+# What glibc always provides; used when the interpreter's glibc cannot be found.
+GLIBC_SONAMES = frozenset({
+    "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
+    "libresolv.so.2", "libanl.so.1", "libnsl.so.1", "libmvec.so.1", "ld-linux-x86-64.so.2",
+    "ld-linux-aarch64.so.1", "ld-linux.so.2", "libBrokenLocale.so.1", "libthread_db.so.1",
+})
+_FIX = "uvx-nix nix doctor --fix"
+
+
+# ---------------------------------------------------------------------------------------
+# Scanning
+
+
+@dataclass
+class Scan:
+    """What a scan found; paths are absolute strings, lists sorted."""
+
+    venv: Path
+    files: int = 0
+    missing: dict[str, list[str]] = field(default_factory=dict)  # soname -> files needing it
+    unstartable: dict[str, str] = field(default_factory=dict)  # program -> its PT_INTERP
+
+
+def venv_path(root: Path, environ: Mapping[str, str]) -> Path:
+    """uv's project environment: ``UV_PROJECT_ENVIRONMENT`` (relative to root) or root/.venv."""
+    from uvx_nix import venv
+
+    return venv.location(root, environ)
+
+
+def _site_dirs(venv: Path) -> list[Path]:
+    lib = venv / "lib"
+    try:
+        names = sorted(os.listdir(lib))
+    except OSError:
+        return []
+    return [lib / n / "site-packages" for n in names
+            if n.startswith(("python", "pypy")) and (lib / n / "site-packages").is_dir()]
+
+
+def elf_files(venv: Path) -> list[Path]:
+    """Every regular ELF file under the venv's site-packages (recursively) and bin/."""
+    found: list[Path] = []
+    roots: list[tuple[Path, bool]] = [(venv / "bin", False)]
+    roots += [(site, True) for site in _site_dirs(venv)]
+    for root, recursive in roots:
+        for directory, subdirs, names in os.walk(root):
+            if not recursive:
+                subdirs[:] = []
+            subdirs.sort()
+            for name in sorted(names):
+                path = Path(directory, name)
+                if not path.is_symlink() and path.is_file() and elf.is_elf(path):
+                    found.append(path)
+    return found
+
+
+def record_files(record: Path) -> list[Path]:
+    """The files a distribution installed, from its ``*.dist-info/RECORD``."""
+    import csv
+
+    site = record.parent.parent
+    out: list[Path] = []
+    try:
+        with open(record, encoding="utf-8", newline="") as f:
+            for row in csv.reader(f):
+                if row and row[0]:
+                    out.append(Path(os.path.normpath(site / row[0])))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    return out
+
+
+class _Resolver:
+    """The loader's view: lib dirs, glibc dir, preloaded sonames, and directory listings."""
+
+    def __init__(self, venv: Path, lib_dirs: Sequence[str], interpreter: str | None) -> None:
+        self.venv = venv
+        self.lib_dirs = [d for d in lib_dirs if d]
+        self._listings: dict[str, frozenset[str]] = {}
+        self.default_dirs: list[str] = []
+        self.preloaded: set[str] = set()
+        self.machine: int | None = None
+        interp = interpreter or _venv_interpreter(venv)
+        info = elf.read(interp) if interp else None
+        if info is not None and info.interpreter:
+            self.machine = info.machine
+            self.default_dirs = [os.path.dirname(info.interpreter)]
+            self._preload(interp, info)  # type: ignore[arg-type]
+        else:
+            self.preloaded |= GLIBC_SONAMES
+
+    def listing(self, directory: str) -> frozenset[str]:
+        if directory not in self._listings:
+            try:
+                self._listings[directory] = frozenset(os.listdir(directory))
+            except OSError:
+                self._listings[directory] = frozenset()
+        return self._listings[directory]
+
+    def find(self, soname: str, dirs: Iterable[str]) -> str | None:
+        for directory in dirs:
+            if soname in self.listing(directory):
+                return os.path.join(directory, soname)
+        return None
+
+    def _preload(self, path: str, info: elf.ElfInfo) -> None:
+        """The interpreter's own DT_NEEDED closure is loaded before any extension."""
+        todo = [(path, info)]
+        while todo and len(self.preloaded) < 200:
+            current, current_info = todo.pop()
+            dirs = [*current_info.search_path(os.path.dirname(current)), *self.default_dirs]
+            for soname in current_info.needed:
+                if soname in self.preloaded:
+                    continue
+                self.preloaded.add(soname)
+                found = self.find(soname, dirs)
+                dep = elf.read(found) if found else None
+                if found and dep is not None:
+                    todo.append((found, dep))
+
+    def resolves(self, soname: str, path: Path, info: elf.ElfInfo, venv_names: set[str]) -> bool:
+        if "/" in soname:
+            return os.path.exists(soname if os.path.isabs(soname) else path.parent / soname)
+        if soname in self.preloaded:
+            return True
+        dirs = [*info.search_path(str(path.parent)), *self.lib_dirs, *self.default_dirs]
+        return self.find(soname, dirs) is not None or soname in venv_names
+
+
+def _venv_interpreter(venv: Path) -> str | None:
+    for name in ("python", "python3"):
+        candidate = venv / "bin" / name
+        try:
+            return str(candidate.resolve(strict=True))
+        except OSError:
+            continue
+    return None
+
+
+def nix_ld_present(environ: Mapping[str, str], root: Path = Path("/")) -> bool:
+    return bool(environ.get("NIX_LD")) or (root / NIX_LD_MARKER.lstrip("/")).exists()
+
+
+def can_start(info: elf.ElfInfo, environ: Mapping[str, str], root: Path = Path("/")) -> bool:
+    """Whether the kernel can start this ELF program on NixOS."""
+    interp = info.interpreter
+    if not interp:
+        return True  # static, or a shared library
+    if interp.startswith("/nix/store/"):
+        return (root / interp.lstrip("/")).exists()
+    return nix_ld_present(environ, root)
+
+
+def _venv_sonames(venv: Path, infos: Iterable[tuple[Path, elf.ElfInfo]]) -> set[str]:
+    names = {info.soname for _, info in infos if info.soname}
+    for site in _site_dirs(venv):
+        for _directory, _subdirs, files in os.walk(site):
+            names.update(n for n in files if ".so" in n)
+    return names
+
+
+def scan_files(venv: Path, files: Iterable[Path], lib_dirs: Sequence[str],
+               interpreter: str | None, environ: Mapping[str, str] | None = None) -> Scan:
+    """Check the given ELF files against the loader's view of ``venv``."""
+    environ = os.environ if environ is None else environ
+    resolver = _Resolver(venv, lib_dirs, interpreter)
+    infos: list[tuple[Path, elf.ElfInfo]] = []
+    for path in files:
+        info = elf.read(path)
+        if info is None or not info.is_loadable:
+            continue
+        if resolver.machine is not None and info.machine != resolver.machine:
+            continue  # another architecture's binary (test data, fat packages)
+        infos.append((path, info))
+    venv_names = _venv_sonames(venv, infos)
+    scan = Scan(venv, files=len(infos))
+    bin_dir = venv / "bin"
+    for path, info in infos:
+        for soname in info.needed:
+            if not resolver.resolves(soname, path, info, venv_names):
+                scan.missing.setdefault(soname, []).append(str(path))
+        if path.parent == bin_dir and not can_start(info, environ):
+            scan.unstartable[str(path)] = info.interpreter or ""
+    scan.missing = {k: sorted(set(v)) for k, v in sorted(scan.missing.items())}
+    return scan
+
+
+def scan(venv: Path, lib_dirs: Sequence[str], interpreter: str | None,
+         environ: Mapping[str, str] | None = None) -> Scan:
+    """Scan the whole venv."""
+    return scan_files(venv, elf_files(venv), lib_dirs, interpreter, environ)
+
+
+def unresolved(venv: Path, lib_dirs: Sequence[str],
+               interpreter: str | None) -> dict[str, list[str]]:
+    """soname -> files needing it, for every soname the venv's ELF files cannot load."""
+    return scan(venv, lib_dirs, interpreter).missing
+
+
+def scan_dist(venv: Path, records: Iterable[Path], lib_dirs: Sequence[str],
+              interpreter: str | None) -> dict[str, list[str]]:
+    """Like :func:`unresolved`, for the files of some distributions only (their RECORD files):
+    the wrapper's cheap check of newly installed distributions."""
+    files = [p for record in records for p in record_files(record)
+             if p.suffix != ".py" and elf.is_elf(p)]
+    return scan_files(venv, files, lib_dirs, interpreter).missing
+
+
+# ---------------------------------------------------------------------------------------
+# Suggestions
+
+
+def _valid_attribute(name: str) -> bool:
+    from uvx_nix import inputs
+
+    try:
+        inputs.validate_attribute(name, "nix-locate")
+    except UserError:
+        return False
+    return True
+
+
+def _nix_locate(soname: str, environ: Mapping[str, str]) -> str | None:
+    exe = shutil.which("nix-locate", path=environ.get("PATH"))
+    if exe is None:
+        return None
+    try:
+        res = subprocess.run(
+            [exe, "--minimal", "--top-level", "--whole-name", "--at-root", f"/lib/{soname}"],
+            capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if res.returncode != 0:
+        return None
+    return pick_attribute(res.stdout.splitlines(), _valid_attribute)
+
+
+def pick_attribute(lines: Iterable[str],
+                   valid: Callable[[str], bool] | None = None) -> str | None:
+    """Deterministic choice among nix-locate's answers: strip the ``.out``/``.lib`` output,
+    then the shortest attribute path, then alphabetical."""
+    names = set()
+    for line in lines:
+        name = line.strip()
+        for suffix in (".out", ".lib"):
+            if name.endswith(suffix):
+                name = name[: -len(suffix)]
+                break
+        if name and (valid is None or valid(name)):
+            names.add(name)
+    return min(names, key=lambda n: (len(n), n)) if names else None
+
+
+def suggest(needed: Iterable[str],
+            environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """soname -> nixpkgs attribute path (None when unknown or driver-only: see driver_dirs)."""
+    environ = os.environ if environ is None else environ
+    out: dict[str, str | None] = {}
+    for soname in sorted(set(needed)):
+        attribute = sonames.lookup(soname)
+        if attribute is None:
+            attribute = _nix_locate(soname, environ)
+        out[soname] = None if attribute == sonames.DRIVER else attribute
+    return out
+
+
+def driver_dirs(needed: Iterable[str], root: Path = Path("/")) -> list[str]:
+    """``["/run/opengl-driver/lib"]`` when it exists and provides (or is the only possible
+    provider of) one of ``needed``: the library dir the wrapper adds for GPU wheels."""
+    directory = root / DRIVER_DIR.lstrip("/")
+    if not directory.is_dir():
+        return []
+    try:
+        present = set(os.listdir(directory))
+    except OSError:
+        return []
+    for soname in needed:
+        if soname in present or sonames.is_driver(soname):
+            return [DRIVER_DIR]
+    return []
+
+
+# ---------------------------------------------------------------------------------------
+# Patching programs (hardlink-safe) and re-applying after uv
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _stat_key(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def patch_program(path: Path, interpreter: str, lib_dirs: Sequence[str], patchelf: str) -> None:
+    """Set the ELF interpreter and append lib dirs to RUNPATH, on a copy renamed over ``path``
+    (uv hardlinks venv files to its cache; patchelf writes in place and would edit the cache)."""
+    info = elf.read(path)
+    current = (info.runpath if info and info.runpath is not None else
+               (info.rpath if info else None)) or ""
+    entries = [e for e in current.split(":") if e]
+    entries += [d for d in lib_dirs if d and d not in entries]
+    tmp = path.with_name(f".{path.name}.uvx-nix-{os.getpid()}.tmp")
+    try:
+        shutil.copy2(path, tmp)
+        args = [patchelf, "--set-interpreter", interpreter]
+        args += ["--set-rpath", ":".join(entries)] if entries else []
+        res = subprocess.run([*args, str(tmp)], capture_output=True, text=True, check=False)
+        if res.returncode != 0:
+            raise UserError(f"patchelf could not patch {path}: "
+                            f"{(res.stderr.strip().splitlines() or ['no output'])[-1]}",
+                            EXIT_NIX_FAILED)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _patched_path(lock_dir: Path) -> Path:
+    return lock_dir / ".uvx-nix" / PATCHED
+
+
+def load_patched(lock_dir: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(_patched_path(lock_dir).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"version": PATCHED_FORMAT, "files": {}}
+    if not isinstance(data, dict) or data.get("version") != PATCHED_FORMAT or \
+            not isinstance(data.get("files"), dict):
+        return {"version": PATCHED_FORMAT, "files": {}}
+    return data
+
+
+def save_patched(lock_dir: Path, data: Mapping[str, Any]) -> None:
+    path = _patched_path(lock_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _locked_target(lock_dir: Path) -> tuple[str, list[str]] | None:
+    """(loader, lib dirs) from the lock beside ``lock_dir``: what patched programs use."""
+    from uvx_nix import inputs, lockfile
+
+    try:
+        found = lockfile.read(lock_dir / lockfile.NAME)
+    except UserError:
+        return None
+    if found is None:
+        return None
+    entry = found[0].systems.get(inputs.current_system())
+    if entry is None:
+        return None
+    info = elf.read(entry.interpreter)
+    if info is None or not info.interpreter:
+        return None
+    return info.interpreter, [f"{lib.path}/lib" for lib in entry.libraries]
+
+
+def repatch(venv: Path, lock_dir: Path, environ: Mapping[str, str] | None = None) -> int:
+    """Re-apply recorded patches whose file uv replaced; returns how many were re-patched.
+
+    Cheap when nothing changed: one read of patched.json and a stat per recorded file."""
+    environ = os.environ if environ is None else environ
+    if not _patched_path(lock_dir).exists():
+        return 0
+    data = load_patched(lock_dir)
+    files: dict[str, Any] = data["files"]
+    target = _locked_target(lock_dir)
+    changed = 0
+    dirty = False
+    for rel, record in sorted(files.items()):
+        path = venv / rel
+        if not isinstance(record, dict) or not path.is_file():
+            continue
+        interpreter, lib_dirs = target if target else (record.get("interpreter", ""),
+                                                       list(record.get("lib_dirs", [])))
+        if record.get("stat") == _stat_key(path) and record.get("interpreter") == interpreter:
+            continue
+        info = elf.read(path)
+        if info is None or not info.interpreter:
+            continue
+        if info.interpreter == interpreter and can_start(info, environ):
+            record["stat"] = _stat_key(path)
+            dirty = True
+            continue
+        patchelf = _patchelf(record.get("patchelf"), environ)
+        if patchelf is None or not interpreter:
+            _warn(f"cannot re-patch {path}: no patchelf found; run `{_FIX}`")
+            continue
+        original = sha256_file(path)
+        patch_program(path, interpreter, lib_dirs, patchelf)
+        record.update({"original": original, "patched": sha256_file(path),
+                       "interpreter": interpreter, "lib_dirs": lib_dirs,
+                       "patchelf": patchelf, "stat": _stat_key(path)})
+        changed += 1
+        dirty = True
+    if dirty:
+        save_patched(lock_dir, data)
+    return changed
+
+
+def after_uv(venv: Path, lock_dir: Path) -> None:
+    """The wrapper's hook after a uv command that may (re)install files: re-apply patches.
+
+    Never raises; a failure is one warning line."""
+    try:
+        count = repatch(venv, lock_dir)
+    except Exception as exc:  # a hook after uv must not turn uv's success into a failure
+        _warn(f"could not re-patch programs in {venv} ({type(exc).__name__}: {exc}); "
+              f"run `{_FIX}`")
+        return
+    if count:
+        _warn(f"re-patched {count} program(s) in {venv / 'bin'} that uv re-installed", kind="info")
+
+
+def _warn(message: str, kind: str = "warning") -> None:
+    sys.stderr.write(f"{kind}: uvx-nix: {message}\n")
+
+
+def _patchelf(recorded: object, environ: Mapping[str, str]) -> str | None:
+    if isinstance(recorded, str) and os.access(recorded, os.X_OK):
+        return recorded
+    return shutil.which("patchelf", path=environ.get("PATH"))
+
+
+def _build_patchelf(resolved: Resolved, environ: Mapping[str, str]) -> str:
+    """patchelf from the locked nixpkgs (one Nix build, rooted beside the lock)."""
+    from uvx_nix import nix
+
+    lock = resolved.lock
+    if lock.nixpkgs_kind == "flake":
+        source = {"type": "flake", "ref": lock.nixpkgs_url}
+    elif lock.nixpkgs_kind == "channel":
+        source = {"type": "channel"}
+    else:
+        source = {"type": "path", "path": lock.nixpkgs_url}
+    spec = {
+        "system": resolved.inputs.system,
+        "nixpkgs": source,
+        "python": {"mode": "attribute", "attribute": resolved.entry.python_attribute,
+                   "implementation": None, "clauses": [], "freeThreaded": False},
+        "libraries": [["patchelf"]],
+    }
+    root = resolved.inputs.lock_dir / ".uvx-nix" / "gcroots" / f"patchelf-{resolved.inputs.system}"
+    manifest = nix.build(spec, root, environ, what="building patchelf")
+    for lib in manifest.get("libraries") or []:
+        candidate = os.path.join(str(lib.get("out", "")), "bin", "patchelf")
+        if os.access(candidate, os.X_OK):
+            return candidate
+    raise UserError("nixpkgs' patchelf has no bin/patchelf; install patchelf and retry",
+                    EXIT_NIX_FAILED)
+
+
+# ---------------------------------------------------------------------------------------
+# Editing pyproject.toml
+
+
+def add_libraries(pyproject: Path, attributes: Sequence[str]) -> list[str]:
+    """Append attributes to ``[tool.uvx-nix] libraries`` (formatting kept, atomic write);
+    returns those that were added."""
+    import tomlkit
+
+    text = pyproject.read_text(encoding="utf-8")
+    doc = tomlkit.parse(text)
+    tool = doc.get("tool")
+    if tool is None:
+        tool = tomlkit.table(is_super_table=True)
+        doc["tool"] = tool
+    table = tool.get("uvx-nix")
+    if table is None:
+        table = tomlkit.table()
+        tool["uvx-nix"] = table
+    libs = table.get("libraries")
+    if libs is None:
+        libs = tomlkit.array()
+        table["libraries"] = libs
+    elif isinstance(libs, str):
+        raise UserError(f"[tool.uvx-nix] libraries in {pyproject} is a string; make it a list "
+                        "to let doctor --fix add to it", EXIT_CONFIG)
+    present = {str(v) for v in libs}
+    added = [a for a in attributes if a not in present]
+    for attribute in added:
+        libs.append(attribute)
+    if added:
+        tmp = pyproject.with_name(f".{pyproject.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
+            os.replace(tmp, pyproject)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+    return added
+
+
+# ---------------------------------------------------------------------------------------
+# The command
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="uvx-nix nix doctor",
+        description="Find native libraries the venv's wheels cannot load and venv programs "
+                    "that cannot start on NixOS.",
+        epilog="exit codes: 0 nothing to fix, 1 problems found, 70 no venv or bad "
+               "configuration (uvx-nix's other codes as in `uvx-nix nix --help`)",
+    )
+    parser.add_argument("--directory", help="run as if started in this directory")
+    parser.add_argument("--fix", action="store_true",
+                        help="add the needed libraries to [tool.uvx-nix] libraries, re-lock, "
+                             "and patch venv programs so they start")
+    parser.add_argument("--json", action="store_true", help="print machine-readable results")
+    return parser
+
+
+def _inputs(args: argparse.Namespace, environ: Mapping[str, str]) -> Inputs:
+    from uvx_nix import argv, inputs
+
+    words = ["sync", *(["--directory", args.directory] if args.directory else [])]
+    return inputs.gather(argv.parse(words), environ)
+
+
+def _venv(inp: Inputs, environ: Mapping[str, str]) -> Path:
+    if inp.project is not None:
+        path = venv_path(inp.project.root, environ)
+    elif environ.get("VIRTUAL_ENV"):
+        path = Path(environ["VIRTUAL_ENV"])
+    else:
+        path = inp.start / ".venv"
+    if not (path / "pyvenv.cfg").is_file():
+        raise UserError(f"no virtual environment at {path}; run `uvx-nix sync` first",
+                        EXIT_CONFIG)
+    return path
+
+
+def _lib_dirs(resolved: Resolved) -> list[str]:
+    return [f"{lib.path}/lib" for lib in resolved.entry.libraries]
+
+
+def _rel(venv: Path, path: str) -> str:
+    try:
+        return str(Path(path).relative_to(venv))
+    except ValueError:
+        return path
+
+
+@dataclass
+class _Findings:
+    scan: Scan
+    attributes: dict[str, str | None]
+    driver: dict[str, list[str]]  # provided by the driver dir (present)
+    needs_driver: dict[str, list[str]]  # driver-only, but no driver dir
+    missing: dict[str, list[str]]  # everything else that fails
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.needs_driver or self.scan.unstartable)
+
+
+def _findings(venv: Path, resolved: Resolved, environ: Mapping[str, str],
+              root: Path = Path("/")) -> _Findings:
+    result = scan(venv, _lib_dirs(resolved), resolved.entry.interpreter, environ)
+    driver_dir = root / DRIVER_DIR.lstrip("/")
+    present = set(os.listdir(driver_dir)) if driver_dir.is_dir() else set()
+    driver: dict[str, list[str]] = {}
+    needs_driver: dict[str, list[str]] = {}
+    missing: dict[str, list[str]] = {}
+    for soname, files in result.missing.items():
+        if soname in present:
+            driver[soname] = files
+        elif sonames.is_driver(soname):
+            needs_driver[soname] = files
+        else:
+            missing[soname] = files
+    return _Findings(result, suggest(missing, environ), driver, needs_driver, missing)
+
+
+def _report(findings: _Findings, venv: Path, fixed: bool = False) -> None:
+    scan_ = findings.scan
+    print(f"Checked {scan_.files} ELF file(s) in {venv}")
+    for soname, files in findings.driver.items():
+        print(f"  {soname}: provided by the NVIDIA/Mesa driver at {DRIVER_DIR} "
+              f"(needed by {_rel(venv, files[0])})")
+    if findings.ok:
+        print("All native libraries resolve and every program in bin/ can start"
+              + (" (after fixing)" if fixed else ""))
+        return
+    count = len(findings.missing) + len(findings.needs_driver) + len(scan_.unstartable)
+    print(f"error: found {count} problem(s):")
+    for soname, files in findings.missing.items():
+        needer = _rel(venv, files[0]) + (f" and {len(files) - 1} more" if len(files) > 1 else "")
+        attribute = findings.attributes.get(soname)
+        if attribute:
+            fix = f"add \"{attribute}\" to [tool.uvx-nix] libraries, or run `{_FIX}`"
+        else:
+            fix = ("no known nixpkgs attribute provides it (install nix-index for nix-locate); "
+                   "add the right attribute to [tool.uvx-nix] libraries")
+        print(f"  {soname} not found (needed by {needer}): {fix}")
+    for soname, files in findings.needs_driver.items():
+        print(f"  {soname} not found (needed by {_rel(venv, files[0])}): it comes with the "
+              f"NVIDIA driver at {DRIVER_DIR}; enable the driver (hardware.graphics) on NixOS")
+    for program, interp in sorted(scan_.unstartable.items()):
+        print(f"  {_rel(venv, program)} cannot start: its ELF interpreter {interp or '?'} "
+              f"is not in /nix/store (NixOS runs no generic-Linux programs without nix-ld); "
+              f"run `{_FIX}`")
+
+
+def _json(findings: _Findings, venv: Path) -> dict[str, Any]:
+    return {
+        "venv": str(venv),
+        "ok": findings.ok,
+        "scanned": findings.scan.files,
+        "missing": [{"soname": s, "files": f, "attribute": findings.attributes.get(s)}
+                    for s, f in findings.missing.items()],
+        "driver": [{"soname": s, "files": f, "directory": DRIVER_DIR, "present": True}
+                   for s, f in findings.driver.items()]
+        + [{"soname": s, "files": f, "directory": DRIVER_DIR, "present": False}
+           for s, f in findings.needs_driver.items()],
+        "unstartable": [{"path": p, "interpreter": i}
+                        for p, i in sorted(findings.scan.unstartable.items())],
+    }
+
+
+def _fix(inp: Inputs, resolved: Resolved, venv: Path, findings: _Findings,
+         environ: Mapping[str, str]) -> Resolved:
+    from uvx_nix import resolution
+
+    wanted = [a for a in dict.fromkeys(v for v in findings.attributes.values() if v)
+              if a not in inp.libraries]
+    if wanted:
+        if inp.project is None:
+            raise UserError("doctor --fix edits pyproject.toml, but there is no project; add "
+                            f"{', '.join(wanted)} to UVX_NIX_LIBRARIES instead", EXIT_CONFIG)
+        pyproject = inp.project.root / "pyproject.toml"
+        added = add_libraries(pyproject, wanted)
+        if added:
+            print(f"Added {', '.join(added)} to [tool.uvx-nix] libraries in {pyproject}",
+                  file=sys.stderr)
+        inp = _inputs_again(inp, environ)
+        resolved = resolution.ensure(inp, environ)
+    if findings.scan.unstartable:
+        loader_info = elf.read(resolved.entry.interpreter)
+        if loader_info is None or not loader_info.interpreter:
+            raise UserError(f"cannot read the ELF interpreter of {resolved.entry.interpreter}",
+                            EXIT_NIX_FAILED)
+        patchelf = _patchelf(None, environ) or _build_patchelf(resolved, environ)
+        data = load_patched(inp.lock_dir)
+        lib_dirs = _lib_dirs(resolved)
+        for program in sorted(findings.scan.unstartable):
+            path = Path(program)
+            original = sha256_file(path)
+            patch_program(path, loader_info.interpreter, lib_dirs, patchelf)
+            data["files"][_rel(venv, program)] = {
+                "original": original, "patched": sha256_file(path),
+                "interpreter": loader_info.interpreter, "lib_dirs": lib_dirs,
+                "patchelf": patchelf, "stat": _stat_key(path)}
+            print(f"Patched {_rel(venv, program)} to start with {loader_info.interpreter}",
+                  file=sys.stderr)
+        save_patched(inp.lock_dir, data)
+    return resolved
+
+
+def _inputs_again(inp: Inputs, environ: Mapping[str, str]) -> Inputs:
+    from uvx_nix import argv, inputs
+
+    return inputs.gather(argv.parse(["sync", "--directory", str(inp.start)]), environ)
+
+
+def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
+    """``uvx-nix nix doctor [--directory DIR] [--fix] [--json]``."""
+    from uvx_nix import resolution
+
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) and EXIT_CONFIG
+    inp = _inputs(args, environ)
+    venv = _venv(inp, environ)
+    resolved = resolution.ensure(inp, environ, quiet=args.json)
+    findings = _findings(venv, resolved, environ)
+    if args.fix and not findings.ok:
+        resolved = _fix(inp, resolved, venv, findings, environ)
+        findings = _findings(venv, resolved, environ)
+    if args.json:
+        print(json.dumps(_json(findings, venv), indent=2, sort_keys=True))
+    else:
+        _report(findings, venv, fixed=args.fix)
+    return 0 if findings.ok else EXIT_PROBLEMS
