@@ -46,6 +46,9 @@ class Inputs:
     lock_dir: Path
     watched: tuple[Path, ...]
     warnings: tuple[str, ...] = ()
+    # True when the nixpkgs source comes from the project (pyproject.toml or flake.lock),
+    # not from the user: its first use needs `uvx-nix nix allow` (see trust.py).
+    project_source: bool = False
 
     @property
     def lock_path(self) -> Path:
@@ -215,11 +218,15 @@ def gather(invocation: Invocation, environ: Mapping[str, str]) -> Inputs:
                               warnings) if proj else {}
     env_settings = _settings(_env_settings(environ), "UVX_NIX_* variables", warnings)
 
-    nixpkgs = env_settings.get("nixpkgs") or proj_settings.get("nixpkgs")
+    nixpkgs = env_settings.get("nixpkgs")
+    project_source = False
+    if nixpkgs is None and "nixpkgs" in proj_settings:
+        nixpkgs, project_source = proj_settings["nixpkgs"], True
     if nixpkgs is None and proj is not None:
         locked = nix.flake_lock_nixpkgs(proj.root / "flake.lock")
         if locked:
             nixpkgs = nix.Source("flake", locked, f"{proj.root / 'flake.lock'}")
+            project_source = True
     nixpkgs = nixpkgs or user.get("nixpkgs") or nix.Source("flake", "flake:nixpkgs", "default")
 
     default_libs = next((s["default-libraries"] for s in (env_settings, proj_settings, user)
@@ -257,6 +264,7 @@ def gather(invocation: Invocation, environ: Mapping[str, str]) -> Inputs:
         lock_dir=lock_dir,
         watched=tuple(dict.fromkeys(watched)),
         warnings=tuple(warnings),
+        project_source=project_source,
     )
 
 

@@ -207,6 +207,7 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
                    quiet: bool, upgrade: bool) -> Resolved:
     existing = lockfile.read(inp.lock_path)
     lock, raw = existing if existing else (None, b"")
+    _check_trust(inp, environ, None)
     fingerprint = inp.fingerprint()
     if lock and lock.fingerprint == fingerprint and not upgrade and inp.system in lock.systems:
         entry = lock.systems[inp.system]
@@ -214,12 +215,14 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         if present and _verified_marker(environ, raw).exists() and gcroot_points(gcroot, entry):
             return Resolved(inp, lock, entry, gcroot, 0, False)
         # A lock this machine has not checked, or paths gone: rebuild exactly what it names.
+        _check_trust(inp, environ, lock)
         _realise_locked(inp, lock, entry, gcroot, environ, quiet)
         _mark_verified(environ, raw)
         return Resolved(inp, lock, entry, gcroot, 1, False)
 
     runs = 0
     same_source = lock is not None and lock.inputs.get("nixpkgs") == inp.nixpkgs.ref
+    _check_trust(inp, environ, lock if same_source and not upgrade else None)
     if lock is not None and same_source and not upgrade:
         source = _locked_source(lock)
         url, kind = lock.nixpkgs_url, lock.nixpkgs_kind
@@ -250,6 +253,27 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         warn(f"could not write {inp.lock_path} ({exc.strerror}); using the result without "
              "saving it", quiet)
     return Resolved(inp, new, entry, gcroot, runs, written)
+
+
+def _check_trust(inp: inputs_mod.Inputs, environ: Mapping[str, str],
+                 lock: lockfile.Lock | None) -> None:
+    """Project-supplied Nix code is evaluated only with permission (see trust.py)."""
+    from uvx_nix import trust
+
+    root = inp.project.root if inp.project else inp.lock_dir
+    if inp.project_source:
+        trust.require(root, inp.nixpkgs.ref, inp.nixpkgs.origin, inp.libraries, environ)
+    if lock is not None and lock.nixpkgs_kind == "flake" and \
+            not trust.safe_lock_url(lock.nixpkgs_url) and \
+            not _verified_marker(environ, _raw_lock(inp)).exists():
+        trust.require(root, lock.nixpkgs_url, str(inp.lock_path), inp.libraries, environ)
+
+
+def _raw_lock(inp: inputs_mod.Inputs) -> bytes:
+    try:
+        return inp.lock_path.read_bytes()
+    except OSError:
+        return b""
 
 
 def _needs_metadata(ref: str) -> bool:

@@ -1,0 +1,60 @@
+"""Issue: trust for project-supplied Nix code (`uvx-nix nix allow`), in the simulation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from e2e import uvx, write_project
+from helpers.sim import Sim
+
+pytestmark = pytest.mark.sim
+
+
+def test_project_nixpkgs_source_needs_allow(sim: Sim, project_dir: Path) -> None:
+    source = f"path:{sim.nixpkgs_dir}"
+    write_project(project_dir, extra=f'\n[tool.uvx-nix]\nnixpkgs = "{source}"\n')
+    res = uvx(sim, ["sync"], cwd=project_dir)
+    assert res.returncode == 76, res
+    assert "names its own nixpkgs source" in res.stderr
+    assert "uvx-nix nix allow" in res.stderr
+    assert not (project_dir / "uvx-nix.lock").exists()
+    assert not (project_dir / ".venv").exists(), "uv must not run before trust is given"
+    uvx(sim, ["nix", "allow"], cwd=project_dir, check=True)
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    assert (project_dir / "uvx-nix.lock").exists()
+    # A change to the source or the libraries revokes the permission.
+    write_project(project_dir, extra=f'\n[tool.uvx-nix]\nnixpkgs = "{source}"\n'
+                                     'libraries = ["openssl"]\n')
+    res = uvx(sim, ["sync"], cwd=project_dir)
+    assert res.returncode == 76, res
+    # CI: trust everything.
+    uvx(sim, ["sync"], cwd=project_dir, env={"UVX_NIX_TRUST": "1"}, check=True)
+    # deny revokes, and drops the hot cache so the next call checks again.
+    uvx(sim, ["nix", "allow"], cwd=project_dir, check=True)
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    uvx(sim, ["nix", "deny"], cwd=project_dir, check=True)
+    res = uvx(sim, ["sync"], cwd=project_dir)
+    assert res.returncode == 76, res
+
+
+def test_users_own_source_needs_no_allow(sim: Sim, project_dir: Path) -> None:
+    write_project(project_dir)
+    res = uvx(sim, ["sync"], cwd=project_dir,
+              env={"UVX_NIX_NIXPKGS": f"path:{sim.nixpkgs_dir}"})
+    assert res.returncode == 0, res.stderr
+
+
+def test_strangers_lock_pinned_elsewhere_needs_allow(sim: Sim, project_dir: Path) -> None:
+    """A committed lock whose nixpkgs is neither official nor in the store: not evaluated."""
+    write_project(project_dir)
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    lock = project_dir / "uvx-nix.lock"
+    text = lock.read_text()
+    start = text.index('url = "') + len('url = "')
+    end = text.index('"', start)
+    lock.write_text(text[:start] + "github:stranger/evil/" + "0" * 40 + text[end:])
+    res = uvx(sim, ["sync"], cwd=project_dir)
+    assert res.returncode == 76, res
+    assert "github:stranger/evil" in res.stderr
