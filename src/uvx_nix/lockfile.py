@@ -55,6 +55,7 @@ class Lock:
     nixpkgs_url: str
     nixpkgs_kind: str
     systems: dict[str, SystemEntry] = field(default_factory=dict)
+    migrated_from: int | None = None  # the older format it was read from, to be rewritten
 
 
 def _bad(path: Path, why: str) -> UserError:
@@ -138,6 +139,7 @@ def parse(text: str, path: Path) -> Lock:
             f"{FORMAT}); upgrade uvx-nix",
             EXIT_LOCKFILE,
         )
+    migrated_from = version if version < FORMAT else None
     data = _migrate(path, data)
     if data.get("version") != FORMAT:
         raise _bad(path, f"has an unknown format version {version}")
@@ -161,6 +163,7 @@ def parse(text: str, path: Path) -> Lock:
         nixpkgs_url=nixpkgs["url"],
         nixpkgs_kind=str(nixpkgs.get("kind", "flake")),
         systems=systems,
+        migrated_from=migrated_from,
     )
 
 

@@ -211,6 +211,8 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
     fingerprint = inp.fingerprint()
     if lock and lock.fingerprint == fingerprint and not upgrade and inp.system in lock.systems:
         entry = lock.systems[inp.system]
+        if lock.migrated_from is not None:
+            raw = _rewrite_migrated(inp, lock, environ, quiet)
         present = all(os.path.exists(p) for p in entry.store_paths())
         if present and _verified_marker(environ, raw).exists() and gcroot_points(gcroot, entry):
             return Resolved(inp, lock, entry, gcroot, 0, False)
@@ -274,6 +276,21 @@ def _raw_lock(inp: inputs_mod.Inputs) -> bytes:
         return inp.lock_path.read_bytes()
     except OSError:
         return b""
+
+
+def _rewrite_migrated(inp: inputs_mod.Inputs, lock: lockfile.Lock, environ: Mapping[str, str],
+                      quiet: bool) -> bytes:
+    """An older-format lock that still matches: rewrite it in the current format."""
+    old = inp.lock_path.read_bytes()
+    try:
+        new = lockfile.write(inp.lock_path, lock)
+    except OSError as exc:
+        warn(f"could not rewrite {inp.lock_path} in the current format ({exc.strerror})", quiet)
+        return old
+    if _verified_marker(environ, old).exists():
+        _mark_verified(environ, new)
+    warn(f"migrated {inp.lock_path} from format {lock.migrated_from} to {lockfile.FORMAT}", quiet)
+    return new
 
 
 def _needs_metadata(ref: str) -> bool:
