@@ -32,12 +32,15 @@ def test_missing_zlib_is_named_and_fixed(sim: Sim, project_dir: Path) -> None:
              "auto-libraries = false\n")
     uvx(sim, ["sync"], cwd=project_dir, check=True)
     before = uvx(sim, ["run", "python", "-c", "import uvxnix_zdemo"], cwd=project_dir)
-    assert before.returncode != 0 and "libz.so.1" in before.stderr, before
+    assert before.returncode != 0, before
+    assert "libz.so.1" in before.stderr, before
 
     res = uvx(sim, ["nix", "doctor"], cwd=project_dir)
     assert res.returncode == 1, res
     line = next(ln for ln in res.stdout.splitlines() if "libz.so.1" in ln)
-    assert '"zlib"' in line and "uvxnix_zdemo.abi3.so" in line and "doctor --fix" in line, res
+    assert '"zlib"' in line, res
+    assert "uvxnix_zdemo.abi3.so" in line, res
+    assert "doctor --fix" in line, res
 
     report = json.loads(uvx(sim, ["nix", "doctor", "--json"], cwd=project_dir).stdout)
     assert report["ok"] is False
@@ -47,7 +50,8 @@ def test_missing_zlib_is_named_and_fixed(sim: Sim, project_dir: Path) -> None:
     assert fix.returncode == 0, fix
     assert "All native libraries resolve" in fix.stdout
     text = (project_dir / "pyproject.toml").read_text()
-    assert "# zlib left out on purpose" in text and 'libraries = ["zlib"]' in text, text
+    assert "# zlib left out on purpose" in text, text
+    assert 'libraries = ["zlib"]' in text, text
     assert 'attribute = "zlib"' in (project_dir / "uvx-nix.lock").read_text()
     after = uvx(sim, ["run", "python", "-c", "import uvxnix_zdemo as z; print(z.zlib_version())"],
                 cwd=project_dir)
@@ -64,14 +68,17 @@ def test_everything_resolves_with_the_default_libraries(sim: Sim, project_dir: P
     assert "All native libraries resolve and every program in bin/ can start" in res.stdout
     assert "problem" not in res.stdout
     report = json.loads(uvx(sim, ["nix", "doctor", "--json"], cwd=project_dir).stdout)
-    assert report["ok"] is True and report["missing"] == [] and report["scanned"] >= 1
+    assert report["ok"] is True
+    assert report["missing"] == []
+    assert report["scanned"] >= 1
 
 
 def test_doctor_without_a_venv_says_to_sync(sim: Sim, project_dir: Path) -> None:
     write_project(project_dir)
     res = uvx(sim, ["nix", "doctor"], cwd=project_dir)
     assert res.returncode == 70, res
-    assert res.stderr.count("\n") == 1 and "uvx-nix sync" in res.stderr, res.stderr
+    assert res.stderr.count("\n") == 1, res.stderr
+    assert "uvx-nix sync" in res.stderr, res.stderr
 
 
 def _elf_project(sim: Sim, project_dir: Path) -> Path:
@@ -90,18 +97,21 @@ def test_program_that_cannot_start_is_patched_without_touching_uv_cache(
         sim: Sim, project_dir: Path) -> None:
     program = _elf_project(sim, project_dir)
     broken = sim.run([str(program)], cwd=project_dir)
-    assert broken.returncode == 127 and "stub-ld" in broken.stderr, broken
+    assert broken.returncode == 127, broken
+    assert "stub-ld" in broken.stderr, broken
 
     res = uvx(sim, ["nix", "doctor"], cwd=project_dir)
     assert res.returncode == 1, res
     line = next(ln for ln in res.stdout.splitlines() if "bin/elfdemo" in ln)
-    assert "cannot start" in line and "/lib64/ld-linux-x86-64.so.2" in line
+    assert "cannot start" in line
+    assert "/lib64/ld-linux-x86-64.so.2" in line
     assert "doctor --fix" in line
 
     fix = uvx(sim, ["nix", "doctor", "--fix"], cwd=project_dir)
     assert fix.returncode == 0, fix
     ran = sim.run([str(program)], cwd=project_dir)
-    assert ran.returncode == 0 and "hello from a generic-Linux ELF program" in ran.stdout, ran
+    assert ran.returncode == 0, ran
+    assert "hello from a generic-Linux ELF program" in ran.stdout, ran
     recorded = json.loads((project_dir / ".uvx-nix" / "patched.json").read_text())
     assert list(recorded["files"]) == ["bin/elfdemo"]
     # uv installed the program from its cache (by hardlink): the cache keeps the original.
@@ -118,7 +128,8 @@ def test_patched_program_survives_reinstall(sim: Sim, project_dir: Path) -> None
     uvx(sim, ["nix", "doctor", "--fix"], cwd=project_dir, check=True)
     uvx(sim, ["sync", "--reinstall-package", "uvxnix-elfdemo"], cwd=project_dir, check=True)
     ran = sim.run([str(program)], cwd=project_dir)
-    assert ran.returncode == 0 and "hello from a generic-Linux ELF program" in ran.stdout, ran
+    assert ran.returncode == 0, ran
+    assert "hello from a generic-Linux ELF program" in ran.stdout, ran
 
 
 def test_after_uv_hook_repatches_what_uv_reinstalled(sim: Sim, project_dir: Path) -> None:
@@ -134,7 +145,8 @@ def test_after_uv_hook_repatches_what_uv_reinstalled(sim: Sim, project_dir: Path
                   cwd=project_dir, check=True)
     assert "re-patched 1 program" in res.stderr, res
     ran = sim.run([str(program)], cwd=project_dir)
-    assert ran.returncode == 0 and "hello from a generic-Linux ELF program" in ran.stdout, ran
+    assert ran.returncode == 0, ran
+    assert "hello from a generic-Linux ELF program" in ran.stdout, ran
     # A second call finds nothing to do (one stat per recorded file).
     again = sim.run([python, "-c", hook, str(project_dir / ".venv"), str(project_dir)],
                     cwd=project_dir, check=True)
