@@ -212,6 +212,8 @@ TABLE: dict[str, str] = {
     # Crypto, network, auth.
     "libssl.so.3": "openssl",
     "libcrypto.so.3": "openssl",
+    "libssl.so.1.1": "openssl_1_1",
+    "libcrypto.so.1.1": "openssl_1_1",
     "libgcrypt.so.20": "libgcrypt",
     "libgpg-error.so.0": "libgpg-error",
     "libkrb5.so.3": "krb5",
