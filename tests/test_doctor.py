@@ -1,0 +1,216 @@
+"""doctor on the host: scanning a hand-built venv, suggestions, driver dirs, pyproject edits,
+hardlink-safe patching and re-patching.  The end-to-end claims are in test_e2e_doctor.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from uvx_nix import doctor, elf, sonames
+
+HOST_LIBDIR = "/usr/lib/x86_64-linux-gnu"
+PROGRAM = "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n"
+
+
+def _cc(out: Path, source: str, *args: str) -> Path:
+    src = out.with_suffix(".c")
+    src.write_text(source)
+    subprocess.run(["gcc", "-o", str(out), str(src), *args], check=True)
+    return out
+
+
+def _venv(tmp_path: Path) -> Path:
+    venv = tmp_path / ".venv"
+    site = venv / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    (venv / "bin").mkdir()
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    return venv
+
+
+def _interpreter() -> str:
+    return os.path.realpath(sys.executable)
+
+
+@pytest.fixture
+def venv(tmp_path: Path) -> Path:
+    venv = _venv(tmp_path)
+    site = venv / "lib" / "python3.11" / "site-packages"
+    libs = site / "pkg.libs"
+    libs.mkdir()
+    # A vendored library (auditwheel style), found through $ORIGIN.
+    _cc(libs / "libvendored.so.1", "int v(void) { return 1; }\n", "-shared", "-fPIC",
+        "-Wl,-soname,libvendored.so.1")
+    (site / "pkg").mkdir()
+    _cc(site / "pkg" / "ext.so", (
+        "extern int v(void); extern double cos(double);\n"
+        "int f(void) { return v(); }\n"), "-shared", "-fPIC", f"-L{libs}", "-l:libvendored.so.1",
+        "-Wl,-rpath,$ORIGIN/../pkg.libs", "-Wl,--no-as-needed", "-lz")
+    (site / "pkg" / "__init__.py").write_text("")
+    return venv
+
+
+def test_scan_finds_missing_sonames_and_honours_origin(venv: Path) -> None:
+    missing = doctor.unresolved(venv, [], _interpreter())
+    assert list(missing) == ["libz.so.1"]
+    assert missing["libz.so.1"][0].endswith("pkg/ext.so")
+    # On the library path it resolves.
+    assert doctor.unresolved(venv, [HOST_LIBDIR], _interpreter()) == {}
+
+
+def test_scan_counts_libraries_other_wheels_ship(venv: Path) -> None:
+    site = venv / "lib" / "python3.11" / "site-packages"
+    (site / "other").mkdir()
+    shutil.copy(f"{HOST_LIBDIR}/libz.so.1", site / "other" / "libz.so.1")
+    assert doctor.unresolved(venv, [], _interpreter()) == {}
+
+
+def test_scan_dist_reads_only_the_distribution_files(venv: Path) -> None:
+    site = venv / "lib" / "python3.11" / "site-packages"
+    info = site / "pkg-1.0.dist-info"
+    info.mkdir()
+    (info / "RECORD").write_text("pkg/__init__.py,,\npkg/ext.so,,\npkg-1.0.dist-info/RECORD,,\n")
+    assert list(doctor.scan_dist(venv, [info / "RECORD"], [], _interpreter())) == ["libz.so.1"]
+    empty = site / "none-1.0.dist-info"
+    empty.mkdir()
+    (empty / "RECORD").write_text("none/__init__.py,,\n")
+    assert doctor.scan_dist(venv, [empty / "RECORD"], [], _interpreter()) == {}
+
+
+def test_programs_with_a_loader_outside_the_store_cannot_start(tmp_path: Path) -> None:
+    venv = _venv(tmp_path)
+    _cc(venv / "bin" / "prog", PROGRAM)
+    (venv / "bin" / "script").write_text("#!/bin/sh\n")
+    result = doctor.scan(venv, [HOST_LIBDIR], _interpreter(), environ={})
+    assert result.unstartable == {str(venv / "bin" / "prog"): "/lib64/ld-linux-x86-64.so.2"}
+    assert doctor.scan(venv, [], _interpreter(), environ={"NIX_LD": "/x"}).unstartable == {}
+    info = elf.read(venv / "bin" / "prog")
+    assert info is not None
+    assert doctor.can_start(info, {}, root=tmp_path) is False
+    marker = tmp_path / "run/current-system/sw/share/nix-ld"
+    marker.mkdir(parents=True)
+    assert doctor.can_start(info, {}, root=tmp_path) is True
+
+
+def test_suggest_uses_the_table_and_leaves_driver_libraries_to_driver_dirs() -> None:
+    got = doctor.suggest(["libz.so.1", "libcuda.so.1", "libnothing.so.9"], environ={"PATH": ""})
+    assert got == {"libcuda.so.1": None, "libnothing.so.9": None, "libz.so.1": "zlib"}
+
+
+def test_suggest_falls_back_to_nix_locate(tmp_path: Path) -> None:
+    fake = tmp_path / "nix-locate"
+    fake.write_text("#!/bin/sh\nprintf 'xorg.libfoo.out\\nzfoo.lib\\nafoo.out\\n(bad)\\n'\n")
+    fake.chmod(0o755)
+    got = doctor.suggest(["libfoo.so.1"], environ={"PATH": str(tmp_path)})
+    assert got == {"libfoo.so.1": "afoo"}  # shortest, then alphabetical; output stripped
+
+
+def test_pick_attribute_is_deterministic() -> None:
+    assert doctor.pick_attribute(["b.out", "a.out", "cc.lib"]) == "a"
+    assert doctor.pick_attribute([]) is None
+
+
+def test_driver_dirs_with_a_fake_root(tmp_path: Path) -> None:
+    assert doctor.driver_dirs({"libcuda.so.1"}, root=tmp_path) == []
+    driver = tmp_path / "run" / "opengl-driver" / "lib"
+    driver.mkdir(parents=True)
+    assert doctor.driver_dirs({"libz.so.1"}, root=tmp_path) == []
+    assert doctor.driver_dirs({"libcuda.so.1"}, root=tmp_path) == [sonames.DRIVER]
+    (driver / "libGL.so.1").write_bytes(b"")
+    assert doctor.driver_dirs({"libGL.so.1", "libz.so.1"}, root=tmp_path) == [sonames.DRIVER]
+
+
+def test_add_libraries_keeps_formatting_and_writes_atomically(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "x"  # the name\n\n[tool.uvx-nix]\n'
+                         '# keep me\nlibraries = ["glib"]\n')
+    assert doctor.add_libraries(pyproject, ["glib", "zlib"]) == ["zlib"]
+    text = pyproject.read_text()
+    assert '# the name' in text
+    assert '# keep me' in text
+    assert 'libraries = ["glib", "zlib"]' in text
+    assert doctor.add_libraries(pyproject, ["zlib"]) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["pyproject.toml"]
+    bare = tmp_path / "bare" / "pyproject.toml"
+    bare.parent.mkdir()
+    bare.write_text('[project]\nname = "x"\n')
+    doctor.add_libraries(bare, ["libGL"])
+    assert 'libraries = ["libGL"]' in bare.read_text()
+
+
+def test_patch_program_breaks_hardlinks(tmp_path: Path) -> None:
+    patchelf = shutil.which("patchelf")
+    assert patchelf is not None
+    cache = _cc(tmp_path / "cached", PROGRAM)
+    original = cache.read_bytes()
+    venv_copy = tmp_path / "prog"
+    os.link(cache, venv_copy)  # what uv's default link mode does
+    loader = elf.read(_interpreter())
+    assert loader is not None
+    assert loader.interpreter is not None
+    doctor.patch_program(venv_copy, "/nix/store/x-glibc/lib/ld.so", ["/nix/store/y-z/lib"],
+                         patchelf)
+    assert cache.read_bytes() == original
+    info = elf.read(venv_copy)
+    assert info is not None
+    assert info.interpreter == "/nix/store/x-glibc/lib/ld.so"
+    assert info.runpath == "/nix/store/y-z/lib"
+    assert os.stat(venv_copy).st_ino != os.stat(cache).st_ino
+
+
+def test_repatch_reapplies_only_when_the_file_changed(tmp_path: Path) -> None:
+    patchelf = shutil.which("patchelf")
+    assert patchelf is not None
+    venv = _venv(tmp_path)
+    prog = _cc(venv / "bin" / "prog", PROGRAM)
+    original = prog.read_bytes()
+    loader = elf.read(_interpreter())
+    assert loader is not None
+    assert loader.interpreter is not None
+    interp = loader.interpreter  # the host's loader stands in for the locked glibc's
+    lock_dir = tmp_path
+    assert doctor.repatch(venv, lock_dir) == 0  # nothing recorded: no work
+    doctor.save_patched(lock_dir, {"version": 1, "files": {"bin/prog": {
+        "interpreter": "/nix/store/x-glibc/lib/ld.so", "lib_dirs": [HOST_LIBDIR],
+        "patchelf": patchelf}}})
+    assert doctor.repatch(venv, lock_dir, environ={}) == 1
+    assert elf.read(prog).interpreter == "/nix/store/x-glibc/lib/ld.so"  # type: ignore[union-attr]
+    assert doctor.repatch(venv, lock_dir, environ={}) == 0  # unchanged: one stat, no work
+    prog.unlink()
+    prog.write_bytes(original)  # uv re-installed the original
+    assert doctor.repatch(venv, lock_dir, environ={}) == 1
+    recorded = json.loads((lock_dir / ".uvx-nix" / "patched.json").read_text())
+    assert recorded["files"]["bin/prog"]["patched"] == doctor.sha256_file(prog)
+    assert interp  # the host loader exists, so the test's stand-in is a real path
+
+
+def test_after_uv_never_raises(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / ".uvx-nix"
+    bad.mkdir()
+    (bad / "patched.json").write_text("{not json")
+    doctor.after_uv(tmp_path / "no-venv", tmp_path)
+    assert capsys.readouterr().err == ""
+
+
+def test_no_venv_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from uvx_nix import cli
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "0"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("UVX_NIX", "1")
+    assert cli.main(["nix", "doctor"]) == 70
+    err = capsys.readouterr().err
+    assert err == f"uvx-nix: error: no virtual environment at {tmp_path.resolve() / '.venv'}; " \
+        "run `uvx-nix sync` first\n"
+
+
+def test_bad_option_is_exit_70(capsys: pytest.CaptureFixture[str]) -> None:
+    assert doctor.command("doctor", ["--bogus"], {}) == 70
+    assert "unrecognized arguments" in capsys.readouterr().err
