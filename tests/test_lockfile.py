@@ -71,7 +71,7 @@ def test_key_order_is_stable_whatever_the_insertion_order() -> None:
 _attr = st.from_regex(r"\A[a-z][a-z0-9_]{0,8}(\.[a-z][a-z0-9_]{0,8}){0,2}\Z")
 _store = st.from_regex(r"\A[0-9a-df-np-sv-z]{32}-[a-z0-9.+_-]{1,20}\Z").map(
     lambda s: "/nix/store/" + s)
-_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 
 
 @st.composite
@@ -87,10 +87,12 @@ def _locks(draw: st.DrawFn) -> lockfile.Lock:
             libraries=tuple(lockfile.Library(a, p) for a, p in
                             draw(st.lists(st.tuples(_attr, _store), max_size=4))),
         )
-    inputs = draw(st.dictionaries(st.from_regex(r"\A[a-z][a-z-]{0,10}\Z"),
-                                  st.one_of(_text, st.lists(_text, max_size=3)), max_size=5))
-    inputs["fingerprint"] = draw(_text)
-    return lockfile.Lock(inputs["fingerprint"], inputs, draw(_text),
+    inputs: dict[str, object] = draw(st.dictionaries(
+        st.from_regex(r"\A[a-z][a-z-]{0,10}\Z"),
+        st.one_of(_text, st.lists(_text, max_size=3)), max_size=5))
+    fingerprint = draw(_text)
+    inputs["fingerprint"] = fingerprint
+    return lockfile.Lock(fingerprint, inputs, draw(_text),
                          draw(st.sampled_from(["flake", "path", "channel"])), systems)
 
 
@@ -142,7 +144,7 @@ def test_wrong_types_in_every_field_never_crash(value: object) -> None:
     for key in ("python", "interpreter", "libraries", "python-attribute", "python-version"):
         doc = tomlkit.parse(VALID)
         try:
-            doc["systems"]["x86_64-linux"][key] = value  # type: ignore[index]
+            doc["systems"]["x86_64-linux"][key] = value
             text = tomlkit.dumps(doc)
         except (TypeError, ValueError, tomlkit.exceptions.TOMLKitError):
             continue
