@@ -1,0 +1,86 @@
+"""environment.build: what uv gets, and what it must not get."""
+
+from __future__ import annotations
+
+from uvx_nix import environment
+
+BIN = "/nix/store/" + "a" * 32 + "-python3-3.12.1/bin"
+LIBS = "/nix/store/" + "b" * 32 + "-gcc-lib/lib:/nix/store/" + "c" * 32 + "-zlib/lib"
+FIELDS = {"python_bin": BIN, "libs": LIBS, "strategy": "interpreter"}
+
+
+def test_does_not_modify_the_callers_environment() -> None:
+    environ = {"PATH": "/bin", "LD_LIBRARY_PATH": "/x"}
+    copy = dict(environ)
+    env = environment.build(FIELDS, environ)
+    assert environ == copy
+    assert env is not environ
+
+
+def test_interpreter_strategy_sets_uvs_discovery() -> None:
+    env = environment.build(FIELDS, {"PATH": "/bin"})
+    assert env["UV_PYTHON_SEARCH_PATH"] == BIN
+    assert env["UV_PYTHON_PREFERENCE"] == "only-system"
+    assert env["UV_PYTHON_DOWNLOADS"] == "never"
+    assert "UV_PYTHON" not in env
+    assert env["PATH"] == "/bin"
+
+
+def test_respects_the_users_uv_settings_and_prepends_the_search_path() -> None:
+    env = environment.build(FIELDS, {"UV_PYTHON_DOWNLOADS": "automatic",
+                                     "UV_PYTHON_PREFERENCE": "system",
+                                     "UV_PYTHON_SEARCH_PATH": "/mine/bin"})
+    assert env["UV_PYTHON_DOWNLOADS"] == "automatic"
+    assert env["UV_PYTHON_PREFERENCE"] == "system"
+    assert env["UV_PYTHON_SEARCH_PATH"] == f"{BIN}:/mine/bin"
+
+
+def test_scrubs_nix_pythonpath_and_store_entries_of_pythonpath() -> None:
+    env = environment.build(FIELDS, {"NIX_PYTHONPATH": "/nix/store/x-site",
+                                     "PYTHONPATH": "/nix/store/y/lib:/home/me/src::/nix/store/z"})
+    assert "NIX_PYTHONPATH" not in env
+    assert env["PYTHONPATH"] == "/home/me/src"
+    env = environment.build(FIELDS, {"PYTHONPATH": "/nix/store/y/lib"})
+    assert "PYTHONPATH" not in env
+
+
+def test_injects_libraries_and_marks_them() -> None:
+    env = environment.build(FIELDS, {})
+    assert env["LD_LIBRARY_PATH"] == LIBS
+    assert env[environment.INJECTED] == LIBS
+    assert env[environment.LIBRARY_PATH] == LIBS
+    env = environment.build(FIELDS, {"LD_LIBRARY_PATH": "/opt/lib"})
+    assert env["LD_LIBRARY_PATH"] == f"{LIBS}:/opt/lib"
+
+
+def test_nested_calls_do_not_stack_libraries() -> None:
+    once = environment.build(FIELDS, {"LD_LIBRARY_PATH": "/opt/lib"})
+    twice = environment.build(FIELDS, once)
+    thrice = environment.build(FIELDS, twice)
+    assert thrice["LD_LIBRARY_PATH"] == f"{LIBS}:/opt/lib"
+    assert thrice["UV_PYTHON_SEARCH_PATH"].split(":").count(BIN) >= 1
+    # Exactly the injection, nothing else.
+    exact = environment.build(FIELDS, {})
+    assert environment.build(FIELDS, exact)["LD_LIBRARY_PATH"] == LIBS
+
+
+def test_a_user_change_after_injection_is_kept() -> None:
+    once = environment.build(FIELDS, {})
+    once["LD_LIBRARY_PATH"] = "/mine:" + once["LD_LIBRARY_PATH"]
+    again = environment.build(FIELDS, once)
+    assert again["LD_LIBRARY_PATH"] == f"{LIBS}:/mine:{LIBS}"
+
+
+def test_no_libraries_means_no_ld_library_path() -> None:
+    env = environment.build({**FIELDS, "libs": ""}, {})
+    assert "LD_LIBRARY_PATH" not in env
+    assert environment.INJECTED not in env
+
+
+def test_nix_ld_strategy() -> None:
+    env = environment.build({**FIELDS, "strategy": "nix-ld"},
+                            {"NIX_LD_LIBRARY_PATH": "/run/current-system/sw/share/nix-ld/lib"})
+    assert env["NIX_LD_LIBRARY_PATH"] == f"{LIBS}:/run/current-system/sw/share/nix-ld/lib"
+    assert "LD_LIBRARY_PATH" not in env
+    assert "UV_PYTHON_SEARCH_PATH" not in env
+    assert "UV_PYTHON_DOWNLOADS" not in env
