@@ -103,7 +103,7 @@ def test_loading_twice_changes_nothing(sim: Sim, project_dir: Path, shell: str) 
     assert "uvx-nix" in one
     assert [line for line in one.splitlines() if line.startswith("PATH=")] == \
         [f"PATH={uv_bin(sim)}:{SYSTEM_PATH}"]
-    complete = {"bash": "-F _uv uv", "zsh": "_uv _uvx", "fish": "complete uvx -l from"}[shell]
+    complete = {"bash": "-F _uv uv", "zsh": "_uv _uvx", "fish": "complete uvx -l no-cache"}[shell]
     assert complete in one, one
 
 
