@@ -122,7 +122,6 @@ def test_program_that_cannot_start_is_patched_without_touching_uv_cache(
     assert uvx(sim, ["nix", "doctor"], cwd=project_dir).returncode == 0
 
 
-@pytest.mark.xfail(strict=True, reason="needs core hook: doctor.after_uv after uv commands")
 def test_patched_program_survives_reinstall(sim: Sim, project_dir: Path) -> None:
     program = _elf_project(sim, project_dir)
     uvx(sim, ["nix", "doctor", "--fix"], cwd=project_dir, check=True)
@@ -133,10 +132,12 @@ def test_patched_program_survives_reinstall(sim: Sim, project_dir: Path) -> None
 
 
 def test_after_uv_hook_repatches_what_uv_reinstalled(sim: Sim, project_dir: Path) -> None:
-    """What the wrapper will do after `uv sync`: the hook alone restores the patch."""
+    """What the wrapper does after `uv sync`: the hook alone restores the patch (here uv is
+    run directly, without the wrapper, so the original program comes back)."""
     program = _elf_project(sim, project_dir)
     uvx(sim, ["nix", "doctor", "--fix"], cwd=project_dir, check=True)
-    uvx(sim, ["sync", "--reinstall-package", "uvxnix-elfdemo"], cwd=project_dir, check=True)
+    sim.run([f"{sim.pkgs['uv']}/bin/uv", "sync", "--reinstall-package", "uvxnix-elfdemo"],
+            cwd=project_dir, env={"UV_PYTHON_DOWNLOADS": "never"}, check=True)
     assert program.read_bytes() == _original_program(project_dir)  # uv put the original back
     hook = ("import sys; from pathlib import Path; from uvx_nix import doctor; "
             "doctor.after_uv(Path(sys.argv[1]), Path(sys.argv[2]))")

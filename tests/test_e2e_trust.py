@@ -24,9 +24,13 @@ def test_project_nixpkgs_source_needs_allow(sim: Sim, project_dir: Path) -> None
     uvx(sim, ["nix", "allow"], cwd=project_dir, check=True)
     uvx(sim, ["sync"], cwd=project_dir, check=True)
     assert (project_dir / "uvx-nix.lock").exists()
-    # A change to the source or the libraries revokes the permission.
+    # More libraries from the allowed nixpkgs need nothing more...
     write_project(project_dir, extra=f'\n[tool.uvx-nix]\nnixpkgs = "{source}"\n'
                                      'libraries = ["openssl"]\n')
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    # ...but a change to the source revokes the permission.
+    source = f"path:{sim.nixpkgs_dir}/"
+    write_project(project_dir, extra=f'\n[tool.uvx-nix]\nnixpkgs = "{source}"\n')
     res = uvx(sim, ["sync"], cwd=project_dir)
     assert res.returncode == 76, res
     # CI: trust everything.

@@ -15,6 +15,10 @@ from uvx_nix import activation, environment, execute, paths, state
 from uvx_nix import argv as argv_mod
 from uvx_nix.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
 
+# uv commands that may (re)install files into the project's venv.
+INSTALLING = frozenset({("sync",), ("add",), ("remove",), ("pip", "install"), ("pip", "sync"),
+                        ("version",)})
+
 
 def _hot_key(inv: argv_mod.Invocation) -> str:
     from uvx_nix import __version__
@@ -55,15 +59,31 @@ def _run(args: list[str], environ: Mapping[str, str]) -> int:  # noqa: RET503 - 
         fields = resolution.resolve_for(inv, environ, key, path)
     site = fields.get("site")
     if site and state.signature(site) != fields.get("site_sig"):
-        from uvx_nix import venv
+        from uvx_nix import resolution, venv
 
-        fields = venv.on_change(fields, key, path)
+        def again() -> dict[str, str]:
+            return resolution.resolve_for(inv, environ, key, path)
+
+        fields = venv.on_change(fields, key, path, environ, again, quiet=inv.quiet > 0)
     if inv.command[:1] == ("python",):
         from uvx_nix import pythons
 
         extra = [b for b in pythons.installed_bins(environ) if b != fields.get("python_bin")]
         fields = {**fields, "python_bin": ":".join([fields.get("python_bin", ""), *extra])}
-    execute.exec_uv(uv, args, environment.build(fields, environ))
+    env = environment.build(fields, environ)
+    lock_dir = fields.get("lock_dir")
+    if lock_dir and inv.command[:2] in INSTALLING and \
+            os.path.exists(os.path.join(lock_dir, ".uvx-nix", "patched.json")):
+        # Programs patched by `nix doctor --fix` live in the venv; uv may reinstall the
+        # originals. Only then is uv run as a child, so the patches can be re-applied.
+        from pathlib import Path
+
+        from uvx_nix import doctor, venv
+
+        code = execute.run_uv(uv, args, env)
+        doctor.after_uv(venv.location(Path(fields["root"]), environ), Path(lock_dir))
+        return code
+    execute.exec_uv(uv, args, env)
 
 
 def error_line(message: str, environ: Mapping[str, str], kind: str = "error") -> str:

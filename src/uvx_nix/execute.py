@@ -70,3 +70,23 @@ def exec_uv(uv: str, args: Sequence[str], env: Mapping[str, str]) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(uv, [uv, *args], env)  # noqa: S606 - exec of the real uv is the job
+
+
+def run_uv(uv: str, args: Sequence[str], env: Mapping[str, str]) -> int:
+    """Run uv as a child (only when work must follow it), forwarding signals; uv's exit code."""
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen([uv, *args], env=dict(env))
+    forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+    def forward(signum: int, _frame: object) -> None:
+        proc.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in forwarded}
+    try:
+        code = proc.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 128 - code if code < 0 else code

@@ -49,6 +49,9 @@ class Resolved:
             "project": str(self.inputs.project.directory) if self.inputs.project else "",
             "site": site,
             "site_sig": "",
+            "auto": "1" if self.inputs.auto_libraries else "0",
+            "root": str(self.inputs.project.root) if self.inputs.project else "",
+            "lock_dir": str(self.inputs.lock_dir),
         }
 
 

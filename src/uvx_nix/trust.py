@@ -4,8 +4,9 @@ Evaluating Nix is running code: a nixpkgs source named by a cloned repository
 (``[tool.uvx-nix] nixpkgs``, the nixpkgs input of its flake.lock, or a committed
 uvx-nix.lock pinned somewhere unusual) could read files or start builds as you.
 So the first use of such a source needs ``uvx-nix nix allow``.  The permission is
-stored by content hash of (project root, source, libraries): any change to them
-revokes it.  ``UVX_NIX_TRUST=1`` trusts everything (for CI).  Sources you chose
+stored by content hash of (project root, source): any change to either revokes it.
+Library attributes need no permission of their own: they are packages of a nixpkgs that is
+either yours or already allowed.  ``UVX_NIX_TRUST=1`` trusts everything (for CI).  Sources you chose
 (``UVX_NIX_NIXPKGS``, your config, the flake registry's ``nixpkgs``) need nothing.
 """
 
@@ -26,8 +27,9 @@ from uvx_nix.errors import EXIT_UNTRUSTED, UserError
 _OFFICIAL = re.compile(r"^github:nixos/nixpkgs(/|$|\?)", re.IGNORECASE)
 
 
-def _key(root: Path, source: str, libraries: tuple[str, ...]) -> str:
-    blob = json.dumps([str(root), source, list(libraries)], separators=(",", ":"))
+def _key(root: Path, source: str, libraries: tuple[str, ...] = ()) -> str:
+    del libraries  # see the module docstring
+    blob = json.dumps([str(root), source], separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -7,7 +7,8 @@ since the state was saved (one ``stat`` decides), so it may import freely.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from uvx_nix import state
@@ -51,11 +52,62 @@ def install_hook(site: Path) -> bool:
     return changed
 
 
-def on_change(fields: dict[str, str], state_key: str, state_path: str) -> dict[str, str]:
-    """The venv changed: make sure the hook is there, then remember what we saw."""
+def _dists(site: Path) -> list[str]:
+    try:
+        return sorted(n for n in os.listdir(site) if n.endswith(".dist-info"))
+    except OSError:
+        return []
+
+
+def _auto_libraries(fields: dict[str, str], site: Path, new: list[str],
+                    environ: Mapping[str, str]) -> tuple[list[str], list[str], list[str]]:
+    """Scan newly installed distributions: (attributes to add, driver dirs, sonames)."""
+    from uvx_nix import doctor
+
+    records = [site / d / "RECORD" for d in new if (site / d / "RECORD").is_file()]
+    if not records:
+        return [], [], []
+    libs = [d for d in fields.get("libs", "").split(":") if d]
+    missing = doctor.scan_dist(site.parents[2], records, libs, fields.get("interpreter"))
+    if not missing:
+        return [], [], []
+    suggested = doctor.suggest(missing, environ)
+    attributes = sorted({a for a in suggested.values() if a})
+    return attributes, doctor.driver_dirs(missing), sorted(missing)
+
+
+def on_change(fields: dict[str, str], state_key: str, state_path: str,
+              environ: Mapping[str, str], reresolve: Callable[[], dict[str, str]],
+              quiet: bool = False) -> dict[str, str]:
+    """The venv changed: make sure the hook is there, add libraries that new wheels need
+    (automatic mode), then remember what we saw."""
     site = Path(fields["site"])
     install_hook(site)
     fields = dict(fields)
+    dists = _dists(site)
+    seen = set(fields.get("dists", "").split("/")) if fields.get("dists") else set()
+    new = [d for d in dists if d not in seen]
+    if new and fields.get("auto") == "1" and fields.get("strategy") != "nix-ld":
+        attributes, drivers, sonames = _auto_libraries(fields, site, new, environ)
+        project = fields.get("root")
+        if attributes and project:
+            from uvx_nix import doctor
+
+            pyproject = Path(project) / "pyproject.toml"
+            added = doctor.add_libraries(pyproject, attributes)
+            if added and not quiet:
+                sys.stderr.write(
+                    f"uvx-nix: added {', '.join(added)} to [tool.uvx-nix] libraries in "
+                    f"{pyproject} (needed by {', '.join(sonames)}; turn off with "
+                    "auto-libraries = false)\n")
+            if added:
+                keep = {k: fields[k] for k in ("dists",) if k in fields}
+                fields = {**reresolve(), **keep}
+        for driver in drivers:
+            if driver not in fields.get("libs", "").split(":"):
+                fields["libs"] = ":".join(x for x in (fields.get("libs"), driver) if x)
+                fields["drivers"] = driver
+    fields["dists"] = "/".join(dists)
     fields["site_sig"] = state.signature(str(site))
     try:
         with open(state_path, "rb") as f:
