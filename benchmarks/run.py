@@ -221,13 +221,13 @@ def plot(f: dict[str, dict[str, Any]], path: Path, repeat: int) -> None:
     import matplotlib.pyplot as plt
 
     panels = [
-        ("Hot path (cache hit), ratio to the same uv call with the env exported by hand",
+        ("Hot path (cache hit), ratio to the same uv call\nwith the environment exported by hand",
          [("uvx-nix\n(sim entry)", "hot.ratio"), ("lean entry\n(python -I -S)",
                                                   "hot.lean_entry_ratio"),
           ("bash reader\n(prototype)", "hot.bash_shim_ratio"),
           ("50 vs 1\nlibraries", "scaling.libraries.ratio"),
           ("workspace\nN vs 1 members", "scaling.workspace.ratio")], 1.10),
-        ("Miss path (empty cache), ratio to one hand-run nix build of the same resolve.nix",
+        ("Miss path (empty cache), ratio to one\nhand-run nix build of the same resolve.nix",
          [("registry nixpkgs\n(default)", "miss.registry.ratio"),
           ("path: nixpkgs", "miss.path.ratio")], 1.15),
     ]
