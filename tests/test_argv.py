@@ -42,6 +42,8 @@ from uvx_nix import argv
         (["version", "--bump", "minor"], ("version",), None, None, None, True),
         (["--project", "sub", "add", "x"], ("add",), None, None, None, True),
         (["--color", "never", "lock"], ("lock",), None, None, None, True),
+        (["tool", "run", "--generate-shell-completion", "bash"], ("tool", "run"), None, None,
+         None, False),
     ],
 )
 def test_parse(args: list[str], command: tuple[str, ...], python: str | None,

@@ -132,6 +132,12 @@ def test_wheel_installs_into_a_fresh_venv(dist: Dist, tmp_path: Path) -> None:
     run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", dist.wheel],
         env=clean_env())
     assert_version_runs(venv / "bin" / "uvx-nix")
+    # The shell integration and the direnv library ship inside the wheel.
+    lib = run([venv / "bin" / "uvx-nix", "nix", "direnv-lib"], env=clean_env()).stdout
+    assert "use_uvnix()" in lib
+    init = run([venv / "bin" / "uvx-nix", "nix", "shell-init", "bash"],
+               env=clean_env(UVX_NIX_UV="/bin/false")).stdout
+    assert "uv()" in init
 
 
 def test_uv_tool_install(tmp_path: Path) -> None:

@@ -124,6 +124,8 @@ class Invocation:
     def needs_interpreter(self) -> bool:
         if self.help or self.version or not self.command or self.own:
             return False
+        if "--generate-shell-completion" in self.args[: len(self.args) - len(self.tail)]:
+            return False  # `uvx --generate-shell-completion bash`
         if self.command[:1] in NO_INTERPRETER or self.command[:2] in NO_INTERPRETER:
             return False
         if self.command == ("version",):

@@ -50,7 +50,7 @@ def main() -> None:
         # Debian's zsh has its module and function dirs compiled in under /usr; NixOS's zsh has
         # them in its store path. Redirect them to the store copy before any user rc file.
         "zsh/zshenv": f"module_path=({pkgs['zsh']}/lib/zsh/*(N/))\n"
-        f"fpath=({pkgs['zsh']}/share/zsh/functions/*(N/) $fpath)\n",
+        f"fpath=({pkgs['zsh']}/share/zsh/functions/**/*(N/) $fpath)\n",
     }
     for rel, text in files.items():
         (tmp / rel).write_text(text)
