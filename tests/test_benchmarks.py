@@ -43,7 +43,7 @@ def test_benchmark_command_reports_every_figure(sim: object, tmp_path: Path) -> 
         assert isinstance(value, (int, float)), (name, figures[name])
         assert value >= 0, (name, figures[name])
     # Every ratio rests on at least `repeat` interleaved samples of subject and baseline.
-    assert all(len(case["ns"]) == 3 for group in data["raw"].values() for case in group.values())
+    assert all(len(case["ns"]) >= 3 for group in data["raw"].values() for case in group.values())
     # A hit starts no Nix process; a miss starts one or two.
     assert figures["hot.nix_processes"]["value"] == 0
     assert figures["miss.path.nix_processes"]["value"] >= 1
