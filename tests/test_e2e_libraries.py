@@ -76,3 +76,60 @@ def test_numpy_from_pypi_imports(sim: Sim, project_dir: Path) -> None:
               cwd=project_dir, check=False)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip().endswith(" 6")
+
+
+def test_automatic_mode_adds_zlib_with_one_notice(sim: Sim, project_dir: Path) -> None:
+    from helpers.wheels import build_zlib_wheel
+
+    wheels = project_dir / "wheels"
+    wheels.mkdir()
+    build_zlib_wheel(wheels)
+    write_project(project_dir, deps=["uvxnix-zdemo"], extra=LOCAL_INDEX +
+                  '\n[tool.uvx-nix]\ndefault-libraries = ["stdenv.cc.cc.lib"]\n')
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    code = "import uvxnix_zdemo; print(uvxnix_zdemo.zlib_version())"
+    first = uvx(sim, ["run", "python", "-c", code], cwd=project_dir)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip()[:1].isdigit(), first.stdout
+    notices = [ln for ln in first.stderr.splitlines() if ln.startswith("uvx-nix: added zlib")]
+    assert len(notices) == 1, first.stderr
+    assert "libz.so.1" in notices[0]
+    assert '"zlib"' in (project_dir / "pyproject.toml").read_text()
+    assert 'attribute = "zlib"' in (project_dir / "uvx-nix.lock").read_text()
+    second = uvx(sim, ["run", "python", "-c", code], cwd=project_dir, check=True)
+    assert "uvx-nix: added" not in second.stderr
+
+
+def test_automatic_mode_can_be_turned_off(sim: Sim, project_dir: Path) -> None:
+    from helpers.wheels import build_zlib_wheel
+
+    wheels = project_dir / "wheels"
+    wheels.mkdir()
+    build_zlib_wheel(wheels)
+    write_project(project_dir, deps=["uvxnix-zdemo"], extra=LOCAL_INDEX +
+                  '\n[tool.uvx-nix]\ndefault-libraries = ["stdenv.cc.cc.lib"]\n'
+                  "auto-libraries = false\n")
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    res = uvx(sim, ["run", "python", "-c", "import uvxnix_zdemo"], cwd=project_dir)
+    assert res.returncode != 0
+    assert "libz.so.1: cannot open shared object file" in res.stderr
+    assert "zlib" not in (project_dir / "pyproject.toml").read_text().split("[tool.uvx-nix]")[1]
+
+
+def test_nix_ld_strategy(sim: Sim, project_dir: Path) -> None:
+    import json
+
+    write_project(project_dir, extra='\n[tool.uvx-nix]\nstrategy = "nix-ld"\n')
+    res = uvx(sim, ["nix", "env", "--format", "json"], cwd=project_dir)
+    assert res.returncode == 70, res
+    assert "needs nix-ld" in res.stderr
+    env = {"NIX_LD": "/run/current-system/sw/share/nix-ld/lib/ld.so",
+           "NIX_LD_LIBRARY_PATH": "/existing/lib"}
+    res = uvx(sim, ["nix", "env", "--format", "json"], cwd=project_dir, env=env, check=True)
+    delta = json.loads(res.stdout)
+    libs = delta["NIX_LD_LIBRARY_PATH"].split(":")
+    assert libs[-1] == "/existing/lib"
+    assert any(p.endswith("-lib/lib") and "gcc" in p for p in libs), libs
+    # uv keeps its own managed Pythons: no search path, no download ban, no LD_LIBRARY_PATH.
+    for name in ("UV_PYTHON_SEARCH_PATH", "UV_PYTHON_DOWNLOADS", "LD_LIBRARY_PATH"):
+        assert name not in delta, delta

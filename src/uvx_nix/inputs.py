@@ -67,6 +67,12 @@ class Inputs:
         return "sha256:" + hashlib.sha256(blob).hexdigest()
 
 
+def nix_ld_present(environ: Mapping[str, str], root: str = "/") -> bool:
+    """nix-ld is enabled: NIX_LD is set, or NixOS's nix-ld share directory exists."""
+    return bool(environ.get("NIX_LD")) or os.path.isdir(
+        os.path.join(root, "run/current-system/sw/share/nix-ld"))
+
+
 def current_system() -> str:
     machine = platform.machine().lower()
     arch = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
@@ -190,6 +196,35 @@ def start_dir(invocation: Invocation, environ: Mapping[str, str]) -> Path:
     return base
 
 
+def _nixpkgs_source(env_settings: dict[str, Any], proj_settings: dict[str, Any],
+                    user: dict[str, Any], proj: project.Project | None
+                    ) -> tuple[nix.Source, bool]:
+    """The first source found, and whether it is the project's own (needs trust)."""
+    if "nixpkgs" in env_settings:
+        return env_settings["nixpkgs"], False
+    if "nixpkgs" in proj_settings:
+        return proj_settings["nixpkgs"], True
+    if proj is not None:
+        locked = nix.flake_lock_nixpkgs(proj.root / "flake.lock")
+        if locked:
+            return nix.Source("flake", locked, f"{proj.root / 'flake.lock'}"), True
+    if "nixpkgs" in user:
+        return user["nixpkgs"], False
+    return nix.Source("flake", "flake:nixpkgs", "default"), False
+
+
+def _libraries(env_settings: dict[str, Any], proj_settings: dict[str, Any],
+               user: dict[str, Any]) -> list[str]:
+    default_libs = next((s["default-libraries"] for s in (env_settings, proj_settings, user)
+                         if "default-libraries" in s), list(DEFAULT_LIBRARIES))
+    libraries: list[str] = []
+    for lib in [*default_libs, *user.get("libraries", []), *proj_settings.get("libraries", []),
+                *env_settings.get("libraries", [])]:
+        if lib not in libraries:
+            libraries.append(lib)
+    return libraries
+
+
 def gather(invocation: Invocation, environ: Mapping[str, str]) -> Inputs:
     warnings: list[str] = []
     start = start_dir(invocation, environ)
@@ -218,26 +253,15 @@ def gather(invocation: Invocation, environ: Mapping[str, str]) -> Inputs:
                               warnings) if proj else {}
     env_settings = _settings(_env_settings(environ), "UVX_NIX_* variables", warnings)
 
-    nixpkgs = env_settings.get("nixpkgs")
-    project_source = False
-    if nixpkgs is None and "nixpkgs" in proj_settings:
-        nixpkgs, project_source = proj_settings["nixpkgs"], True
-    if nixpkgs is None and proj is not None:
-        locked = nix.flake_lock_nixpkgs(proj.root / "flake.lock")
-        if locked:
-            nixpkgs = nix.Source("flake", locked, f"{proj.root / 'flake.lock'}")
-            project_source = True
-    nixpkgs = nixpkgs or user.get("nixpkgs") or nix.Source("flake", "flake:nixpkgs", "default")
-
-    default_libs = next((s["default-libraries"] for s in (env_settings, proj_settings, user)
-                         if "default-libraries" in s), list(DEFAULT_LIBRARIES))
-    libraries: list[str] = []
-    for lib in [*default_libs, *user.get("libraries", []), *proj_settings.get("libraries", []),
-                *env_settings.get("libraries", [])]:
-        if lib not in libraries:
-            libraries.append(lib)
+    nixpkgs, project_source = _nixpkgs_source(env_settings, proj_settings, user, proj)
+    libraries = _libraries(env_settings, proj_settings, user)
     strategy = next((s["strategy"] for s in (env_settings, proj_settings, user)
                      if "strategy" in s), "interpreter")
+    if strategy == "nix-ld" and not nix_ld_present(environ):
+        raise UserError(
+            "strategy 'nix-ld' needs nix-ld, which is not enabled here (no NIX_LD, no "
+            "/run/current-system/sw/share/nix-ld); enable programs.nix-ld in your NixOS "
+            "configuration or use strategy 'interpreter'", EXIT_CONFIG)
     auto = next((s["auto-libraries"] for s in (env_settings, proj_settings, user)
                  if "auto-libraries" in s), True)
 
