@@ -60,9 +60,35 @@ def main() -> None:
     resolv = Path("/etc/resolv.conf")
     if resolv.exists():
         shutil.copy2(resolv, tmp / "resolv.conf")
+    if ETC.exists() and _same_tree(tmp, ETC):
+        # Unchanged: leave the directory that running simulations have bind-mounted alone
+        # (deleting it would empty their /etc mid-run).
+        shutil.rmtree(tmp)
+        return
     if ETC.exists():
-        shutil.rmtree(ETC)
+        # Changed: move the old tree aside rather than deleting it, so a simulation that is
+        # still running keeps a complete /etc; the previous generation is cleaned next time.
+        old = BUILD / "etc.old"
+        if old.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        ETC.rename(old)
     tmp.rename(ETC)
+
+
+def _same_tree(a: Path, b: Path) -> bool:
+    def listing(root: Path) -> dict[str, bytes]:
+        out = {}
+        for path in sorted(root.rglob("*")):
+            rel = str(path.relative_to(root))
+            if path.is_symlink():
+                out[rel] = b"link:" + str(path.readlink()).encode()
+            elif path.is_file():
+                out[rel] = path.read_bytes()
+            else:
+                out[rel] = b"dir"
+        return out
+
+    return listing(a) == listing(b)
 
 
 if __name__ == "__main__":
