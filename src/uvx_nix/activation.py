@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # not imported at run time: this is the hot path
+    from collections.abc import Mapping
 
 
-class Activation(NamedTuple):
-    active: bool
-    reason: str
+class Activation(tuple[bool, str]):
+    """(active, reason).  A tuple subclass, not a NamedTuple: ``typing`` costs more to
+    import than the whole cache hit."""
+
+    __slots__ = ()
+
+    def __new__(cls, active: bool, reason: str) -> Activation:
+        return super().__new__(cls, (active, reason))
+
+    @property
+    def active(self) -> bool:
+        return self[0]
+
+    @property
+    def reason(self) -> str:
+        return self[1]
 
 
 def _os_release_is_nixos(root: str) -> bool:

@@ -9,7 +9,10 @@ uv unchanged.  Stdlib only: this runs on every call.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # not imported at run time: this is the hot path
+    from collections.abc import Sequence
+
 
 # Options that take a value, in any uv subcommand (checked against `uv <cmd> --help`
 # by tests/test_argv.py).  `--script` is special: a flag for `run`, a value elsewhere.

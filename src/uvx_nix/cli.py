@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
 
 from uvx_nix import activation, environment, execute, paths, state
 from uvx_nix import argv as argv_mod
 from uvx_nix.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # not imported at run time: this is the hot path
+    from collections.abc import Mapping, Sequence
 
 # uv commands that may (re)install files into the project's venv.
 INSTALLING = frozenset({("sync",), ("add",), ("remove",), ("pip", "install"), ("pip", "sync"),

@@ -15,7 +15,10 @@ while the project's GC root holds it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # not imported at run time: this is the hot path
+    from collections.abc import Mapping
+
 
 STORE_PREFIX = "/nix/store/"
 # Set on the way to uv: the library directories uvx-nix put in front of

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
 
 from uvx_nix.errors import EXIT_UV_MISSING, UserError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: this is the hot path
+    from collections.abc import Mapping, Sequence
     from typing import NoReturn
 
 DEPTH = "UVX_NIX_DEPTH"

@@ -8,8 +8,11 @@ tests/test_paths.py checks the two agree.  Everything else uses platformdirs.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from pathlib import Path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # not imported at run time: pathlib pulls in re, fnmatch, urllib
+    from collections.abc import Mapping
+    from pathlib import Path
 
 APP = "uvx-nix"
 
@@ -23,6 +26,8 @@ def _xdg(environ: Mapping[str, str], var: str, default: str) -> str:
 
 
 def cache_dir(environ: Mapping[str, str]) -> Path:
+    from pathlib import Path
+
     override = environ.get("UVX_NIX_CACHE_DIR")
     if override:
         return Path(override)
@@ -35,6 +40,8 @@ def cache_dir_str(environ: Mapping[str, str]) -> str:
 
 
 def config_file(environ: Mapping[str, str]) -> Path:
+    from pathlib import Path
+
     override = environ.get("UVX_NIX_CONFIG")
     if override:
         return Path(override)
@@ -42,9 +49,13 @@ def config_file(environ: Mapping[str, str]) -> Path:
 
 
 def data_dir(environ: Mapping[str, str]) -> Path:
+    from pathlib import Path
+
     return Path(_xdg(environ, "XDG_DATA_HOME", ".local/share"), APP)
 
 
 def global_python_version(environ: Mapping[str, str]) -> Path:
     """uv's global pin (``uv python pin --global``)."""
+    from pathlib import Path
+
     return Path(_xdg(environ, "XDG_CONFIG_HOME", ".config"), "uv", ".python-version")

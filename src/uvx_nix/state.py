@@ -11,11 +11,13 @@ The lockfile stays the source of truth; a state file is only a memo of it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 import zlib
-from collections.abc import Iterable, Mapping
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # not imported at run time: this is the hot path
+    from collections.abc import Iterable, Mapping
 
 FORMAT = "uvx-nix-state-2"
 # Variables that change what a request resolves to; part of the state key.
@@ -134,7 +136,9 @@ def save(path: str, data: bytes) -> bool:
             f.write(data)
         os.replace(tmp, path)
     except OSError:
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 - contextlib is not imported on the hot path
             os.unlink(tmp)
+        except OSError:
+            pass
         return False
     return True
