@@ -248,3 +248,35 @@ def test_failed_write_keeps_the_old_lock_and_no_temp(tmp_path: Path,
         lockfile.write(target, _lock())
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["uvx-nix.lock"]
+
+
+_V1_HEAD = ('version = 1\nnixpkgs = "github:NixOS/nixpkgs/' + "1" * 40 + '"\n'
+            '[inputs]\nfingerprint = "x"\n')
+
+
+@pytest.mark.xfail(strict=True, reason="bug: lockfile._migrate assumes format-1 tables have the "
+                   "right types and crashes (internal error 77) instead of a one-line 74")
+@pytest.mark.parametrize("body", [
+    "systems = [1]\n",
+    "systems = 3\n",
+    '[systems]\nx86_64-linux = "s"\n',
+    "[systems.x86_64-linux]\nlibraries = 3\nlibrary-attributes = 4\n",
+])
+def test_malformed_format_1_gives_a_clear_error(body: str) -> None:
+    with pytest.raises(UserError) as info:
+        lockfile.parse(_V1_HEAD + body, PATH)
+    assert info.value.exit_code == EXIT_LOCKFILE
+
+
+@pytest.mark.xfail(strict=True, reason="bug: lockfile._migrate zips libraries with "
+                   "library-attributes non-strictly and silently drops the extra entries")
+def test_format_1_with_unpaired_libraries_is_rejected_not_truncated() -> None:
+    body = (
+        "[systems.x86_64-linux]\n"
+        f'python-attribute = "python312"\npython-version = "3.12.1"\npython = "{PY}"\n'
+        f'interpreter = "{PY}/bin/python3.12"\nlibraries = ["{ZLIB}", "{GCC}"]\n'
+        'library-attributes = ["zlib"]\n'
+    )
+    with pytest.raises(UserError) as info:
+        lockfile.parse(_V1_HEAD + body, PATH)
+    assert info.value.exit_code == EXIT_LOCKFILE
