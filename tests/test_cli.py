@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from uvx_nix import cli, execute, reference
 from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
@@ -85,3 +89,106 @@ def test_bad_own_command_is_a_usage_error_not_a_traceback(
     err = capsys.readouterr().err
     assert "invalid choice" in err
     assert "Traceback" not in err
+
+
+# --- property tests: the readers behind main() never crash -------------------------------
+
+_WORDS = st.one_of(
+    st.sampled_from(["run", "sync", "lock", "python", "find", "install", "pip", "tool", "nix",
+                     "--python", "-p", "--directory", "--project", "--script", "-q", "--",
+                     "3.12", ">=3.11", "cp312", "pypy@3.10", "-", "x.py", "--with", "=",
+                     "--python=", "-p3.13", "venv", "status", "env", "--format"]),
+    st.text(max_size=12),
+)
+
+
+class _ExecError(BaseException):  # not an Exception: it passes the boundary
+    pass
+
+
+@given(st.lists(_WORDS, max_size=8), st.one_of(st.none(), st.text(max_size=20)))
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_main_never_has_an_internal_error(monkeypatch: pytest.MonkeyPatch, args: list[str],
+                                          uv_python: str | None) -> None:
+    """Any argv and UV_PYTHON: uv runs, or a documented code; never 77 or a traceback."""
+    from uvx_nix import activation, commands, resolution
+
+    def fake_exec(uv: str, argv: object, env: object) -> None:
+        raise _ExecError
+
+    def fake_resolve(inv: object, environ: object, key: str, path: str) -> dict[str, str]:
+        return {"python_bin": "/nix/store/x/bin", "libs": "", "strategy": "interpreter"}
+
+    monkeypatch.setattr(execute, "find_uv", lambda environ, own=None: "/usr/bin/uv")
+    monkeypatch.setattr(execute, "exec_uv", fake_exec)
+    monkeypatch.setattr(activation, "detect",
+                        lambda environ, root="/": activation.Activation(True, "test"))
+    monkeypatch.setattr(resolution, "resolve_for", fake_resolve)
+    monkeypatch.setattr(commands, "main", lambda argv, environ: 0)
+    monkeypatch.setenv("UVX_NIX_CACHE_DIR", "/nonexistent/uvx-nix-cache")
+    if uv_python is None or "\0" in uv_python:
+        monkeypatch.delenv("UV_PYTHON", raising=False)
+    else:
+        monkeypatch.setenv("UV_PYTHON", uv_python)
+    try:
+        code = cli.main(args)
+    except _ExecError:
+        return
+    assert code in (0, *range(70, 77)), code
+
+
+_VALUE = st.recursive(
+    st.one_of(st.booleans(), st.integers(-5, 5), st.text(max_size=15),
+              st.sampled_from(["zlib", "stdenv.cc.cc.lib", "nix-ld", "interpreter",
+                               "path:/x", "<nixpkgs>", "github:NixOS/nixpkgs", "${x}"])),
+    lambda inner: st.lists(inner, max_size=3), max_leaves=6)
+_KEYS = st.sampled_from(["nixpkgs", "libraries", "default-libraries", "strategy",
+                         "auto-libraries", "unknown"])
+
+
+@given(settings_table=st.dictionaries(_KEYS, _VALUE, max_size=4),
+       python_version=st.one_of(st.none(), st.text(max_size=20)),
+       requires=st.one_of(st.none(), st.text(max_size=20), st.integers()),
+       env=st.dictionaries(st.sampled_from(["UVX_NIX_LIBRARIES", "UVX_NIX_DEFAULT_LIBRARIES",
+                                            "UVX_NIX_NIXPKGS", "UVX_NIX_STRATEGY",
+                                            "UVX_NIX_AUTO_LIBRARIES", "UV_PYTHON"]),
+                           st.text(st.characters(exclude_characters="\0",
+                                                 exclude_categories=["Cs"]), max_size=20),
+                           max_size=3))
+@settings(max_examples=300, deadline=None)
+def test_gather_reads_any_project_without_crashing(settings_table: dict[str, object],
+                                                   python_version: str | None,
+                                                   requires: object,
+                                                   env: dict[str, str]) -> None:
+    """Arbitrary [tool.uvx-nix], requires-python, .python-version and variables: Inputs or a
+    one-line UserError (the documented code), nothing else."""
+    import tempfile
+    from pathlib import Path
+
+    import tomlkit
+
+    from uvx_nix import argv, inputs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        project: dict[str, object] = {"name": "demo", "version": "0"}
+        if requires is not None:
+            project["requires-python"] = requires
+        doc = {"project": project, "tool": {"uvx-nix": settings_table}}
+        (root / "pyproject.toml").write_text(tomlkit.dumps(doc))
+        if python_version is not None:
+            (root / ".python-version").write_text(python_version, errors="surrogateescape")
+        environ = {"HOME": str(root / "home"), **env,
+                   "UVX_NIX_CONFIG": str(root / "none.toml")}
+        error: UserError | None = None
+        old = os.getcwd()
+        os.chdir(root)
+        try:
+            inputs.gather(argv.parse(["sync"]), environ)
+        except UserError as exc:
+            error = exc
+        finally:
+            os.chdir(old)
+    if error is not None:
+        assert error.exit_code in (70, 71), error
+        assert "\n" not in error.message, error.message
