@@ -15,6 +15,10 @@ CASES = [
     {"HOME": "/home/a", "XDG_CACHE_HOME": ""},
     {"HOME": "/home/a", "XDG_CACHE_HOME": "   "},
     {"HOME": "/home/a b/ü", "XDG_CACHE_HOME": "/c d/é"},
+    {"HOME": "/home/a", "XDG_CACHE_HOME": "relative/cache"},
+    pytest.param({"HOME": "/home/a", "XDG_CACHE_HOME": " /padded "}, marks=pytest.mark.xfail(
+        strict=True, reason="bug: paths._xdg strips XDG_CACHE_HOME before the isabs check; "
+        "platformdirs treats ' /padded ' as not absolute and falls back to ~/.cache")),
 ]
 
 
