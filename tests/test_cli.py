@@ -111,7 +111,7 @@ class _ExecError(BaseException):  # not an Exception: it passes the boundary
 def test_main_never_has_an_internal_error(monkeypatch: pytest.MonkeyPatch, args: list[str],
                                           uv_python: str | None) -> None:
     """Any argv and UV_PYTHON: uv runs, or a documented code; never 77 or a traceback."""
-    from uvx_nix import activation, commands, resolution
+    from uvx_nix import activation, commands, pythons, resolution
 
     def fake_exec(uv: str, argv: object, env: object) -> None:
         raise _ExecError
@@ -125,6 +125,8 @@ def test_main_never_has_an_internal_error(monkeypatch: pytest.MonkeyPatch, args:
                         lambda environ, root="/": activation.Activation(True, "test"))
     monkeypatch.setattr(resolution, "resolve_for", fake_resolve)
     monkeypatch.setattr(commands, "main", lambda argv, environ: 0)
+    monkeypatch.setattr(pythons, "install", lambda inv, environ: 0)  # would run nix
+    monkeypatch.setattr(pythons, "uninstall", lambda inv, environ: False)
     monkeypatch.setenv("UVX_NIX_CACHE_DIR", "/nonexistent/uvx-nix-cache")
     if uv_python is None or "\0" in uv_python:
         monkeypatch.delenv("UV_PYTHON", raising=False)
