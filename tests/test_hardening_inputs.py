@@ -70,6 +70,7 @@ class Case:
     code: int
     words: tuple[str, ...] = ()
     check: Check | None = None
+    bug: str | None = None  # a known bug in src/: the case is a strict xfail until it is fixed
 
 
 def _run(sim: Sim, base: Path, run: Run) -> subprocess.CompletedProcess[str]:
@@ -264,6 +265,22 @@ def _ro_xdg(sim: Sim, d: Path) -> Run:
 def _ro_project(sim: Sim, d: Path) -> Run:
     _project(d, requires=">=3.13")
     return Run(args=list(FIND), ro=[d])
+
+
+def _ro_project_with_committed_lock(sim: Sim, d: Path) -> Run:
+    """A read-only checkout whose committed lock names python312 for '>=3.12' (valid: the
+    locked nixpkgs gives exactly that path), while a fresh resolution would pick 3.13."""
+    _project(d, requires=">=3.12")
+    res = _run(sim, d, Run(args=list(FIND)))
+    assert res.returncode == 0, res.stderr
+    text = (d / "uvx-nix.lock").read_text()
+    for old, new in ((sim.pkgs["python313"], sim.pkgs["python312"]),
+                     ('"python313"', '"python312"'), ("python3.13", "python3.12"),
+                     ('python-version = "3.13.0"', 'python-version = "3.12.1"')):
+        assert old in text
+        text = text.replace(old, new)
+    (d / "uvx-nix.lock").write_text(text)
+    return Run(args=list(FIND), ro=[d], env={"UVX_NIX_TRUST": "1"})
 
 
 def _odd_path(sim: Sim, d: Path) -> Run:
@@ -476,6 +493,10 @@ CASES: list[Case] = [
     Case("xdg-dirs-missing-and-unwritable", _ro_xdg, 0, (), _prefix("python313")),
     Case("project-read-only", _ro_project, 0, ("is not writable",),
          _all(_prefix("python313"), _lock_in_cache)),
+    Case("project-read-only-honours-its-committed-lock", _ro_project_with_committed_lock, 0,
+         ("is not writable",), _prefix("python312"),
+         bug="a read-only project's committed uvx-nix.lock is ignored: the lock moves to the "
+             "cache and is resolved afresh"),
     Case("path-with-spaces-and-non-ascii", _odd_path, 0, (),
          _all(_prefix("python312"), _lock_attr("my project ü ✓", "python312"))),
     Case("project-through-symlink", _symlinked, 0, (),
@@ -509,7 +530,9 @@ def _marker_paths() -> list[str]:
     return [name for name in os.listdir("/nix/store") if TOKEN in name]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+@pytest.mark.parametrize("case", [
+    pytest.param(c, id=c.id, marks=[pytest.mark.xfail(strict=True, reason=f"bug: {c.bug}")]
+                 if c.bug else []) for c in CASES])
 def test_bad_input(sim: Sim, project_dir: Path, case: Case) -> None:
     run = case.setup(sim, project_dir)
     before = _snapshot(project_dir)
