@@ -190,6 +190,19 @@ def _lock_bytes(data: bytes) -> Setup:
     return setup
 
 
+def _lock_is_a_directory(sim: Sim, d: Path) -> Run:
+    _project(d)
+    (d / "uvx-nix.lock").mkdir()
+    (d / "uvx-nix.lock" / "x").write_text("")
+    return Run()
+
+
+def _work_dir_is_a_file(sim: Sim, d: Path) -> Run:
+    _project(d)
+    (d / ".uvx-nix").write_text("committed by someone\n")
+    return Run()
+
+
 def _truncated(sim: Sim, d: Path) -> Run:
     return _edit_lock(sim, d, lambda s, t: t[: t.index("[systems") + 12])
 
@@ -469,6 +482,10 @@ CASES: list[Case] = [
     Case("lock-garbage-bytes", _lock_bytes(b"\x00\xff\xfe\x80garbage"), 74, ("not UTF-8",)),
     Case("lock-garbage-text", _lock_bytes(b"}}}{{{ not toml at all"), 74, ("not valid TOML",)),
     Case("lock-truncated", _truncated, 74, ("uvx-nix.lock",)),
+    Case("lock-is-a-directory", _lock_is_a_directory, 74, ("cannot be read",)),
+    Case("work-dir-is-a-file", _work_dir_is_a_file, 70, (".uvx-nix",),
+         bug="a file named .uvx-nix in the project makes work_dir() raise FileExistsError: "
+             "internal error 77 instead of a one-line error"),
     Case("lock-newer-format", _version_99, 74, ("format 99", "upgrade uvx-nix")),
     Case("lock-format-1-migrated", _format_1, 0, ("migrated", "from format 1 to 2"),
          _all(_prefix("python313"), _migrated)),
