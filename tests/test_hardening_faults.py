@@ -227,8 +227,6 @@ def test_no_space_left_when_writing_the_lock(sim: Sim, tiny_fs: Path) -> None:
     assert not _temp_files(tiny_fs, sim.home)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the hot state memoises a resolution whose lock "
-                   "could not be written, so the lock is never written once space is back")
 def test_the_lock_is_written_once_space_is_back(sim: Sim, tiny_fs: Path) -> None:
     _, res = _call_on_a_full_disk(sim, tiny_fs)
     assert res.returncode == 0, res.stderr

@@ -251,11 +251,9 @@ def test_failed_write_keeps_the_old_lock_and_no_temp(tmp_path: Path,
 
 
 _V1_HEAD = ('version = 1\nnixpkgs = "github:NixOS/nixpkgs/' + "1" * 40 + '"\n'
-            '[inputs]\nfingerprint = "x"\n')
+            'inputs = { fingerprint = "x" }\n')
 
 
-@pytest.mark.xfail(strict=True, reason="bug: lockfile._migrate assumes format-1 tables have the "
-                   "right types and crashes (internal error 77) instead of a one-line 74")
 @pytest.mark.parametrize("body", [
     "systems = [1]\n",
     "systems = 3\n",
@@ -268,8 +266,6 @@ def test_malformed_format_1_gives_a_clear_error(body: str) -> None:
     assert info.value.exit_code == EXIT_LOCKFILE
 
 
-@pytest.mark.xfail(strict=True, reason="bug: lockfile._migrate zips libraries with "
-                   "library-attributes non-strictly and silently drops the extra entries")
 def test_format_1_with_unpaired_libraries_is_rejected_not_truncated() -> None:
     body = (
         "[systems.x86_64-linux]\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.sim import BUILD, Sim
+from helpers.sim import BUILD, Sim, setup_sim
 from helpers.wheels import build_cxx_wheel, build_elf_script_wheel, build_zlib_wheel
 
 pytestmark = pytest.mark.sim
@@ -167,14 +167,20 @@ def test_withpackages_is_a_different_derivation(sim: Sim, project_dir: Path) -> 
 
 def test_deleted_output_is_rebuilt_inside(sim: Sim, project_dir: Path) -> None:
     zlib = sim.pkgs["zlib"]
-    # simAll (unrooted) refers to every package: delete it along with zlib.
-    sim.run(["nix-store", "--delete", "--ignore-liveness", sim.pkgs["simAll"], zlib],
-            cwd=project_dir, check=True)
-    assert not Path(zlib).exists()
-    res = sim.run([*NIX, "build", "nixpkgs#zlib", "--json", "--no-link"],
-                  cwd=project_dir, check=True)
-    assert zlib in res.stdout
-    assert (Path(zlib) / "lib/libz.so.1").exists()
+    # Everything that refers to zlib (simAll, environments of earlier tests' projects) must go
+    # with it: the store keeps referential integrity even with --ignore-liveness.
+    referrers = sim.run(["nix-store", "--query", "--referrers-closure", zlib],
+                        cwd=project_dir, check=True).stdout.split()
+    try:
+        sim.run(["nix-store", "--delete", "--ignore-liveness", *referrers],
+                cwd=project_dir, check=True)
+        assert not Path(zlib).exists()
+        res = sim.run([*NIX, "build", "nixpkgs#zlib", "--json", "--no-link"],
+                      cwd=project_dir, check=True)
+        assert zlib in res.stdout
+        assert (Path(zlib) / "lib/libz.so.1").exists()
+    finally:
+        setup_sim()  # restore the simulation's own roots for the tests after this one
 
 
 def test_recording_nix_logs_calls(sim: Sim, project_dir: Path) -> None:

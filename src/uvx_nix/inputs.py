@@ -49,6 +49,8 @@ class Inputs:
     # True when the nixpkgs source comes from the project (pyproject.toml or flake.lock),
     # not from the user: its first use needs `uvx-nix nix allow` (see trust.py).
     project_source: bool = False
+    # A read-only project's own uvx-nix.lock, honoured when lock_dir had to move to the cache.
+    committed_lock: Path | None = None
 
     @property
     def lock_path(self) -> Path:
@@ -266,11 +268,14 @@ def gather(invocation: Invocation, environ: Mapping[str, str]) -> Inputs:
                  if "auto-libraries" in s), True)
 
     python = python_request(invocation, environ, start, proj, script_meta, watched)
+    committed_lock: Path | None = None
     if proj is not None:
         lock_dir = proj.root
         if not os.access(lock_dir, os.W_OK):
             warnings.append(f"{lock_dir} is not writable; keeping uvx-nix.lock in the user cache")
             lock_dir = paths.cache_dir(environ) / "projects" / _digest(str(proj.root))
+            committed_lock = proj.root / "uvx-nix.lock"
+            watched.append(committed_lock)
     else:
         key = json.dumps([python.kind, python.implementation, [str(c) for c in python.clauses],
                           nixpkgs.ref, libraries, strategy])
@@ -289,6 +294,7 @@ def gather(invocation: Invocation, environ: Mapping[str, str]) -> Inputs:
         watched=tuple(dict.fromkeys(watched)),
         warnings=tuple(warnings),
         project_source=project_source,
+        committed_lock=committed_lock,
     )
 
 

@@ -84,8 +84,10 @@ def _entry(path: Path, system: str, data: object) -> SystemEntry:
                 for lib in data.get("libraries", [])
             ),
         )
-    except (KeyError, TypeError) as exc:
+    except KeyError as exc:
         raise _bad(path, f"is missing {exc} in [systems.{system}]") from exc
+    except TypeError as exc:
+        raise _bad(path, f"has a malformed entry in [systems.{system}]") from exc
     if not _ATTR.match(entry.python_attribute):
         raise _bad(path, f"names an invalid interpreter attribute {entry.python_attribute!r}")
     for store_path in entry.store_paths():
@@ -108,13 +110,23 @@ def _migrate(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     if version == 1:
         data = dict(data)
         data["nixpkgs"] = {"url": data.get("nixpkgs"), "kind": "flake"}
+        old_systems = data.get("systems") or {}
+        if not isinstance(old_systems, dict):
+            raise _bad(path, "has a malformed [systems] table")
         systems = {}
-        for system, old in (data.get("systems") or {}).items():
+        for system, old in old_systems.items():
+            if not isinstance(old, dict):
+                raise _bad(path, f"has a malformed [systems.{system}] table")
             entry = dict(old)
+            paths = entry.get("libraries", [])
+            attributes = entry.get("library-attributes", [])
+            if not isinstance(paths, list) or not isinstance(attributes, list) or \
+                    len(paths) != len(attributes):
+                raise _bad(path, f"has libraries and library-attributes that do not pair up "
+                           f"in [systems.{system}]")
             entry["libraries"] = [
                 {"attribute": attr, "path": p}
-                for attr, p in zip(entry.get("library-attributes", []),
-                                   entry.get("libraries", []), strict=False)
+                for attr, p in zip(attributes, paths, strict=True)
             ]
             systems[system] = entry
         data["systems"] = systems

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from uvx_nix.errors import EXIT_NIX_FAILED, EXIT_NIX_MISSING, UserError
+from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, EXIT_NIX_MISSING, UserError
 
 FLAGS = ("--extra-experimental-features", "nix-command flakes")
 RESOLVE_NIX = Path(__file__).with_name("resolve.nix")
@@ -161,7 +161,11 @@ def locked_url_from_source_info(ref: str, info: Mapping[str, Any]) -> str:
 def build(spec: Mapping[str, Any], out_link: Path, environ: Mapping[str, str], *,
           what: str, quiet: bool = False) -> dict[str, Any]:
     """Evaluate resolve.nix with ``spec`` as data, build, root at ``out_link``, read manifest."""
-    out_link.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out_link.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create {out_link.parent} ({exc.strerror}); remove or rename "
+                        "what is in the way", EXIT_CONFIG) from exc
     _nix(
         [
             "build", "--json", "--impure", "--file", str(RESOLVE_NIX),

@@ -18,7 +18,7 @@ APP = "uvx-nix"
 
 
 def _xdg(environ: Mapping[str, str], var: str, default: str) -> str:
-    value = environ.get(var, "").strip()
+    value = environ.get(var, "")
     if value and os.path.isabs(value):
         return value
     home = environ.get("HOME") or os.path.expanduser("~")

@@ -16,7 +16,7 @@ from typing import Any
 from uvx_nix import inputs as inputs_mod
 from uvx_nix import lockfile, nix, paths, state
 from uvx_nix.argv import Invocation
-from uvx_nix.errors import EXIT_LOCKFILE, EXIT_NIX_FAILED, EXIT_NO_MATCH, UserError
+from uvx_nix.errors import EXIT_CONFIG, EXIT_LOCKFILE, EXIT_NIX_FAILED, EXIT_NO_MATCH, UserError
 
 LOCK_TIMEOUT = 600.0
 
@@ -29,6 +29,7 @@ class Resolved:
     gcroot: Path
     nix_runs: int
     lock_written: bool
+    lock_unsaved: bool = False  # resolved, but the lock could not be written: do not memo it
 
     def fields(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
         libs = ":".join(f"{lib.path}/lib" for lib in self.entry.libraries)
@@ -63,10 +64,14 @@ def warn(message: str, quiet: bool = False) -> None:
 def work_dir(lock_dir: Path) -> Path:
     """``.uvx-nix/`` beside the lockfile: GC roots and the file lock, git-ignored."""
     directory = lock_dir / ".uvx-nix"
-    directory.mkdir(parents=True, exist_ok=True)
-    ignore = directory / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# Created by uvx-nix: per-machine GC roots and locks.\n*\n")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        ignore = directory / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# Created by uvx-nix: per-machine GC roots and locks.\n*\n")
+    except OSError as exc:
+        raise UserError(f"cannot create {directory} ({exc.strerror}); remove or rename what is "
+                        "in the way", EXIT_CONFIG) from exc
     return directory
 
 
@@ -212,6 +217,12 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
     lock, raw = existing if existing else (None, b"")
     _check_trust(inp, environ, None)
     fingerprint = inp.fingerprint()
+    if inp.committed_lock is not None and not (
+            lock and lock.fingerprint == fingerprint and inp.system in lock.systems):
+        committed = lockfile.read(inp.committed_lock)
+        if committed and committed[0].fingerprint == fingerprint and \
+                inp.system in committed[0].systems:
+            lock, raw = committed
     if lock and lock.fingerprint == fingerprint and not upgrade and inp.system in lock.systems:
         entry = lock.systems[inp.system]
         if lock.migrated_from is not None:
@@ -220,14 +231,14 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         if present and _verified_marker(environ, raw).exists() and gcroot_points(gcroot, entry):
             return Resolved(inp, lock, entry, gcroot, 0, False)
         # A lock this machine has not checked, or paths gone: rebuild exactly what it names.
-        _check_trust(inp, environ, lock)
+        _check_trust(inp, environ, lock, raw)
         _realise_locked(inp, lock, entry, gcroot, environ, quiet)
         _mark_verified(environ, raw)
         return Resolved(inp, lock, entry, gcroot, 1, False)
 
     runs = 0
     same_source = lock is not None and lock.inputs.get("nixpkgs") == inp.nixpkgs.ref
-    _check_trust(inp, environ, lock if same_source and not upgrade else None)
+    _check_trust(inp, environ, lock if same_source and not upgrade else None, raw)
     if lock is not None and same_source and not upgrade:
         source = _locked_source(lock)
         url, kind = lock.nixpkgs_url, lock.nixpkgs_kind
@@ -249,19 +260,18 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
                                       and not upgrade) else {}
     systems[inp.system] = entry
     new = lockfile.Lock(fingerprint, _lock_inputs(inp), url, kind, systems)
-    written = False
     try:
         raw = lockfile.write(inp.lock_path, new)
-        written = True
-        _mark_verified(environ, raw)
     except OSError as exc:
         warn(f"could not write {inp.lock_path} ({exc.strerror}); using the result without "
              "saving it", quiet)
-    return Resolved(inp, new, entry, gcroot, runs, written)
+        return Resolved(inp, new, entry, gcroot, runs, False, lock_unsaved=True)
+    _mark_verified(environ, raw)
+    return Resolved(inp, new, entry, gcroot, runs, True)
 
 
 def _check_trust(inp: inputs_mod.Inputs, environ: Mapping[str, str],
-                 lock: lockfile.Lock | None) -> None:
+                 lock: lockfile.Lock | None, raw: bytes = b"") -> None:
     """Project-supplied Nix code is evaluated only with permission (see trust.py)."""
     from uvx_nix import trust
 
@@ -270,15 +280,8 @@ def _check_trust(inp: inputs_mod.Inputs, environ: Mapping[str, str],
         trust.require(root, inp.nixpkgs.ref, inp.nixpkgs.origin, inp.libraries, environ)
     if lock is not None and lock.nixpkgs_kind == "flake" and \
             not trust.safe_lock_url(lock.nixpkgs_url) and \
-            not _verified_marker(environ, _raw_lock(inp)).exists():
+            not _verified_marker(environ, raw).exists():
         trust.require(root, lock.nixpkgs_url, str(inp.lock_path), inp.libraries, environ)
-
-
-def _raw_lock(inp: inputs_mod.Inputs) -> bytes:
-    try:
-        return inp.lock_path.read_bytes()
-    except OSError:
-        return b""
 
 
 def _rewrite_migrated(inp: inputs_mod.Inputs, lock: lockfile.Lock, environ: Mapping[str, str],
@@ -322,5 +325,6 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
     watched = [(str(p), state.signature(str(p))) for p in inp.watched]
     watched.append((str(inp.lock_path), state.signature(str(inp.lock_path))))
     required = [*resolved.entry.store_paths(), str(resolved.gcroot)]
-    state.save(state_path, state.encode(state_key, fields, watched, required))
+    if not resolved.lock_unsaved:
+        state.save(state_path, state.encode(state_key, fields, watched, required))
     return fields
