@@ -224,3 +224,23 @@ def test_outside_nixos_version_is_uvs_and_no_nix_runs(tmp_path: Path) -> None:
     assert not log.exists(), "no nix may run outside NixOS"
     assert not (tmp_path / "uvx-nix.lock").exists()
     assert not (tmp_path / ".uvx-nix").exists()
+
+
+def test_nix_failure_falls_back_to_the_last_good_resolution(sim: Sim, project_dir: Path) -> None:
+    """As nix-direnv does: when Nix fails on changed inputs, keep working with a warning."""
+    write_project(project_dir)
+    good = uvx(sim, PRINT_PREFIX, cwd=project_dir, check=True).stdout.strip()
+    lock_before = _lock_text(project_dir)
+    broken = {"UVX_NIX_NIXPKGS": "path:/nonexistent/nixpkgs"}
+    res = uvx(sim, PRINT_PREFIX, cwd=project_dir, env=broken)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == good
+    assert "warning: uvx-nix: nix failed while" in res.stderr
+    assert "using the last good resolution" in res.stderr
+    assert _lock_text(project_dir) == lock_before
+    # Not memoised: the next call tries Nix again (and warns again).
+    again = uvx(sim, PRINT_PREFIX, cwd=project_dir, env=broken)
+    assert "using the last good resolution" in again.stderr
+    # An explicit `nix lock` does not hide the failure.
+    locked = uvx(sim, ["nix", "lock"], cwd=project_dir, env=broken)
+    assert locked.returncode == 73, locked

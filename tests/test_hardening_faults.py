@@ -106,14 +106,25 @@ def test_nix_failing_at_evaluation(sim: Sim, project_dir: Path) -> None:
 def test_nix_failing_at_build(sim: Sim, project_dir: Path) -> None:
     write_project(project_dir)
     pkgs = _nixpkgs(sim, project_dir)
-    good = uvx(sim, FIND, cwd=project_dir, env={"UVX_NIX_NIXPKGS": str(pkgs)})
-    assert good.returncode == 0, good.stderr
-    before = _lock(project_dir)
+    # With no earlier resolution there is nothing to fall back to: a one-line error.
     res = uvx(sim, FIND, cwd=project_dir,
               env={"UVX_NIX_NIXPKGS": str(pkgs), "UVX_NIX_LIBRARIES": "broken"})
     line = _one_error_line(res, 73)
     assert "broken" in line
     assert "failed" in line
+    assert not (project_dir / "uvx-nix.lock").exists()
+    good = uvx(sim, FIND, cwd=project_dir, env={"UVX_NIX_NIXPKGS": str(pkgs)})
+    assert good.returncode == 0, good.stderr
+    before = _lock(project_dir)
+    # With one, the call goes on with it and says why (nix-direnv's fallback).
+    res = uvx(sim, FIND, cwd=project_dir,
+              env={"UVX_NIX_NIXPKGS": str(pkgs), "UVX_NIX_LIBRARIES": "broken"})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == good.stdout
+    warning = [ln for ln in res.stderr.splitlines() if ln.startswith("warning: uvx-nix:")]
+    assert len(warning) == 1, res.stderr
+    assert "broken" in warning[0]
+    assert "using the last good resolution" in warning[0]
     assert _lock(project_dir) == before, "a failed build must leave the lock alone"
     # The last good call still works (its hot state and lock are intact).
     again = uvx(sim, FIND, cwd=project_dir, env={"UVX_NIX_NIXPKGS": str(pkgs)})

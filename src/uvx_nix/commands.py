@@ -107,12 +107,14 @@ def _invocation(args: argparse.Namespace) -> Invocation:
     return argv_parse(words)
 
 
-def _resolve(args: argparse.Namespace, environ: Mapping[str, str], upgrade: bool = False
-             ) -> Resolved:
+def _resolve(args: argparse.Namespace, environ: Mapping[str, str], upgrade: bool = False,
+             strict: bool = True) -> Resolved:
     from uvx_nix import inputs, resolution
 
     inp = inputs.gather(_invocation(args), environ)
-    return resolution.ensure(inp, environ, upgrade=upgrade)
+    # `nix lock` and `nix env` report a Nix failure (direnv's `use uvnix` then keeps its last
+    # good environment itself); only the wrapper falls back to the last good resolution.
+    return resolution.ensure(inp, environ, upgrade=upgrade, fallback=not strict)
 
 
 def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

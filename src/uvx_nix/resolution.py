@@ -195,7 +195,7 @@ def _lock_inputs(inp: inputs_mod.Inputs) -> dict[str, Any]:
 
 
 def ensure(inp: inputs_mod.Inputs, environ: Mapping[str, str], *, quiet: bool = False,
-           upgrade: bool = False) -> Resolved:
+           upgrade: bool = False, fallback: bool = True) -> Resolved:
     """The locked resolution for ``inp``, resolving or realising with Nix only when needed."""
     from filelock import FileLock, Timeout
 
@@ -205,14 +205,15 @@ def ensure(inp: inputs_mod.Inputs, environ: Mapping[str, str], *, quiet: bool = 
     gcroot = work / "gcroots" / inp.system
     try:
         with FileLock(str(work / "lock"), timeout=LOCK_TIMEOUT):
-            return _ensure_locked(inp, environ, gcroot, quiet=quiet, upgrade=upgrade)
+            return _ensure_locked(inp, environ, gcroot, quiet=quiet, upgrade=upgrade,
+                                  fallback=fallback)
     except Timeout as exc:
         raise UserError(f"another uvx-nix has held {work / 'lock'} for {LOCK_TIMEOUT:.0f}s; "
                         "if none is running, delete that file", EXIT_NIX_FAILED) from exc
 
 
 def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: Path, *,
-                   quiet: bool, upgrade: bool) -> Resolved:
+                   quiet: bool, upgrade: bool, fallback: bool) -> Resolved:
     existing = lockfile.read(inp.lock_path)
     lock, raw = existing if existing else (None, b"")
     _check_trust(inp, environ, None)
@@ -239,20 +240,28 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
     runs = 0
     same_source = lock is not None and lock.inputs.get("nixpkgs") == inp.nixpkgs.ref
     _check_trust(inp, environ, lock if same_source and not upgrade else None, raw)
-    if lock is not None and same_source and not upgrade:
-        source = _locked_source(lock)
-        url, kind = lock.nixpkgs_url, lock.nixpkgs_kind
-    else:
-        kind = inp.nixpkgs.kind
-        url = inp.nixpkgs.ref
-        if kind == "flake" and not nix.is_locked(url) and _needs_metadata(url):
-            url = nix.lock_flake(url, environ, quiet)
-            runs += 1
-        source = {"type": "flake", "ref": url} if kind == "flake" else inp.nixpkgs.to_spec()
-    spec = _spec(inp, source, _python_spec(inp), list(inp.libraries))
-    manifest = nix.build(spec, gcroot, environ, what="resolving the Python interpreter",
-                         quiet=quiet)
-    runs += 1
+    try:
+        if lock is not None and same_source and not upgrade:
+            source = _locked_source(lock)
+            url, kind = lock.nixpkgs_url, lock.nixpkgs_kind
+        else:
+            kind = inp.nixpkgs.kind
+            url = inp.nixpkgs.ref
+            if kind == "flake" and not nix.is_locked(url) and _needs_metadata(url):
+                url = nix.lock_flake(url, environ, quiet)
+                runs += 1
+            source = {"type": "flake", "ref": url} if kind == "flake" else inp.nixpkgs.to_spec()
+        spec = _spec(inp, source, _python_spec(inp), list(inp.libraries))
+        manifest = nix.build(spec, gcroot, environ, what="resolving the Python interpreter",
+                             quiet=quiet)
+        runs += 1
+    except UserError as exc:
+        good = _last_good(inp, environ, lock, raw, gcroot) if fallback else None
+        if exc.exit_code != EXIT_NIX_FAILED or good is None or lock is None:
+            raise
+        warn(f"{exc.message}; using the last good resolution from {inp.lock_path} "
+             f"({good.python_attribute} {good.python_version})", quiet)
+        return Resolved(inp, lock, good, gcroot, runs, False, lock_unsaved=True)
     entry = _entry_from_manifest(manifest, inp)
     if kind == "flake" and not nix.is_locked(url) and isinstance(manifest.get("source"), dict):
         url = nix.locked_url_from_source_info(url, manifest["source"])
@@ -282,6 +291,18 @@ def _check_trust(inp: inputs_mod.Inputs, environ: Mapping[str, str],
             not trust.safe_lock_url(lock.nixpkgs_url) and \
             not _verified_marker(environ, raw).exists():
         trust.require(root, lock.nixpkgs_url, str(inp.lock_path), inp.libraries, environ)
+
+
+def _last_good(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfile.Lock | None,
+               raw: bytes, gcroot: Path) -> lockfile.SystemEntry | None:
+    """When Nix fails on changed inputs: the previous entry, if this machine verified it and it
+    is still rooted and present (nix-direnv's fallback to the last good environment)."""
+    if lock is None or inp.system not in lock.systems:
+        return None
+    entry = lock.systems[inp.system]
+    if not _verified_marker(environ, raw).exists() or not gcroot_points(gcroot, entry):
+        return None
+    return entry if all(os.path.exists(p) for p in entry.store_paths()) else None
 
 
 def _rewrite_migrated(inp: inputs_mod.Inputs, lock: lockfile.Lock, environ: Mapping[str, str],
