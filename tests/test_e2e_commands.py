@@ -22,6 +22,7 @@ def test_status_before_and_after_locking(sim: Sim, project_dir: Path) -> None:
     assert f"project: {project_dir}" in res.stdout
     assert "python request: '3.12' (from" in res.stdout
     assert "(missing: the next uv call resolves with Nix)" in res.stdout
+    assert "hot cache: empty" in res.stdout
     lock = uvx(sim, ["nix", "lock"], cwd=project_dir, check=True)
     assert "Locked python312 (cpython 3.12.1)" in lock.stderr
     res = uvx(sim, ["nix", "status"], cwd=project_dir, check=True)
@@ -29,9 +30,12 @@ def test_status_before_and_after_locking(sim: Sim, project_dir: Path) -> None:
     assert f"interpreter: {sim.pkgs['python312']}/bin/python3.12" in res.stdout
     assert "library: zlib " in res.stdout
     assert "(held)" in res.stdout
+    uvx(sim, ["run", "python", "-c", "pass"], cwd=project_dir, check=True)
+    assert "hot cache: fresh" in uvx(sim, ["nix", "status"], cwd=project_dir).stdout
     (project_dir / ".python-version").write_text("3.13\n")
     res = uvx(sim, ["nix", "status"], cwd=project_dir, check=True)
     assert "stale: inputs changed" in res.stdout
+    assert "hot cache: stale" in res.stdout
 
 
 def test_lock_upgrade_relocks_the_source(sim: Sim, project_dir: Path, tmp_path: Path) -> None:

@@ -23,7 +23,8 @@ INSTALLING = frozenset({("sync",), ("add",), ("remove",), ("pip", "install"), ("
                         ("version",)})
 
 
-def _hot_key(inv: argv_mod.Invocation) -> str:
+def hot_key(inv: argv_mod.Invocation) -> str:
+    """The hot state's key for this request (the start directory, --python, a script)."""
     from uvx_nix import __version__
 
     cwd = os.getcwd()
@@ -53,7 +54,7 @@ def _run(args: list[str], environ: Mapping[str, str]) -> int:  # noqa: RET503 - 
         from uvx_nix import pythons
 
         return pythons.install(inv, environ)
-    key = _hot_key(inv)
+    key = hot_key(inv)
     path = os.path.join(paths.cache_dir_str(environ), "hot", state.filename(key))
     fields = state.load(path, key)
     if fields is None:

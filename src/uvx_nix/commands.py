@@ -138,6 +138,7 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     existing = lockfile.read(inp.lock_path)
     if existing is None:
         print(f"lockfile: {inp.lock_path} (missing: the next uv call resolves with Nix)")
+        print(f"hot cache: {_hot_state(args, environ)}")
         return 0
     lock, _ = existing
     entry = lock.systems.get(inp.system)
@@ -153,7 +154,20 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         gcroot = inp.lock_dir / ".uvx-nix" / "gcroots" / inp.system
         rooted = resolution.gcroot_points(gcroot, entry)
         print(f"gc root: {gcroot} ({'held' if rooted else 'missing'})")
+    print(f"hot cache: {_hot_state(args, environ)}")
     return 0
+
+
+def _hot_state(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    """Whether the next plain `uv sync`/`uv run` here is a cache hit (no TOML, no Nix)."""
+    from uvx_nix import cli, state
+
+    key = cli.hot_key(_invocation(args))
+    path = os.path.join(paths.cache_dir_str(environ), "hot", state.filename(key))
+    if not os.path.exists(path):
+        return "empty (the next uv call reads the project files)"
+    fields = state.load(path, key)
+    return f"fresh ({path})" if fields is not None else f"stale ({path})"
 
 
 def _lock(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
