@@ -244,3 +244,19 @@ def test_nix_failure_falls_back_to_the_last_good_resolution(sim: Sim, project_di
     # An explicit `nix lock` does not hide the failure.
     locked = uvx(sim, ["nix", "lock"], cwd=project_dir, env=broken)
     assert locked.returncode == 73, locked
+
+
+@pytest.mark.parametrize("args", [
+    ["--version"], ["help"], ["sync", "--help"], ["cache", "dir"], ["python", "dir"],
+    ["generate-shell-completion", "bash"], ["tool", "list"], ["self", "version"],
+])
+def test_commands_without_an_interpreter_start_no_nix(sim: Sim, project_dir: Path,
+                                                     tmp_path: Path, args: list[str]) -> None:
+    write_project(project_dir)
+    log = tmp_path / "nix.log"
+    rec = sim.recording_nix(log)
+    real = sim.run([f"{sim.pkgs['uv']}/bin/uv", *args], cwd=project_dir)
+    res = uvx(sim, args, cwd=project_dir, path_prepend=[rec])
+    assert (res.returncode, res.stdout) == (real.returncode, real.stdout)
+    assert nix_calls(log) == []
+    assert sorted(p.name for p in project_dir.iterdir()) == ["pyproject.toml"]

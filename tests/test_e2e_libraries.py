@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,57 @@ def test_nix_ld_strategy(sim: Sim, project_dir: Path) -> None:
     # uv keeps its own managed Pythons: no search path, no download ban, no LD_LIBRARY_PATH.
     for name in ("UV_PYTHON_SEARCH_PATH", "UV_PYTHON_DOWNLOADS", "LD_LIBRARY_PATH"):
         assert name not in delta, delta
+
+
+CUDA_STUB = "int cuInit(unsigned int flags) { return (int)flags + 7; }\n"
+CUDA_EXT = r"""
+#define Py_LIMITED_API 0x030B0000
+#include <Python.h>
+extern int cuInit(unsigned int flags);
+static PyObject *init(PyObject *self, PyObject *args) { return PyLong_FromLong(cuInit(0)); }
+static PyMethodDef methods[] = {{"init", init, METH_NOARGS, NULL}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "uvxnix_gpudemo", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_uvxnix_gpudemo(void) { return PyModule_Create(&mod); }
+"""
+
+
+def _gpu_wheel(wheels: Path, driver: Path) -> None:
+    """A wheel whose extension needs libcuda.so.1, which only the GPU driver provides."""
+    import subprocess
+    import sysconfig
+
+    from helpers.wheels import ABI3_TAG, write_wheel
+
+    driver.mkdir()
+    subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,-soname,libcuda.so.1", "-o",
+                    str(driver / "libcuda.so.1"), "-x", "c", "-"], input=CUDA_STUB, text=True,
+                   check=True)
+    ext = wheels / "ext.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", f"-I{sysconfig.get_paths()['include']}",
+                    "-o", str(ext), "-x", "c", "-", f"-L{driver}", "-l:libcuda.so.1"],
+                   input=CUDA_EXT, text=True, check=True)
+    write_wheel(wheels, "uvxnix-gpudemo", ABI3_TAG,
+                {"uvxnix_gpudemo.abi3.so": ext.read_bytes()}, set())
+    ext.unlink()
+
+
+def test_gpu_driver_libraries_join_when_a_wheel_needs_them(sim: Sim, project_dir: Path) -> None:
+    wheels = project_dir / "wheels"
+    wheels.mkdir()
+    driver = project_dir / "driver"
+    _gpu_wheel(wheels, driver)
+    write_project(project_dir, deps=["uvxnix-gpudemo"], extra=LOCAL_INDEX)
+    binds = [(driver, Path("/run/opengl-driver/lib"))]
+
+    def run(args: list[str]) -> subprocess.CompletedProcess[str]:
+        return sim.run(["uvx-nix", *args], cwd=project_dir, binds=binds,
+                       path_prepend=[f"{sim.pkgs['uv']}/bin"])
+
+    assert run(["sync"]).returncode == 0
+    res = run(["run", "python", "-c", "import uvxnix_gpudemo; print(uvxnix_gpudemo.init())"])
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "7"
+    # Without the driver directory on the machine, the import fails as on a GPU-less box.
+    plain = sim.run([str(project_dir / ".venv" / "bin" / "python"), "-c",
+                     "import uvxnix_gpudemo"], cwd=project_dir, binds=binds)
+    assert "libcuda.so.1: cannot open shared object file" in plain.stderr
