@@ -260,3 +260,27 @@ def test_commands_without_an_interpreter_start_no_nix(sim: Sim, project_dir: Pat
     assert (res.returncode, res.stdout) == (real.returncode, real.stdout)
     assert nix_calls(log) == []
     assert sorted(p.name for p in project_dir.iterdir()) == ["pyproject.toml"]
+
+
+def test_a_venv_left_by_plain_uv_is_replaced(sim: Sim, project_dir: Path) -> None:
+    """A `.venv` that plain uv made with a downloaded generic-Linux Python (NixOS cannot start
+    it) would make every uv command fail; uvx-nix removes it, as uv removes a venv whose
+    interpreter no longer matches, and uv recreates it on the nixpkgs interpreter."""
+    write_project(project_dir)
+    generic = project_dir / "downloaded" / "bin" / "python3.11"
+    generic.parent.mkdir(parents=True)
+    shutil.copy2(Path(sys.executable).resolve(), generic)
+    venv = project_dir / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(generic)
+    (venv / "pyvenv.cfg").write_text(f"home = {generic.parent}\nversion_info = 3.11.7\n")
+    plain = sim.run([f"{sim.pkgs['uv']}/bin/uv", "sync"], cwd=project_dir,
+                    env={"UV_PYTHON_DOWNLOADS": "never"})
+    assert "Could not start dynamically linked executable" in plain.stderr
+    res = uvx(sim, ["sync"], cwd=project_dir)
+    assert res.returncode == 0, res.stderr
+    assert f"removed {venv}" in res.stderr
+    assert f"home = {sim.pkgs['python313']}/bin" in (venv / "pyvenv.cfg").read_text()
+    # A venv on a store interpreter is left alone.
+    again = uvx(sim, ["sync"], cwd=project_dir, check=True)
+    assert "removed" not in again.stderr

@@ -343,6 +343,10 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
     quiet = invocation.quiet > 0
     resolved = ensure(inp, environ, quiet=quiet)
     fields = resolved.fields(environ)
+    if inp.project is not None and inp.strategy != "nix-ld":
+        from uvx_nix import venv
+
+        venv.replace_foreign(venv.location(inp.project.root, environ), quiet)
     watched = [(str(p), state.signature(str(p))) for p in inp.watched]
     watched.append((str(inp.lock_path), state.signature(str(inp.lock_path))))
     required = [*resolved.entry.store_paths(), str(resolved.gcroot)]

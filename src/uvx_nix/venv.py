@@ -26,6 +26,40 @@ def location(root: Path, environ: Mapping[str, str]) -> Path:
     return root / ".venv"
 
 
+def foreign_home(venv: Path) -> str | None:
+    """The ``home`` of a venv whose interpreter is not from the Nix store (or is gone):
+    typically one plain uv made with a downloaded generic-Linux Python NixOS cannot start."""
+    try:
+        text = (venv / "pyvenv.cfg").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "home":
+            home = value.strip()
+            if not home.startswith("/nix/store/") or not os.path.isdir(home):
+                return home
+            return None
+    return None
+
+
+def replace_foreign(venv: Path, quiet: bool = False) -> bool:
+    """Remove a venv made with a foreign interpreter, as uv removes a venv whose interpreter
+    no longer matches: the next uv command recreates it on the nixpkgs interpreter."""
+    home = foreign_home(venv)
+    if home is None:
+        return False
+    import shutil
+
+    shutil.rmtree(venv, ignore_errors=True)
+    if not quiet:
+        sys.stderr.write(
+            f"warning: uvx-nix: removed {venv}: its Python ({home}) is not from the Nix store "
+            "(a generic-Linux build NixOS cannot start); uv recreates it on the nixpkgs "
+            "interpreter\n")
+    return True
+
+
 def site_packages(venv: Path, implementation: str, python_version: str) -> Path:
     minor = ".".join(python_version.split(".")[:2])
     name = f"pypy{minor}" if implementation == "pypy" else f"python{minor}"
@@ -82,6 +116,8 @@ def on_change(fields: dict[str, str], state_key: str, state_path: str,
     """The venv changed: make sure the hook is there, add libraries that new wheels need
     (automatic mode), then remember what we saw."""
     site = Path(fields["site"])
+    if fields.get("strategy") != "nix-ld" and site.parents[2].is_dir():
+        replace_foreign(site.parents[2], quiet)
     install_hook(site)
     fields = dict(fields)
     dists = _dists(site)
