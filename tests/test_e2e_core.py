@@ -284,3 +284,13 @@ def test_a_venv_left_by_plain_uv_is_replaced(sim: Sim, project_dir: Path) -> Non
     # A venv on a store interpreter is left alone.
     again = uvx(sim, ["sync"], cwd=project_dir, check=True)
     assert "removed" not in again.stderr
+
+
+def test_offline_is_passed_to_nix(sim: Sim, project_dir: Path, tmp_path: Path) -> None:
+    write_project(project_dir)
+    log = tmp_path / "nix.log"
+    rec = sim.recording_nix(log)
+    uvx(sim, ["--offline", "sync"], cwd=project_dir, path_prepend=[rec], check=True)
+    calls = nix_calls(log)
+    assert calls
+    assert all("--offline" in c for c in calls), calls

@@ -95,6 +95,10 @@ def _error_tail(stderr: str) -> str:
 def _nix(args: list[str], environ: Mapping[str, str], *, what: str, quiet: bool = False) -> str:
     """Run nix with the flags always needed; return stdout or raise a one-line error."""
     exe = nix_executable(environ)
+    if environ.get("UV_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        # uv was asked to stay offline (--offline / UV_OFFLINE): so is Nix (no substituters,
+        # downloaded sources considered up to date).
+        args = ["--offline", *args]
     show = not quiet and sys.stderr.isatty()
     if show:
         sys.stderr.write(f"uvx-nix: {what} with Nix...")

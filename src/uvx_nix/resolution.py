@@ -339,6 +339,8 @@ def gcroot_points(gcroot: Path, entry: lockfile.SystemEntry) -> bool:
 def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: str,
                 state_path: str) -> dict[str, str]:
     """Slow path of the wrapper: resolve, then memo the result in the hot state."""
+    if invocation.offline:
+        environ = {**environ, "UV_OFFLINE": "1"}
     inp = inputs_mod.gather(invocation, environ)
     quiet = invocation.quiet > 0
     resolved = ensure(inp, environ, quiet=quiet)
