@@ -294,3 +294,21 @@ def test_offline_is_passed_to_nix(sim: Sim, project_dir: Path, tmp_path: Path) -
     calls = nix_calls(log)
     assert calls
     assert all("--offline" in c for c in calls), calls
+
+
+def test_every_uv_command_passes_through_unchanged(sim: Sim, project_dir: Path) -> None:
+    """Aliasing uv to uvx-nix is safe: each of uv's commands (as `uv help` lists them)
+    gives exactly uv's help text and exit code through the wrapper."""
+    uv = f"{sim.pkgs['uv']}/bin/uv"
+    listing = sim.run([uv, "help"], cwd=project_dir, check=True).stdout
+    section = listing.split("Commands:", 1)[1].split("\n\n", 1)[0]
+    commands = [line.split()[0] for line in section.splitlines() if line.strip()]
+    assert len(commands) >= 20, commands
+    script = "; ".join(
+        f"uvx-nix {c} --help > w.{c} 2>&1; echo $? >> w.{c}; "
+        f"{uv} {c} --help > u.{c} 2>&1; echo $? >> u.{c}" for c in commands)
+    sim.run(["bash", "-c", script], cwd=project_dir, path_prepend=[f"{sim.pkgs['uv']}/bin"],
+            check=True)
+    for c in commands:
+        assert (project_dir / f"w.{c}").read_text() == (project_dir / f"u.{c}").read_text(), c
+    assert not (project_dir / "uvx-nix.lock").exists()
