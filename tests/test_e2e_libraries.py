@@ -29,6 +29,11 @@ CHILD_ENV = (
 )
 
 
+# The same checks without the Python grandchild: in environments without the venv hook
+# (a venv created in this call, temporary ones) a Python child does not restart with them.
+CHILD_ENV_NO_GRANDCHILD = CHILD_ENV.split("r = subprocess.run([sys.executable", maxsplit=1)[0]
+
+
 def _cxx_project(project_dir: Path) -> Path:
     wheels = project_dir / "wheels"
     wheels.mkdir()
@@ -68,6 +73,49 @@ def test_libraries_do_not_leak_to_children(sim: Sim, project_dir: Path,
     res = uvx(sim, ["run", "bash", "-c", "git --version >/dev/null && echo shell-ok"],
               cwd=project_dir, check=True)
     assert res.stdout.strip() == "shell-ok"
+
+
+def test_first_run_that_creates_the_venv_does_not_leak(sim: Sim, project_dir: Path) -> None:
+    """No `sync` first: this very call creates `.venv` (no hook in it yet)."""
+    _cxx_project(project_dir)
+    (project_dir / "mine").mkdir()
+    env = {"LD_LIBRARY_PATH": "/outer/lib", "PYTHONPATH": str(project_dir / "mine")}
+    code = CHILD_ENV_NO_GRANDCHILD + (
+        "pp = [l for l in env.splitlines() if l.startswith('PYTHONPATH=')]\n"
+        "print('pythonpath:', pp[0] if pp else 'unset')\n")
+    res = uvx(sim, ["run", "python", "-c", code], cwd=project_dir, env=env, check=True)
+    lines = dict(line.split(": ", 1) for line in res.stdout.splitlines())
+    assert lines["import"] == "hello from C++ 42"
+    assert lines["child"] == "LD_LIBRARY_PATH=/outer/lib", res.stdout
+    assert lines["pythonpath"] == f"PYTHONPATH={project_dir / 'mine'}", res.stdout
+    assert lines["marker"] == "False"
+
+
+def test_ephemeral_environments_do_not_leak(sim: Sim, project_dir: Path) -> None:
+    """`uv run --with` outside a project: a temporary environment uvx-nix never sees."""
+    wheels = project_dir / "wheels"
+    wheels.mkdir()
+    build_cxx_wheel(wheels)
+    work = project_dir / "work"
+    work.mkdir()
+    env = {"UV_NO_INDEX": "1", "UV_FIND_LINKS": str(wheels)}
+    res = uvx(sim, ["run", "--with", "uvxnix-cxxdemo", "python", "-c", CHILD_ENV_NO_GRANDCHILD],
+              cwd=work,
+              env=env, binds=[project_dir], check=True)
+    lines = dict(line.split(": ", 1) for line in res.stdout.splitlines())
+    assert lines["import"] == "hello from C++ 42"
+    assert lines["child"] == "LD_LIBRARY_PATH unset", res.stdout
+
+
+def test_a_sitecustomize_of_the_interpreter_or_venv_still_runs(sim: Sim,
+                                                               project_dir: Path) -> None:
+    _cxx_project(project_dir)
+    uvx(sim, ["venv"], cwd=project_dir, check=True)
+    site = next((project_dir / ".venv" / "lib").glob("python3.*/site-packages"))
+    (site / "sitecustomize.py").write_text("import os\nos.environ['MINE_RAN'] = 'yes'\n")
+    res = uvx(sim, ["run", "python", "-c", "import os; print(os.environ.get('MINE_RAN'))"],
+              cwd=project_dir, check=True)
+    assert res.stdout.strip() == "yes"
 
 
 def test_numpy_from_pypi_imports(sim: Sim, project_dir: Path) -> None:

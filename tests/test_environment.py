@@ -36,12 +36,21 @@ def test_respects_the_users_uv_settings_and_prepends_the_search_path() -> None:
 
 
 def test_scrubs_nix_pythonpath_and_store_entries_of_pythonpath() -> None:
-    env = environment.build(FIELDS, {"NIX_PYTHONPATH": "/nix/store/x-site",
-                                     "PYTHONPATH": "/nix/store/y/lib:/home/me/src::/nix/store/z"})
+    no_libs = {**FIELDS, "libs": ""}
+    env = environment.build(no_libs, {"NIX_PYTHONPATH": "/nix/store/x-site",
+                                      "PYTHONPATH": "/nix/store/y/lib:/home/me/src::/nix/store/z"})
     assert "NIX_PYTHONPATH" not in env
     assert env["PYTHONPATH"] == "/home/me/src"
-    env = environment.build(FIELDS, {"PYTHONPATH": "/nix/store/y/lib"})
+    env = environment.build(no_libs, {"PYTHONPATH": "/nix/store/y/lib"})
     assert "PYTHONPATH" not in env
+
+
+def test_bootstrap_goes_in_front_of_the_kept_pythonpath_once() -> None:
+    env = environment.build(FIELDS, {"PYTHONPATH": "/nix/store/y/lib:/home/me/src"})
+    assert env["PYTHONPATH"] == f"{environment.BOOTSTRAP}:/home/me/src"
+    assert env[environment.BOOTSTRAP_MARKER] == environment.BOOTSTRAP
+    again = environment.build(FIELDS, env)  # a nested call (uv run uvx-nix ...)
+    assert again["PYTHONPATH"] == env["PYTHONPATH"]
 
 
 def test_injects_libraries_and_marks_them() -> None:

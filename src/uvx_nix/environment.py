@@ -15,6 +15,8 @@ while the project's GC root holds it.
 
 from __future__ import annotations
 
+import os
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: this is the hot path
     from collections.abc import Mapping
@@ -26,6 +28,10 @@ STORE_PREFIX = "/nix/store/"
 # own children (see uvx_nix/_scope.py).
 INJECTED = "UVX_NIX_INJECTED_LD_LIBRARY_PATH"
 LIBRARY_PATH = "UVX_NIX_LIBRARY_PATH"
+# For Pythons without the venv hook (a venv created in this call, `uv run --with`, scripts,
+# tools): a bootstrap sitecustomize on PYTHONPATH that does the same, then steps aside.
+BOOTSTRAP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_bootstrap")
+BOOTSTRAP_MARKER = "UVX_NIX_PYTHONPATH"
 
 
 def _scrub_pythonpath(env: dict[str, str]) -> None:
@@ -34,7 +40,8 @@ def _scrub_pythonpath(env: dict[str, str]) -> None:
     value = env.get("PYTHONPATH")
     if value is None:
         return
-    kept = [p for p in value.split(":") if p and not p.startswith(STORE_PREFIX)]
+    kept = [p for p in value.split(":")
+            if p and (p == BOOTSTRAP or not p.startswith(STORE_PREFIX))]
     if kept:
         env["PYTHONPATH"] = ":".join(kept)
     else:
@@ -70,4 +77,7 @@ def build(fields: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, st
         env["LD_LIBRARY_PATH"] = f"{libs}:{current}" if current else libs
         env[INJECTED] = libs
         env[LIBRARY_PATH] = libs
+        if BOOTSTRAP not in env.get("PYTHONPATH", "").split(":"):
+            _prepend(env, "PYTHONPATH", BOOTSTRAP)
+        env[BOOTSTRAP_MARKER] = BOOTSTRAP
     return env
