@@ -99,8 +99,10 @@ def test_build_makes_sdist_and_wheel_with_the_version(dist: Dist) -> None:
     assert requires == {"filelock", "platformdirs", "psutil", "tomlkit"}
     assert "uvx-nix = uvx_nix.cli:entry" in entry_points
     # Files the program reads at run time besides its modules.
-    assert "uvx_nix/resolve.nix" in names
-    assert "uvx_nix/py.typed" in names
+    for name in ("resolve.nix", "versions.nix", "py.typed", "_scope.py",
+                 "_bootstrap/sitecustomize.py", "shell-integration/direnv/uvnix.sh",
+                 "shell-integration/uvx-nix.bash"):
+        assert f"uvx_nix/{name}" in names, name
     with tarfile.open(dist.sdist) as sdist:
         members = sdist.getnames()
         pkg_info = sdist.extractfile(f"uvx_nix-{version()}/PKG-INFO")
