@@ -185,15 +185,15 @@ def test_repatch_reapplies_only_when_the_file_changed(tmp_path: Path) -> None:
     prog.unlink()
     prog.write_bytes(original)  # uv re-installed the original
     assert doctor.repatch(venv, lock_dir, environ={}) == 1
-    recorded = json.loads((lock_dir / ".uvx-nix" / "patched.json").read_text())
+    recorded = json.loads(doctor.patched_path(lock_dir).read_text())
     assert recorded["files"]["bin/prog"]["patched"] == doctor.sha256_file(prog)
     assert interp  # the host loader exists, so the test's stand-in is a real path
 
 
 def test_after_uv_never_raises(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    bad = tmp_path / ".uvx-nix"
-    bad.mkdir()
-    (bad / "patched.json").write_text("{not json")
+    bad = doctor.patched_path(tmp_path)
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_text("{not json")
     doctor.after_uv(tmp_path / "no-venv", tmp_path)
     assert capsys.readouterr().err == ""
 

@@ -112,7 +112,10 @@ def test_program_that_cannot_start_is_patched_without_touching_uv_cache(
     ran = sim.run([str(program)], cwd=project_dir)
     assert ran.returncode == 0, ran
     assert "hello from a generic-Linux ELF program" in ran.stdout, ran
-    recorded = json.loads((project_dir / ".uvx-nix" / "patched.json").read_text())
+    records = list((sim.home / ".cache" / "uvx-nix" / "patched").glob("*.json"))
+    assert len(records) == 1, "the record lives in the user cache, not in the project"
+    assert not (project_dir / ".uvx-nix" / "patched.json").exists()
+    recorded = json.loads(records[0].read_text())
     assert list(recorded["files"]) == ["bin/elfdemo"]
     # uv installed the program from its cache (by hardlink): the cache keeps the original.
     original = _original_program(project_dir)

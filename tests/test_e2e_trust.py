@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -62,3 +64,26 @@ def test_strangers_lock_pinned_elsewhere_needs_allow(sim: Sim, project_dir: Path
     res = uvx(sim, ["sync"], cwd=project_dir)
     assert res.returncode == 76, res
     assert "github:stranger/evil" in res.stderr
+
+
+def test_a_committed_patch_record_runs_nothing(sim: Sim, project_dir: Path) -> None:
+    """A repository that commits a `.uvx-nix/patched.json` naming its own "patchelf" and a
+    file outside the venv cannot make uvx-nix run or patch anything: the record of patched
+    programs lives in the user cache, never in the project."""
+    write_project(project_dir)
+    marker = project_dir / "pwned"
+    evil = project_dir / "evil-patchelf"
+    evil.write_text(f"#!/run/current-system/sw/bin/bash\ntouch {marker}\n")
+    evil.chmod(0o755)
+    target = project_dir / "generic-prog"  # an ELF program NixOS cannot start
+    shutil.copy2("/bin/true", target)
+    before = target.read_bytes()
+    work = project_dir / ".uvx-nix"
+    work.mkdir()
+    record = {"version": 1, "files": {"../generic-prog": {
+        "patchelf": str(evil), "interpreter": str(evil), "lib_dirs": [], "stat": [0]}}}
+    (work / "patched.json").write_text(json.dumps(record))
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    assert not marker.exists()
+    assert target.read_bytes() == before

@@ -77,7 +77,7 @@ def _run(args: list[str], environ: Mapping[str, str]) -> int:  # noqa: RET503 - 
     env = environment.build(fields, environ)
     lock_dir = fields.get("lock_dir")
     if lock_dir and inv.command[:2] in INSTALLING and \
-            os.path.exists(os.path.join(lock_dir, ".uvx-nix", "patched.json")):
+            os.path.exists(paths.patched_file_str(environ, lock_dir)):
         # Programs patched by `nix doctor --fix` live in the venv; uv may reinstall the
         # originals. Only then is uv run as a child, so the patches can be re-applied.
         from pathlib import Path

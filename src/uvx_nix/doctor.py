@@ -18,7 +18,7 @@ kept), re-locks, and patches each program that cannot start with patchelf: ELF
 interpreter = the locked glibc's loader, RUNPATH += the locked library dirs.  The patch
 never touches uv's cache (uv hardlinks venv files to it): the file is copied, the copy
 patched, then renamed over the venv's file.  Each patched file is recorded with its
-hashes in ``<lock dir>/.uvx-nix/patched.json``, and :func:`after_uv` re-applies the
+hashes in the user cache (``paths.patched_file_str``), and :func:`after_uv` re-applies the
 patch when uv re-installs the original (``uv sync --reinstall``, an upgrade).
 """
 
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from uvx_nix import elf, sonames
+from uvx_nix import elf, paths, sonames
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError
 
 if TYPE_CHECKING:
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 EXIT_PROBLEMS = 1
 DRIVER_DIR = sonames.DRIVER
 NIX_LD_MARKER = "/run/current-system/sw/share/nix-ld"
-PATCHED = "patched.json"
 PATCHED_FORMAT = 1
 # What glibc always provides; used when the interpreter's glibc cannot be found.
 GLIBC_SONAMES = frozenset({
@@ -372,13 +371,15 @@ def patch_program(path: Path, interpreter: str, lib_dirs: Sequence[str], patchel
             tmp.unlink()
 
 
-def _patched_path(lock_dir: Path) -> Path:
-    return lock_dir / ".uvx-nix" / PATCHED
+def patched_path(lock_dir: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """The record of patched programs: in the user cache (see paths.patched_file_str)."""
+    return Path(paths.patched_file_str(os.environ if environ is None else environ,
+                                       str(lock_dir)))
 
 
 def load_patched(lock_dir: Path) -> dict[str, Any]:
     try:
-        data = json.loads(_patched_path(lock_dir).read_text(encoding="utf-8"))
+        data = json.loads(patched_path(lock_dir).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {"version": PATCHED_FORMAT, "files": {}}
     if not isinstance(data, dict) or data.get("version") != PATCHED_FORMAT or \
@@ -388,7 +389,7 @@ def load_patched(lock_dir: Path) -> dict[str, Any]:
 
 
 def save_patched(lock_dir: Path, data: Mapping[str, Any]) -> None:
-    path = _patched_path(lock_dir)
+    path = patched_path(lock_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -419,7 +420,7 @@ def repatch(venv: Path, lock_dir: Path, environ: Mapping[str, str] | None = None
 
     Cheap when nothing changed: one read of patched.json and a stat per recorded file."""
     environ = os.environ if environ is None else environ
-    if not _patched_path(lock_dir).exists():
+    if not patched_path(lock_dir).exists():
         return 0
     data = load_patched(lock_dir)
     files: dict[str, Any] = data["files"]
@@ -428,7 +429,8 @@ def repatch(venv: Path, lock_dir: Path, environ: Mapping[str, str] | None = None
     dirty = False
     for rel, record in sorted(files.items()):
         path = venv / rel
-        if not isinstance(record, dict) or not path.is_file():
+        if not isinstance(record, dict) or not path.is_file() or ".." in Path(rel).parts or \
+                os.path.isabs(rel):
             continue
         interpreter, lib_dirs = target if target else (record.get("interpreter", ""),
                                                        list(record.get("lib_dirs", [])))
@@ -476,7 +478,9 @@ def _warn(message: str, kind: str = "warning") -> None:
 
 
 def _patchelf(recorded: object, environ: Mapping[str, str]) -> str | None:
-    if isinstance(recorded, str) and os.access(recorded, os.X_OK):
+    """A recorded patchelf only if it is a store path; else the user's own on PATH."""
+    if isinstance(recorded, str) and recorded.startswith("/nix/store/") and \
+            "/../" not in recorded and os.access(recorded, os.X_OK):
         return recorded
     return shutil.which("patchelf", path=environ.get("PATH"))
 

@@ -8,6 +8,7 @@ tests/test_paths.py checks the two agree.  Everything else uses platformdirs.
 from __future__ import annotations
 
 import os
+import zlib
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: pathlib pulls in re, fnmatch, urllib
@@ -59,3 +60,12 @@ def global_python_version(environ: Mapping[str, str]) -> Path:
     from pathlib import Path
 
     return Path(_xdg(environ, "XDG_CONFIG_HOME", ".config"), "uv", ".python-version")
+
+
+def patched_file_str(environ: Mapping[str, str], lock_dir: str) -> str:
+    """Where `nix doctor --fix` records the venv programs it patched for the project whose
+    lock lives in ``lock_dir``.  In the user cache, never in the project: a cloned repository
+    must not be able to name programs or a patchelf for uvx-nix to run."""
+    data = lock_dir.encode("utf-8", "surrogateescape")
+    name = f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}.json"
+    return os.path.join(cache_dir_str(environ), "patched", name)
