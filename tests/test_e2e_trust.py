@@ -87,3 +87,25 @@ def test_a_committed_patch_record_runs_nothing(sim: Sim, project_dir: Path) -> N
     uvx(sim, ["sync"], cwd=project_dir, check=True)
     assert not marker.exists()
     assert target.read_bytes() == before
+
+
+def test_a_strangers_lock_cannot_name_a_path_source(sim: Sim, project_dir: Path) -> None:
+    """A committed lock with the right fingerprint but `kind = "path"` pointing into the
+    repository (through /proc/self/cwd) must not get its Nix code evaluated."""
+    write_project(project_dir)
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    lock = project_dir / "uvx-nix.lock"
+    text = lock.read_text()
+    start = text.index("[nixpkgs]")
+    end = text.index("[systems", start)
+    evil = project_dir / "evil"
+    evil.mkdir()
+    marker = project_dir / "pwned"
+    (evil / "default.nix").write_text(
+        f'{{ ... }}: builtins.seq (builtins.toFile "x" "y") (abort "evaluated {marker}")\n')
+    lock.write_text(text[:start] + '[nixpkgs]\nkind = "path"\nurl = "/proc/self/cwd/evil"\n\n'
+                    + text[end:])
+    res = uvx(sim, ["sync"], cwd=project_dir)
+    assert res.returncode == 76, res
+    assert "/proc/self/cwd/evil" in res.stderr
+    assert "evaluated" not in res.stderr

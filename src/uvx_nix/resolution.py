@@ -287,10 +287,17 @@ def _check_trust(inp: inputs_mod.Inputs, environ: Mapping[str, str],
     root = inp.project.root if inp.project else inp.lock_dir
     if inp.project_source:
         trust.require(root, inp.nixpkgs.ref, inp.nixpkgs.origin, inp.libraries, environ)
-    if lock is not None and lock.nixpkgs_kind == "flake" and \
-            not trust.safe_lock_url(lock.nixpkgs_url) and \
-            not _verified_marker(environ, raw).exists():
-        trust.require(root, lock.nixpkgs_url, str(inp.lock_path), inp.libraries, environ)
+    if lock is None or _verified_marker(environ, raw).exists():
+        return
+    # A lock this machine has not verified names the nixpkgs to evaluate: only official
+    # nixpkgs, a source already in the store, the user's own channel, or exactly the source
+    # the user configured pass without permission. (A `path` source such as
+    # /proc/self/cwd/... would otherwise evaluate the repository's own Nix code.)
+    kind, url = lock.nixpkgs_kind, lock.nixpkgs_url
+    users_own = not inp.project_source and kind == inp.nixpkgs.kind and url == inp.nixpkgs.ref
+    safe = kind == "channel" or (kind == "flake" and trust.safe_lock_url(url))
+    if not (safe or users_own):
+        trust.require(root, url, str(inp.lock_path), inp.libraries, environ)
 
 
 def _last_good(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfile.Lock | None,
@@ -329,6 +336,8 @@ def gcroot_points(gcroot: Path, entry: lockfile.SystemEntry) -> bool:
     """The project's GC root exists and holds the locked interpreter."""
     try:
         target = os.readlink(gcroot)
+        if not target.startswith("/nix/store/"):
+            return False  # not one nix made: never read through it
         with open(os.path.join(target, "manifest.nix"), encoding="utf-8") as f:
             text = f.read()
     except OSError:
