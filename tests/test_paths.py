@@ -62,3 +62,14 @@ def test_config_data_and_global_pin() -> None:
     assert paths.global_python_version(environ) == Path("/cfg/uv/.python-version")
     assert paths.config_file({"HOME": "/h"}) == Path("/h/.config/uvx-nix/config.toml")
     assert paths.data_dir({"HOME": "/h"}) == Path("/h/.local/share/uvx-nix")
+
+
+def test_current_system_names_the_platform_as_nix_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from uvx_nix import inputs
+
+    cases = [("x86_64", "Linux", "x86_64-linux"), ("aarch64", "Linux", "aarch64-linux"),
+             ("arm64", "Darwin", "aarch64-darwin"), ("AMD64", "Linux", "x86_64-linux")]
+    for machine, system, expected in cases:
+        monkeypatch.setattr(inputs.platform, "machine", lambda m=machine: m)
+        monkeypatch.setattr(inputs.platform, "system", lambda s=system: s)
+        assert inputs.current_system() == expected

@@ -76,9 +76,11 @@ def nix_ld_present(environ: Mapping[str, str], root: str = "/") -> bool:
 
 
 def current_system() -> str:
+    """Nix's name for this platform (``x86_64-linux``, ``aarch64-darwin``...)."""
     machine = platform.machine().lower()
     arch = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
-    return f"{arch}-linux"
+    kernel = "darwin" if platform.system() == "Darwin" else "linux"
+    return f"{arch}-{kernel}"
 
 
 def validate_attribute(value: object, origin: str) -> str:
