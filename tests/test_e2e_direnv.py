@@ -32,6 +32,30 @@ def _setup(sim: Sim, project: Path, rec: Path) -> None:
     assert allow.returncode == 0, allow.stderr
 
 
+def _cache_file(sim: Sim) -> Path:
+    """use uvnix's cache: in the user cache, one file per project."""
+    files = list((sim.home / ".cache" / "uvx-nix" / "direnv").glob("*.sh"))
+    assert len(files) == 1, files
+    return files[0]
+
+
+def test_a_committed_direnv_cache_is_never_sourced(sim: Sim, project_dir: Path,
+                                                   tmp_path: Path) -> None:
+    """A repository that commits `.direnv/uvnix-env.sh` (the cache's old place) and forces
+    uvx-nix to fail gets neither its shell code run nor its variables exported."""
+    rec = sim.recording_nix(tmp_path / "nix.log")
+    _setup(sim, project_dir, rec)
+    marker = project_dir / "pwned"
+    (project_dir / ".direnv").mkdir(exist_ok=True)
+    (project_dir / ".direnv" / "uvnix-env.sh").write_text(
+        f"# uvnix-key: x\ntouch {marker}\nexport UV_PYTHON_SEARCH_PATH=$(touch {marker})\n")
+    with (project_dir / "pyproject.toml").open("a") as f:
+        f.write('[tool.uvx-nix]\nstrategy = "bogus"\n')
+    res = _direnv(sim, project_dir, ["exec", ".", "true"], rec)
+    assert not marker.exists()
+    assert "no last good environment" in res.stderr
+
+
 def test_use_uvnix_sync_activates_the_venv_on_a_store_python(sim: Sim, project_dir: Path,
                                                               tmp_path: Path) -> None:
     log = tmp_path / "nix.log"
@@ -48,18 +72,19 @@ def test_use_uvnix_sync_activates_the_venv_on_a_store_python(sim: Sim, project_d
     assert ld_path == "None"
     assert sim.pkgs["stdenv.cc.cc.lib"] in libs
     assert (project_dir / "uv.lock").exists()
-    assert (project_dir / ".direnv" / "uvnix-env.sh").exists()
+    cache = _cache_file(sim)
+    assert not (project_dir / ".direnv" / "uvnix-env.sh").exists(), "never in the project"
     assert nix_calls(log), "the first load resolves with Nix"
 
     # Nothing changed: the reload starts no Nix (and no uvx-nix: the cache is direnv's).
     calls = nix_calls(log)
-    cached = (project_dir / ".direnv" / "uvnix-env.sh").read_text()
+    cached = cache.read_text()
     again = _direnv(sim, project_dir, show, rec)
     assert again.returncode == 0, again.stderr
     assert again.stdout == first.stdout
     assert nix_calls(log) == calls
     assert "uvx-nix sync" not in again.stderr
-    assert (project_dir / ".direnv" / "uvnix-env.sh").read_text() == cached
+    assert cache.read_text() == cached
 
     # A watched file changes: reload, new interpreter, the venv follows it.
     (project_dir / ".python-version").write_text("3.13\n")
@@ -70,7 +95,7 @@ def test_use_uvnix_sync_activates_the_venv_on_a_store_python(sim: Sim, project_d
                                                       ).read_text()
 
     # Nix fails: the last good environment stays, with an error on stderr, exit 0.
-    good = (project_dir / ".direnv" / "uvnix-env.sh").read_text()
+    good = cache.read_text()
     with (project_dir / "pyproject.toml").open("a") as f:
         f.write('[tool.uvx-nix]\nnixpkgs = "path:/nonexistent"\n')
     broken = _direnv(sim, project_dir, show, rec, env={"UVX_NIX_TRUST": "1"})
@@ -79,8 +104,8 @@ def test_use_uvnix_sync_activates_the_venv_on_a_store_python(sim: Sim, project_d
     assert "uvx-nix: error: nix failed" in broken.stderr
     assert "use uvnix: uvx-nix failed (exit 73); using the last good environment" in \
         broken.stderr
-    assert (project_dir / ".direnv" / "uvnix-env.sh").read_text() == good
-    assert not [p for p in (project_dir / ".direnv").iterdir() if p.name != "uvnix-env.sh"]
+    assert cache.read_text() == good
+    assert [p.name for p in cache.parent.iterdir()] == [cache.name], "no temp files left"
 
 
 def test_use_uvnix_without_sync_exports_only_uv_steering(sim: Sim, project_dir: Path,

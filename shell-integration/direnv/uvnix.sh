@@ -5,14 +5,17 @@
 # .envrc:    use uvnix            # export the variables that steer uv to a nixpkgs Python
 #            use uvnix --sync     # ... and run `uvx-nix sync`, then activate the venv
 #
-# The output of `uvx-nix nix env --format sh` is cached in
-# $(direnv_layout_dir)/uvnix-env.sh, keyed by a hash of the watched files and
-# the UVX_NIX_*/UV_PYTHON* variables: a reload with nothing changed starts no
-# uvx-nix and no Nix.  When uvx-nix fails (Nix cannot evaluate, no network),
-# the last good environment is used with an error message, and the cache is
-# kept.  LD_LIBRARY_PATH is never exported into the shell: the venv's Python
-# reads UVX_NIX_LIBRARY_PATH itself, so native libraries do not leak into
-# every program started from the shell.
+# The output of `uvx-nix nix env --format sh` is cached in the user cache
+# (${XDG_CACHE_HOME:-~/.cache}/uvx-nix/direnv/<hash of the project path>.sh),
+# keyed by a hash of the watched files and the UVX_NIX_*/UV_PYTHON* variables:
+# a reload with nothing changed starts no uvx-nix and no Nix.  When uvx-nix
+# fails (Nix cannot evaluate, no network), the last good environment is used
+# with an error message, and the cache is kept.  The cache is never in the
+# project (a repository could commit one) and is never sourced or eval'd: each
+# line must be `export NAME=VALUE` / `unset NAME` for a known NAME with a plain
+# value, and is applied with `export`.  LD_LIBRARY_PATH is never exported into
+# the shell: the venv's Python reads UVX_NIX_LIBRARY_PATH itself, so native
+# libraries do not leak into every program started from the shell.
 
 # Variables taken from `uvx-nix nix env`; everything else (LD_LIBRARY_PATH,
 # UVX_NIX_INJECTED_LD_LIBRARY_PATH, PYTHONPATH scrubbing) is left out.
@@ -70,8 +73,51 @@ _uvnix_filter() {
 
 _uvnix_read_key() {
     local line=
-    [[ -f "$1" ]] && IFS= read -r line < "$1"
+    _uvnix_owned "$1" && IFS= read -r line < "$1"
     printf '%s\n' "${line#\# uvnix-key: }"
+}
+
+_uvnix_owned() {
+    # A regular file of this user's, not a symlink: the only kind of cache file used.
+    [[ -f "$1" && ! -L "$1" && -O "$1" ]]
+}
+
+_uvnix_apply() {
+    # stdin: `export NAME=VALUE` / `unset NAME` lines. Applied with export/unset, never
+    # eval'd: NAME must be one of _uvnix_keep and VALUE a plain or single-quoted string.
+    local line name value k known
+    while IFS= read -r line; do
+        case $line in
+            "" | "# uvnix-key: "*) continue ;;
+            "unset "*) name=${line#unset }; value= ;;
+            "export "*=*) name=${line#export }; name=${name%%=*}; value=${line#*=} ;;
+            *) log_error "use uvnix: ignoring an unexpected line in the cached environment"; continue ;;
+        esac
+        known=0
+        for k in "${_uvnix_keep[@]}"; do [[ "$name" == "$k" ]] && known=1; done
+        if ((known == 0)); then
+            log_error "use uvnix: ignoring unknown variable '$name' in the cached environment"
+            continue
+        fi
+        if [[ "$line" == "unset "* ]]; then
+            unset "$name"
+        elif [[ "$value" =~ ^[A-Za-z0-9_./:+,=@%-]*$ ]]; then
+            export "$name=$value"
+        elif [[ "$value" =~ ^\'[^\']*\'$ ]]; then
+            value=${value#\'}
+            export "$name=${value%\'}"
+        else
+            log_error "use uvnix: ignoring an unsafe value for $name in the cached environment"
+        fi
+    done
+}
+
+_uvnix_cache_file() {
+    # The per-project cache file, in the user cache (created private).
+    local dir=${XDG_CACHE_HOME:-$HOME/.cache}/uvx-nix/direnv sum _
+    (umask 077 && mkdir -p "$dir") || return 1
+    read -r sum _ < <(printf '%s' "$1" | sha256sum)
+    printf '%s/%s.sh\n' "$dir" "$sum"
 }
 
 _uvnix_venv() {
@@ -105,17 +151,18 @@ use_uvnix() {
     # Watch first: direnv reloads on any change, whatever this run decides.
     watch_file "${watched[@]}"
 
-    local layout cache venv
-    layout=$(direnv_layout_dir)
-    cache=$layout/uvnix-env.sh
+    local cache venv
+    cache=$(_uvnix_cache_file "$root") || {
+        log_error "use uvnix: cannot create the cache directory under ${XDG_CACHE_HOME:-$HOME/.cache}"
+        return 1
+    }
     venv=$(_uvnix_venv "$root")
 
     local key knobs
     knobs=$(_uvnix_knobs)
     key=$(_uvnix_hash "$knobs" "${watched[@]}")
     if [[ "$(_uvnix_read_key "$cache")" == "$key" ]] && { ((sync == 0)) || [[ -d "$venv" ]]; }; then
-        # shellcheck source=/dev/null
-        source "$cache"
+        _uvnix_apply < "$cache"
         if [[ -d "${UV_PYTHON_SEARCH_PATH%%:*}" ]]; then
             _uvnix_activate "$sync" "$venv"
             return 0
@@ -123,16 +170,14 @@ use_uvnix() {
         # The interpreter left the store (garbage collected): resolve again.
     fi
 
-    mkdir -p "$layout"
     local tmp env_out rc=0
-    tmp=$(mktemp "$layout/uvnix-env.sh.XXXXXX") || return 1
+    tmp=$(mktemp "$cache.XXXXXX") || return 1
     env_out=$("$bin" nix env --format sh) || rc=$?
     if ((rc != 0)); then
         rm -f "$tmp"
-        if [[ -f "$cache" ]]; then
+        if _uvnix_owned "$cache"; then
             log_error "use uvnix: uvx-nix failed (exit $rc); using the last good environment from $cache"
-            # shellcheck source=/dev/null
-            source "$cache"
+            _uvnix_apply < "$cache"
             _uvnix_activate "$sync" "$venv"
             return 0
         fi
@@ -141,7 +186,7 @@ use_uvnix() {
     fi
     local filtered
     filtered=$(_uvnix_filter <<<"$env_out")
-    eval "$filtered"
+    _uvnix_apply <<<"$filtered"
 
     local synced=1
     if ((sync)); then

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from uvx_nix import elf, paths, sonames
+from uvx_nix import files as filesys
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError
 
 if TYPE_CHECKING:
@@ -355,9 +356,9 @@ def patch_program(path: Path, interpreter: str, lib_dirs: Sequence[str], patchel
                (info.rpath if info else None)) or ""
     entries = [e for e in current.split(":") if e]
     entries += [d for d in lib_dirs if d and d not in entries]
-    tmp = path.with_name(f".{path.name}.uvx-nix-{os.getpid()}.tmp")
-    try:
-        shutil.copy2(path, tmp)
+    with filesys.temporary_beside(path) as tmp:
+        shutil.copyfile(path, tmp)
+        shutil.copymode(path, tmp)
         args = [patchelf, "--set-interpreter", interpreter]
         args += ["--set-rpath", ":".join(entries)] if entries else []
         res = subprocess.run([*args, str(tmp)], capture_output=True, text=True, check=False)
@@ -366,9 +367,6 @@ def patch_program(path: Path, interpreter: str, lib_dirs: Sequence[str], patchel
                             f"{(res.stderr.strip().splitlines() or ['no output'])[-1]}",
                             EXIT_NIX_FAILED)
         os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def patched_path(lock_dir: Path, environ: Mapping[str, str] | None = None) -> Path:
@@ -391,9 +389,7 @@ def load_patched(lock_dir: Path) -> dict[str, Any]:
 def save_patched(lock_dir: Path, data: Mapping[str, Any]) -> None:
     path = patched_path(lock_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    filesys.write_atomic(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
 
 def _locked_target(lock_dir: Path) -> tuple[str, list[str]] | None:
@@ -544,13 +540,8 @@ def add_libraries(pyproject: Path, attributes: Sequence[str]) -> list[str]:
     for attribute in added:
         libs.append(attribute)
     if added:
-        tmp = pyproject.with_name(f".{pyproject.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
-            os.replace(tmp, pyproject)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        mode = os.stat(pyproject).st_mode & 0o777
+        filesys.write_atomic(pyproject, tomlkit.dumps(doc).encode("utf-8"), mode)
     return added
 
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from uvx_nix import execute, paths
+from uvx_nix import execute, files, paths
 from uvx_nix.errors import EXIT_CONFIG, UserError
 
 if TYPE_CHECKING:
@@ -155,9 +155,7 @@ def completion_file(shell: str, uv: str, environ: Mapping[str, str]) -> Path | N
         parts.append(res.stdout)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_text("".join(parts), encoding="utf-8")
-        os.replace(tmp, target)
+        files.write_atomic(target, "".join(parts).encode("utf-8"))
     except OSError:
         return None
     return target

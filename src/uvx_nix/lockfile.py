@@ -9,7 +9,6 @@ must give exactly the locked paths (see :mod:`uvx_nix.resolution`).
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,18 +229,11 @@ def render(lock: Lock) -> str:
 
 
 def write(path: Path, lock: Lock) -> bytes:
-    """Atomically replace ``path`` (temp file in the same directory, then rename)."""
+    """Atomically replace ``path`` (see :mod:`uvx_nix.files`)."""
+    from uvx_nix import files
+
     data = render(lock).encode("utf-8")
-    if path.exists() and path.read_bytes() == data:
+    if path.exists() and not path.is_symlink() and path.read_bytes() == data:
         return data
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    files.write_atomic(path, data, 0o644)
     return data

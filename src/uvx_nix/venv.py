@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from uvx_nix import state
+from uvx_nix import files, state
 
 HOOK_MODULE = "_uvx_nix_scope.py"
 HOOK_PTH = "_uvx_nix_scope.pth"
@@ -75,11 +75,9 @@ def install_hook(site: Path) -> bool:
     changed = False
     for path, data in ((target, source), (site / HOOK_PTH, b"import _uvx_nix_scope\n")):
         try:
-            if path.exists() and path.read_bytes() == data:
+            if path.exists() and not path.is_symlink() and path.read_bytes() == data:
                 continue
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
+            files.write_atomic(path, data, 0o644)
             changed = True
         except OSError:
             return False
