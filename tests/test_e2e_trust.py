@@ -109,3 +109,59 @@ def test_a_strangers_lock_cannot_name_a_path_source(sim: Sim, project_dir: Path)
     assert res.returncode == 76, res
     assert "/proc/self/cwd/evil" in res.stderr
     assert "evaluated" not in res.stderr
+
+
+def test_uv_python_install_respects_trust(sim: Sim, project_dir: Path) -> None:
+    write_project(project_dir, extra='\n[tool.uvx-nix]\nnixpkgs = "/proc/self/cwd/evil"\n')
+    res = uvx(sim, ["python", "install", "3.12"], cwd=project_dir)
+    assert res.returncode == 76, res
+    assert not (sim.home / ".local" / "share" / "uvx-nix" / "pythons").exists()
+
+
+@pytest.mark.parametrize("url", [
+    "path:/nix/store/../../proc/self/cwd/evil",
+    "github:NixOS/nixpkgs/" + "0" * 40 + "?host=attacker.invalid",
+    "github:NixOS/nixpkgs/" + "0" * 40,  # GitHub serves forks' commits under this name too
+])
+def test_a_strangers_lock_with_a_lookalike_source_needs_allow(sim: Sim, project_dir: Path,
+                                                              url: str) -> None:
+    write_project(project_dir)
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    lock = project_dir / "uvx-nix.lock"
+    text = lock.read_text()
+    start = text.index('url = "') + len('url = "')
+    lock.write_text(text[:start] + url + text[text.index('"', start):])
+    res = uvx(sim, ["sync"], cwd=project_dir)
+    assert res.returncode == 76, res
+    assert url in res.stderr
+
+
+def test_committed_symlinks_in_uvx_nix_dir_are_refused_or_removed(sim: Sim,
+                                                                  project_dir: Path) -> None:
+    write_project(project_dir)
+    outside = project_dir.parent / f"{project_dir.name}-outside"
+    outside.mkdir()
+    precious = outside / "precious"
+    precious.write_text("keep me")
+    (project_dir / ".uvx-nix").symlink_to(outside)
+    res = uvx(sim, ["sync"], cwd=project_dir, binds=[outside])
+    assert res.returncode == 70, res
+    assert ".uvx-nix is a symlink" in res.stderr
+    assert sorted(p.name for p in outside.iterdir()) == ["precious"]
+    (project_dir / ".uvx-nix").unlink()
+    (project_dir / ".uvx-nix").mkdir()
+    (project_dir / ".uvx-nix" / "lock").symlink_to(precious)
+    (project_dir / ".uvx-nix" / ".gitignore").symlink_to(outside / "created")
+    uvx(sim, ["sync"], cwd=project_dir, binds=[outside], check=True)
+    assert precious.read_text() == "keep me"
+    assert not (outside / "created").exists()
+
+
+def test_a_committed_venv_symlink_is_never_written_through(sim: Sim, project_dir: Path) -> None:
+    write_project(project_dir)
+    elsewhere = project_dir.parent / f"{project_dir.name}-site"
+    site = elsewhere / "lib" / "python3.13" / "site-packages"
+    site.mkdir(parents=True)
+    (project_dir / ".venv").symlink_to(elsewhere)
+    uvx(sim, ["run", "python", "-c", "pass"], cwd=project_dir, binds=[elsewhere])
+    assert list(site.iterdir()) == []

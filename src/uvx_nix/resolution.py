@@ -37,9 +37,10 @@ class Resolved:
         if self.inputs.project is not None and environ is not None:
             from uvx_nix import venv
 
-            where = venv.location(self.inputs.project.root, environ)
-            site = str(venv.site_packages(where, self.entry.implementation,
-                                          self.entry.python_version))
+            where = venv.safe_location(self.inputs.project.root, environ)
+            if where is not None:
+                site = str(venv.site_packages(where, self.entry.implementation,
+                                              self.entry.python_version))
         return {
             "python_bin": os.path.dirname(self.entry.interpreter),
             "interpreter": self.entry.interpreter,
@@ -62,25 +63,40 @@ def warn(message: str, quiet: bool = False) -> None:
 
 
 def work_dir(lock_dir: Path) -> Path:
-    """``.uvx-nix/`` beside the lockfile: GC roots and the file lock, git-ignored."""
+    """``.uvx-nix/`` beside the lockfile: GC roots and the file lock, git-ignored.
+
+    A cloned repository may have committed one, so it must be a real directory (not a
+    symlink elsewhere), as must ``gcroots/`` in it, and a committed ``lock`` symlink is
+    removed before the file lock opens it (an older filelock would truncate its target)."""
+    from uvx_nix import files
+
     directory = lock_dir / ".uvx-nix"
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        ignore = directory / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# Created by uvx-nix: per-machine GC roots and locks.\n*\n")
+        for path in (directory, directory / "gcroots"):
+            if not os.path.lexists(path):
+                path.mkdir(parents=True)
+            if not files.real_directory(path):
+                raise UserError(f"{path} is a symlink or not your directory; remove it (uvx-nix "
+                                "keeps per-machine GC roots there)", EXIT_CONFIG)
+        files.create_new(directory / ".gitignore",
+                         b"# Created by uvx-nix: per-machine GC roots and locks.\n*\n")
+        if os.path.islink(directory / "lock"):
+            os.unlink(directory / "lock")
     except OSError as exc:
         raise UserError(f"cannot create {directory} ({exc.strerror}); remove or rename what is "
                         "in the way", EXIT_CONFIG) from exc
     return directory
 
 
-def _verified_marker(environ: Mapping[str, str], raw: bytes) -> Path:
-    return paths.cache_dir(environ) / "verified" / hashlib.sha256(raw).hexdigest()
+def _verified_marker(environ: Mapping[str, str], lock_dir: Path, raw: bytes) -> Path:
+    """Marks a lockfile this machine checked: keyed by its bytes *and* where it lives (the
+    same bytes elsewhere may name a source, such as /proc/self/cwd/..., that differs)."""
+    digest = hashlib.sha256(str(lock_dir).encode("utf-8", "surrogateescape") + b"\0" + raw)
+    return paths.cache_dir(environ) / "verified" / digest.hexdigest()
 
 
-def _mark_verified(environ: Mapping[str, str], raw: bytes) -> None:
-    marker = _verified_marker(environ, raw)
+def _mark_verified(environ: Mapping[str, str], lock_dir: Path, raw: bytes) -> None:
+    marker = _verified_marker(environ, lock_dir, raw)
     try:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()
@@ -214,32 +230,26 @@ def ensure(inp: inputs_mod.Inputs, environ: Mapping[str, str], *, quiet: bool = 
 
 def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: Path, *,
                    quiet: bool, upgrade: bool, fallback: bool) -> Resolved:
-    existing = lockfile.read(inp.lock_path)
-    lock, raw = existing if existing else (None, b"")
-    _check_trust(inp, environ, None)
+    check_trust(inp, environ, None)
     fingerprint = inp.fingerprint()
-    if inp.committed_lock is not None and not (
-            lock and lock.fingerprint == fingerprint and inp.system in lock.systems):
-        committed = lockfile.read(inp.committed_lock)
-        if committed and committed[0].fingerprint == fingerprint and \
-                inp.system in committed[0].systems:
-            lock, raw = committed
+    lock, raw = _read_lock(inp, fingerprint)
     if lock and lock.fingerprint == fingerprint and not upgrade and inp.system in lock.systems:
         entry = lock.systems[inp.system]
         if lock.migrated_from is not None:
             raw = _rewrite_migrated(inp, lock, environ, quiet)
         present = all(os.path.exists(p) for p in entry.store_paths())
-        if present and _verified_marker(environ, raw).exists() and gcroot_points(gcroot, entry):
+        verified = _verified_marker(environ, inp.lock_dir, raw).exists()
+        if present and verified and gcroot_points(gcroot, entry):
             return Resolved(inp, lock, entry, gcroot, 0, False)
         # A lock this machine has not checked, or paths gone: rebuild exactly what it names.
-        _check_trust(inp, environ, lock, raw)
+        check_trust(inp, environ, lock, raw)
         _realise_locked(inp, lock, entry, gcroot, environ, quiet)
-        _mark_verified(environ, raw)
+        _mark_verified(environ, inp.lock_dir, raw)
         return Resolved(inp, lock, entry, gcroot, 1, False)
 
     runs = 0
     same_source = lock is not None and lock.inputs.get("nixpkgs") == inp.nixpkgs.ref
-    _check_trust(inp, environ, lock if same_source and not upgrade else None, raw)
+    check_trust(inp, environ, lock if same_source and not upgrade else None, raw)
     try:
         if lock is not None and same_source and not upgrade:
             source = _locked_source(lock)
@@ -275,11 +285,24 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         warn(f"could not write {inp.lock_path} ({exc.strerror}); using the result without "
              "saving it", quiet)
         return Resolved(inp, new, entry, gcroot, runs, False, lock_unsaved=True)
-    _mark_verified(environ, raw)
+    _mark_verified(environ, inp.lock_dir, raw)
     return Resolved(inp, new, entry, gcroot, runs, True)
 
 
-def _check_trust(inp: inputs_mod.Inputs, environ: Mapping[str, str],
+def _read_lock(inp: inputs_mod.Inputs, fingerprint: str) -> tuple[lockfile.Lock | None, bytes]:
+    """The lock and its bytes; for a read-only checkout, its committed lock when that matches."""
+    existing = lockfile.read(inp.lock_path)
+    lock, raw = existing if existing else (None, b"")
+    if inp.committed_lock is not None and not (
+            lock and lock.fingerprint == fingerprint and inp.system in lock.systems):
+        committed = lockfile.read(inp.committed_lock)
+        if committed and committed[0].fingerprint == fingerprint and \
+                inp.system in committed[0].systems:
+            return committed
+    return lock, raw
+
+
+def check_trust(inp: inputs_mod.Inputs, environ: Mapping[str, str],
                  lock: lockfile.Lock | None, raw: bytes = b"") -> None:
     """Project-supplied Nix code is evaluated only with permission (see trust.py)."""
     from uvx_nix import trust
@@ -287,7 +310,7 @@ def _check_trust(inp: inputs_mod.Inputs, environ: Mapping[str, str],
     root = inp.project.root if inp.project else inp.lock_dir
     if inp.project_source:
         trust.require(root, inp.nixpkgs.ref, inp.nixpkgs.origin, inp.libraries, environ)
-    if lock is None or _verified_marker(environ, raw).exists():
+    if lock is None or _verified_marker(environ, inp.lock_dir, raw).exists():
         return
     # A lock this machine has not verified names the nixpkgs to evaluate: only official
     # nixpkgs, a source already in the store, the user's own channel, or exactly the source
@@ -307,7 +330,8 @@ def _last_good(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfil
     if lock is None or inp.system not in lock.systems:
         return None
     entry = lock.systems[inp.system]
-    if not _verified_marker(environ, raw).exists() or not gcroot_points(gcroot, entry):
+    if not _verified_marker(environ, inp.lock_dir, raw).exists() or \
+            not gcroot_points(gcroot, entry):
         return None
     return entry if all(os.path.exists(p) for p in entry.store_paths()) else None
 
@@ -321,8 +345,8 @@ def _rewrite_migrated(inp: inputs_mod.Inputs, lock: lockfile.Lock, environ: Mapp
     except OSError as exc:
         warn(f"could not rewrite {inp.lock_path} in the current format ({exc.strerror})", quiet)
         return old
-    if _verified_marker(environ, old).exists():
-        _mark_verified(environ, new)
+    if _verified_marker(environ, inp.lock_dir, old).exists():
+        _mark_verified(environ, inp.lock_dir, new)
     warn(f"migrated {inp.lock_path} from format {lock.migrated_from} to {lockfile.FORMAT}", quiet)
     return new
 
@@ -357,7 +381,9 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
     if inp.project is not None and inp.strategy != "nix-ld":
         from uvx_nix import venv
 
-        venv.replace_foreign(venv.location(inp.project.root, environ), quiet)
+        where = venv.safe_location(inp.project.root, environ)
+        if where is not None:
+            venv.replace_foreign(where, quiet)
     watched = [(str(p), state.signature(str(p))) for p in inp.watched]
     watched.append((str(inp.lock_path), state.signature(str(inp.lock_path))))
     required = [*resolved.entry.store_paths(), str(resolved.gcroot)]

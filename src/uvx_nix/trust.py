@@ -24,7 +24,13 @@ from pathlib import Path
 from uvx_nix import paths
 from uvx_nix.errors import EXIT_UNTRUSTED, UserError
 
-_OFFICIAL = re.compile(r"^github:nixos/nixpkgs(/|$|\?)", re.IGNORECASE)
+# A source already in the store, named exactly (no `..`, no extra query): the only locked
+# source a lockfile from elsewhere may name without permission. Official nixpkgs on GitHub
+# is NOT exempt: GitHub serves a fork's commits under the parent repository's name, and
+# query parameters such as `?host=` redirect the fetch.
+_STORE_SOURCE = re.compile(
+    r"^path:/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._=-]+"
+    r"(\?(lastModified=[0-9]+&)?narHash=sha256-[A-Za-z0-9+/]{43}(=|%3D))?$")
 
 
 def _key(root: Path, source: str, libraries: tuple[str, ...] = ()) -> str:
@@ -45,15 +51,17 @@ def is_allowed(root: Path, source: str, libraries: tuple[str, ...],
 
 
 def safe_lock_url(url: str) -> bool:
-    """A locked source that needs no permission: official nixpkgs, or already in the store."""
-    return bool(_OFFICIAL.match(url)) or url.startswith("path:/nix/store/")
+    """A locked source that needs no permission: exactly a source already in the store."""
+    return bool(_STORE_SOURCE.match(url)) and "/.." not in url
 
 
 def require(root: Path, source: str, origin: str, libraries: tuple[str, ...],
             environ: Mapping[str, str]) -> None:
     if not is_allowed(root, source, libraries, environ):
+        shown = source if len(source) <= 300 else \
+            f"{source[:300]}… ({len(source)} characters in all: read the file)"
         raise UserError(
-            f"{origin} names its own nixpkgs source {source[:120]!r}, which uvx-nix would "
+            f"{origin} names its own nixpkgs source {shown!r}, which uvx-nix would "
             "evaluate (run its Nix code) on your machine; review it, then run "
             "`uvx-nix nix allow` (or set UVX_NIX_TRUST=1 in CI)",
             EXIT_UNTRUSTED,

@@ -26,6 +26,20 @@ def location(root: Path, environ: Mapping[str, str]) -> Path:
     return root / ".venv"
 
 
+def safe_location(root: Path, environ: Mapping[str, str]) -> Path | None:
+    """The venv, if uvx-nix may write into (or remove) it: not a symlink, and inside the
+    project unless you chose an absolute UV_PROJECT_ENVIRONMENT. A repository could commit
+    `.venv` as a symlink to, say, ~/.local, where a .pth would reach every Python you run."""
+    where = location(root, environ)
+    if os.path.isabs(environ.get("UV_PROJECT_ENVIRONMENT", "")):
+        return None if os.path.islink(where) else where
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(where)
+    if os.path.islink(where) or os.path.commonpath([real_root, real]) != real_root:
+        return None
+    return where
+
+
 def foreign_home(venv: Path) -> str | None:
     """The ``home`` of a venv whose interpreter is not from the Nix store (or is gone):
     typically one plain uv made with a downloaded generic-Linux Python NixOS cannot start."""
@@ -47,7 +61,7 @@ def replace_foreign(venv: Path, quiet: bool = False) -> bool:
     """Remove a venv made with a foreign interpreter, as uv removes a venv whose interpreter
     no longer matches: the next uv command recreates it on the nixpkgs interpreter."""
     home = foreign_home(venv)
-    if home is None:
+    if home is None or os.path.islink(venv):
         return False
     import shutil
 
@@ -114,6 +128,9 @@ def on_change(fields: dict[str, str], state_key: str, state_path: str,
     """The venv changed: make sure the hook is there, add libraries that new wheels need
     (automatic mode), then remember what we saw."""
     site = Path(fields["site"])
+    if os.path.islink(site.parents[2]) or any(os.path.islink(p) for p in
+                                               (site.parents[1], site.parents[0], site)):
+        return fields  # never write through a symlinked venv (see safe_location)
     if fields.get("strategy") != "nix-ld" and site.parents[2].is_dir():
         replace_foreign(site.parents[2], quiet)
     install_hook(site)
