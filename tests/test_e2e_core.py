@@ -153,8 +153,10 @@ def test_parallel_cold_calls_resolve_once(sim: Sim, project_dir: Path, tmp_path:
             check=True)
     codes = [(project_dir / f"rc.{i}").read_text().strip() for i in range(1, 17)]
     outs = [(project_dir / f"out.{i}").read_text().strip() for i in range(1, 17)]
-    assert codes == ["0"] * 16, [(project_dir / f"err.{i}").read_text() for i in range(1, 17)]
+    errs = [(project_dir / f"err.{i}").read_text() for i in range(1, 17)]
+    assert codes == ["0"] * 16, errs
     assert outs == ["1"] * 16
+    assert not any(errs), errs
     builds = [line for line in nix_calls(log) if " build " in line]
     assert len(builds) == 1, nix_calls(log)
 

@@ -84,6 +84,7 @@ def test_first_run_that_creates_the_venv_does_not_leak(sim: Sim, project_dir: Pa
         "pp = [l for l in env.splitlines() if l.startswith('PYTHONPATH=')]\n"
         "print('pythonpath:', pp[0] if pp else 'unset')\n")
     res = uvx(sim, ["run", "python", "-c", code], cwd=project_dir, env=env, check=True)
+    assert "Error in sitecustomize" not in res.stderr
     lines = dict(line.split(": ", 1) for line in res.stdout.splitlines())
     assert lines["import"] == "hello from C++ 42"
     assert lines["child"] == "LD_LIBRARY_PATH=/outer/lib", res.stdout
@@ -116,6 +117,7 @@ def test_a_sitecustomize_of_the_interpreter_or_venv_still_runs(sim: Sim,
     res = uvx(sim, ["run", "python", "-c", "import os; print(os.environ.get('MINE_RAN'))"],
               cwd=project_dir, check=True)
     assert res.stdout.strip() == "yes"
+    assert "Error in sitecustomize" not in res.stderr
 
 
 def test_numpy_from_pypi_imports(sim: Sim, project_dir: Path) -> None:

@@ -74,7 +74,7 @@ def work_dir(lock_dir: Path) -> Path:
     try:
         for path in (directory, directory / "gcroots"):
             if not os.path.lexists(path):
-                path.mkdir(parents=True)
+                path.mkdir(parents=True, exist_ok=True)  # parallel first calls race here
             if not files.real_directory(path):
                 raise UserError(f"{path} is a symlink or not your directory; remove it (uvx-nix "
                                 "keeps per-machine GC roots there)", EXIT_CONFIG)

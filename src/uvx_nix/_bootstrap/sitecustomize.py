@@ -33,12 +33,20 @@ def _restore() -> None:
 
 
 def _chain() -> None:
+    """Run the next ``sitecustomize`` on sys.path, if any, and let it stand in for this one.
+
+    The import system takes ``sys.modules["sitecustomize"]`` as the result once this module
+    has run, so the next one is put there (this one stays when there is none)."""
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
-    sys.modules.pop("sitecustomize", None)
-    try:  # noqa: SIM105 - contextlib would be one more import in every Python uv starts
-        import sitecustomize  # noqa: F401 - the next one on sys.path, if any
-    except ImportError:
-        pass
+    from importlib.machinery import PathFinder
+    from importlib.util import module_from_spec
+
+    spec = PathFinder.find_spec("sitecustomize", sys.path)
+    if spec is None or spec.loader is None:
+        return
+    module = module_from_spec(spec)
+    sys.modules["sitecustomize"] = module
+    spec.loader.exec_module(module)
 
 
 _restore()
