@@ -54,7 +54,9 @@ def parse_source(text: str, origin: str) -> Source:
         return Source("channel", raw, origin)
     if raw.startswith("/"):
         return Source("path", raw, origin)
-    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", raw) or re.match(r"^[A-Za-z0-9_-]+(/.*)?$", raw):
+    flake_like = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", raw) or \
+        re.match(r"^[A-Za-z0-9_-]+(/.*)?$", raw)
+    if flake_like and not any(c.isspace() for c in raw):
         return Source("flake", raw, origin)
     raise UserError(
         f"invalid nixpkgs source {raw[:60]!r} in {origin}: use a flake reference like "

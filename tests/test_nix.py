@@ -1,0 +1,72 @@
+"""nix: classifying sources, locking refs, reading a flake.lock (no Nix process here)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from uvx_nix import nix
+from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_MISSING, UserError
+
+REV = "a" * 40
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("github:NixOS/nixpkgs/nixos-25.05", "flake"), ("nixpkgs", "flake"),
+    ("flake:nixpkgs", "flake"), ("path:/some/dir", "flake"), ("<nixpkgs>", "channel"),
+    ("/some/dir", "path"), ("git+https://example.org/nixpkgs?ref=main", "flake"),
+])
+def test_parse_source(text: str, kind: str) -> None:
+    assert nix.parse_source(text, "test").kind == kind
+
+
+@pytest.mark.parametrize("text", ["", "${builtins.readFile /etc/shadow}", "a\nb", "x" * 3000,
+                                  "<nixpkgs> ++ x", "relative/../dir with space"])
+def test_bad_sources_are_one_line_errors(text: str) -> None:
+    with pytest.raises(UserError) as info:
+        nix.parse_source(text, "test")
+    assert info.value.exit_code == EXIT_CONFIG
+
+
+@pytest.mark.parametrize(("ref", "locked"), [
+    (f"github:NixOS/nixpkgs/{REV}", True), ("github:NixOS/nixpkgs/nixos-25.05", False),
+    ("path:/x?narHash=sha256-abc", True), ("flake:nixpkgs", False),
+])
+def test_is_locked(ref: str, locked: bool) -> None:
+    assert nix.is_locked(ref) is locked
+
+
+def test_locked_url_from_source_info() -> None:
+    info = {"rev": REV, "narHash": "sha256-x+y/z=", "outPath": "/nix/store/h-source"}
+    assert nix.locked_url_from_source_info("github:NixOS/nixpkgs/nixos-25.05", info) == \
+        f"github:NixOS/nixpkgs/{REV}?narHash=sha256-x%2By%2Fz%3D"
+    assert nix.locked_url_from_source_info("path:/dir", info) == \
+        "path:/nix/store/h-source?narHash=sha256-x%2By%2Fz%3D"
+
+
+def _flake_lock(tmp_path: Path, node: dict[str, object]) -> Path:
+    path = tmp_path / "flake.lock"
+    path.write_text(json.dumps({"nodes": {"root": {"inputs": {"nixpkgs": "nixpkgs"}},
+                                          "nixpkgs": {"locked": node}},
+                                "root": "root", "version": 7}))
+    return path
+
+
+def test_flake_lock_nixpkgs(tmp_path: Path) -> None:
+    lock = _flake_lock(tmp_path, {"type": "github", "owner": "NixOS", "repo": "nixpkgs",
+                                  "rev": REV, "narHash": "sha256-q="})
+    assert nix.flake_lock_nixpkgs(lock) == f"github:NixOS/nixpkgs/{REV}?narHash=sha256-q%3D"
+    lock = _flake_lock(tmp_path, {"type": "git", "url": "https://x/y", "rev": REV})
+    assert nix.flake_lock_nixpkgs(lock) == f"git+https://x/y?rev={REV}"
+    lock = _flake_lock(tmp_path, {"type": "indirect", "id": "nixpkgs"})
+    assert nix.flake_lock_nixpkgs(lock) is None
+    (tmp_path / "flake.lock").write_text("{broken")
+    assert nix.flake_lock_nixpkgs(tmp_path / "flake.lock") is None
+
+
+def test_nix_missing_is_a_one_line_error() -> None:
+    with pytest.raises(UserError) as info:
+        nix.nix_executable({"PATH": "/nonexistent"})
+    assert info.value.exit_code == EXIT_NIX_MISSING

@@ -1,0 +1,93 @@
+"""project: uv's project and workspace discovery, .python-version and PEP 723 blocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from uvx_nix import project
+from uvx_nix.errors import EXIT_CONFIG, UserError
+
+
+def _pyproject(directory: Path, text: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "pyproject.toml").write_text(text)
+    return directory
+
+
+def test_nearest_project_and_its_workspace_root(tmp_path: Path) -> None:
+    root = _pyproject(tmp_path / "ws", '[tool.uv.workspace]\nmembers = ["packages/*"]\n'
+                                       '[project]\nname = "root"\nrequires-python = ">=3.12"\n')
+    member = _pyproject(root / "packages" / "a", '[project]\nname = "a"\n'
+                                                 'requires-python = ">=3.11"\n')
+    (member / "src").mkdir()
+    found = project.find(member / "src")
+    assert found is not None
+    assert found.directory == member
+    assert found.root == root
+    assert found.requires_python == ">=3.12"  # the workspace root's, as uv uses
+
+
+def test_excluded_member_is_its_own_root(tmp_path: Path) -> None:
+    root = _pyproject(tmp_path / "ws", '[tool.uv.workspace]\nmembers = ["packages/*"]\n'
+                                       'exclude = ["packages/b"]\n')
+    member = _pyproject(root / "packages" / "b", '[project]\nname = "b"\n')
+    found = project.find(member)
+    assert found is not None
+    assert found.root == member
+
+
+def test_a_pyproject_without_project_table_is_skipped(tmp_path: Path) -> None:
+    outer = _pyproject(tmp_path, '[project]\nname = "outer"\n')
+    inner = _pyproject(tmp_path / "tools", "[tool.black]\nline-length = 90\n")
+    found = project.find(inner)
+    assert found is not None
+    assert found.directory == outer
+
+
+def test_no_project(tmp_path: Path) -> None:
+    assert project.find(tmp_path) is None
+
+
+def test_malformed_toml_is_a_one_line_error(tmp_path: Path) -> None:
+    _pyproject(tmp_path, "[project\nname=")
+    with pytest.raises(UserError) as info:
+        project.find(tmp_path)
+    assert info.value.exit_code == EXIT_CONFIG
+    assert "is not valid TOML" in info.value.message
+    assert "\n" not in info.value.message
+
+
+def test_python_version_file_stops_at_the_root(tmp_path: Path) -> None:
+    (tmp_path / ".python-version").write_text("3.11\n")
+    root = tmp_path / "root"
+    start = root / "sub"
+    start.mkdir(parents=True)
+    found, examined = project.python_version_file(start, root)
+    assert found is None
+    assert examined == [start / ".python-version", root / ".python-version"]
+    found, _ = project.python_version_file(start, None)
+    assert found == tmp_path / ".python-version"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("3.12\n", "3.12"), ("\n# pinned\n3.13\n3.12\n", "3.13"), ("", None), ("  \n", None),
+])
+def test_read_python_version(tmp_path: Path, text: str, expected: str | None) -> None:
+    path = tmp_path / ".python-version"
+    path.write_text(text)
+    assert project.read_python_version(path) == expected
+
+
+def test_script_metadata(tmp_path: Path) -> None:
+    script = tmp_path / "s.py"
+    script.write_text('# /// script\n# requires-python = ">=3.12"\n# dependencies = [\n'
+                      '#   "rich",\n# ]\n# ///\nprint(1)\n')
+    meta = project.script_metadata(script)
+    assert meta == {"requires-python": ">=3.12", "dependencies": ["rich"]}
+    script.write_text("print(1)\n")
+    assert project.script_metadata(script) is None
+    script.write_text("# /// script\n# x = [\n# ///\n")
+    with pytest.raises(UserError):
+        project.script_metadata(script)

@@ -1,0 +1,51 @@
+"""venv: where the project's venv is, when uvx-nix may touch it, and its scope hook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from uvx_nix import venv
+
+
+def test_location_and_safe_location(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    assert venv.location(root, {}) == root / ".venv"
+    assert venv.location(root, {"UV_PROJECT_ENVIRONMENT": "env"}) == root / "env"
+    assert venv.safe_location(root, {}) == root / ".venv"
+    assert venv.safe_location(root, {"UV_PROJECT_ENVIRONMENT": "../elsewhere"}) is None
+    (tmp_path / "target").mkdir()
+    (root / ".venv").symlink_to(tmp_path / "target")
+    assert venv.safe_location(root, {}) is None
+    assert venv.safe_location(root, {"UV_PROJECT_ENVIRONMENT": str(tmp_path / "abs")}) == \
+        tmp_path / "abs"
+
+
+def test_foreign_home(tmp_path: Path) -> None:
+    v = tmp_path / ".venv"
+    v.mkdir()
+    assert venv.foreign_home(v) is None  # no pyvenv.cfg: not a venv uvx-nix judges
+    (v / "pyvenv.cfg").write_text("home = /home/me/.local/share/uv/python/cpython/bin\n")
+    assert venv.foreign_home(v) == "/home/me/.local/share/uv/python/cpython/bin"
+    (v / "pyvenv.cfg").write_text("home = /nix/store/" + "a" * 32 + "-python3/bin\n")
+    assert venv.foreign_home(v) is not None  # a store path that is gone counts too
+
+
+def test_replace_foreign_never_follows_a_symlinked_venv(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (tmp_path / ".venv").symlink_to(real)
+    assert venv.replace_foreign(tmp_path / ".venv", quiet=True) is False
+    assert (real / "pyvenv.cfg").exists()
+    assert venv.replace_foreign(real, quiet=True) is True
+    assert not real.exists()
+
+
+def test_install_hook_is_idempotent(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    assert venv.install_hook(site) is False  # no site-packages yet
+    site.mkdir()
+    assert venv.install_hook(site) is True
+    assert (site / venv.HOOK_PTH).read_text() == "import _uvx_nix_scope\n"
+    assert venv.install_hook(site) is False
