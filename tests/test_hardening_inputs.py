@@ -35,6 +35,9 @@ OURS = range(70, 78)
 TOKEN = uuid.uuid4().hex[:12]
 MARKER = f"uvxnix-pwned-{TOKEN}"
 EVAL_ME = f'builtins.toFile "{MARKER}" "evaluated"'
+# The same code without whitespace: a flake reference with a space is rejected before Nix sees
+# it (exit 70), so this form is what reaches Nix as data in the `data-*` cases.
+EVAL_ME_TIGHT = f'builtins.toFile"{MARKER}""evaluated"'
 SNAPSHOT_FILES = ("pyproject.toml", ".python-version", "uvx-nix.lock")
 
 # Nix-injection payloads: each would create the marker store path if it were evaluated as code.
@@ -433,8 +436,8 @@ def _injection_cases() -> list[Case]:
                           UV if "/" in first else 70, () if "/" in first else _INVALID_REQUEST))
     # Syntactically valid sources: passed to Nix as data, so Nix fails to fetch them; the
     # expression inside is never evaluated (the marker never appears).
-    for form, source in (("flake", f'path:/nonexistent/${{{EVAL_ME}}}'),
-                         ("flake-quotes", f'path:/nonexistent/" + {EVAL_ME} + "'),
+    for form, source in (("flake", f'path:/nonexistent/${{{EVAL_ME_TIGHT}}}'),
+                         ("flake-quotes", f'path:/nonexistent/"+{EVAL_ME_TIGHT}+"'),
                          ("path", f'/nonexistent/${{{EVAL_ME}}}')):
         cases.append(Case(f"data-UVX_NIX_NIXPKGS-{form}", _env("UVX_NIX_NIXPKGS", source), 73,
                           ("nix failed while resolving",)))
@@ -577,10 +580,11 @@ def test_the_table_is_large() -> None:
 
 def test_the_marker_would_show_if_a_payload_were_evaluated(sim: Sim, project_dir: Path) -> None:
     """The control for the injection cases: evaluating the payload does create the marker."""
-    control = f"uvxnix-control-{uuid.uuid4().hex[:12]}"
-    res = sim.run(["nix", "--extra-experimental-features", "nix-command", "eval", "--raw",
-                   "--expr", f'builtins.toFile "{control}" "evaluated"'], cwd=project_dir)
-    assert res.returncode == 0, res.stderr
-    assert Path(res.stdout.strip()).name.endswith(control)
-    assert [n for n in os.listdir("/nix/store") if n.endswith(control)]
-    sim.run(["nix-store", "--delete", res.stdout.strip()], cwd=project_dir)
+    for form in ('builtins.toFile "{}" "evaluated"', 'builtins.toFile"{}""evaluated"'):
+        control = f"uvxnix-control-{uuid.uuid4().hex[:12]}"
+        res = sim.run(["nix", "--extra-experimental-features", "nix-command", "eval", "--raw",
+                       "--expr", form.format(control)], cwd=project_dir)
+        assert res.returncode == 0, res.stderr
+        assert Path(res.stdout.strip()).name.endswith(control)
+        assert [n for n in os.listdir("/nix/store") if n.endswith(control)]
+        sim.run(["nix-store", "--delete", res.stdout.strip()], cwd=project_dir)
