@@ -57,9 +57,13 @@ let
     (if req.implementation == null then c.implementation == "cpython"
      else c.implementation == req.implementation)
     && c.freeThreaded == req.freeThreaded
-    && (!c.prerelease || req.clauses != [ ])
     && all (cl: clauseOk cl c.release) req.clauses;
-  newestFirst = sort (a: b: cmpList a.release b.release > 0) (filter wanted candidates);
+  # As PEP 440 does: a pre-release interpreter (nixpkgs' python3XX in alpha/beta) is chosen
+  # only when no final release matches the request.
+  matching = filter wanted candidates;
+  finals = filter (c: !c.prerelease) matching;
+  newestFirst = sort (a: b: cmpList a.release b.release > 0)
+    (if finals != [ ] then finals else matching);
 
   chosenAttr =
     if req.mode == "default" then "python3"

@@ -1,0 +1,31 @@
+# A tiny nixpkgs with one final and one pre-release CPython, for tests/test_resolve_nix.py.
+# The "interpreters" are empty builtin:buildenv outputs: cheap to build, never run.
+{ system ? builtins.currentSystem, ... }:
+let
+  py = minor: patch: suffix:
+    let
+      version = "3.${toString minor}.${toString patch}${suffix}";
+      drv = derivation {
+        name = "python3-${version}";
+        system = "builtin";
+        builder = "builtin:buildenv";
+        manifest = builtins.toFile "empty-manifest" "";
+        derivations = [ ];
+      };
+    in
+    drv // {
+      inherit version;
+      pythonVersion = "3.${toString minor}";
+      implementation = "cpython";
+      sourceVersion = { major = "3"; minor = toString minor; patch = toString patch; inherit suffix; };
+      executable = "python3.${toString minor}";
+      interpreter = "${drv}/bin/python3.${toString minor}";
+    };
+  pkgs = rec {
+    python313 = py 13 2 "";
+    python314 = py 14 0 "b1";
+    python3 = python313;
+    pythonInterpreters = { inherit python313 python314; };
+  };
+in
+pkgs
