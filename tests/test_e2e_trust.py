@@ -165,3 +165,59 @@ def test_a_committed_venv_symlink_is_never_written_through(sim: Sim, project_dir
     (project_dir / ".venv").symlink_to(elsewhere)
     uvx(sim, ["run", "python", "-c", "pass"], cwd=project_dir, binds=[elsewhere])
     assert list(site.iterdir()) == []
+
+
+def test_a_lock_cannot_smuggle_words_through_its_version(sim: Sim, project_dir: Path) -> None:
+    """The hot state is NUL-separated words: a NUL (or slashes) in a locked field must not
+    reach it. A committed lock's version and implementation are validated, and re-checked."""
+    write_project(project_dir)
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    lock = project_dir / "uvx-nix.lock"
+    good = lock.read_text()
+    marker = project_dir / "pwned"
+    evil = project_dir / "evilbin"
+    evil.mkdir()
+    (evil / "python3").write_text(f"#!/run/current-system/sw/bin/bash\ntouch {marker}\n")
+    (evil / "python3").chmod(0o755)
+    start = good.index('python-version = "') + len('python-version = "')
+    end = good.index('"', start)
+    for payload in ("3.13\\u0000field\\u0000python_bin\\u0000evilbin", "3/S/x/lib/python3.13",
+                    "3.13\\n"):
+        lock.write_text(good[:start] + payload + good[end:])
+        for args in (["python", "find"], ["sync"]):
+            res = uvx(sim, args, cwd=project_dir)
+            assert res.returncode == 74, res
+            assert "invalid Python version" in res.stderr
+    assert not marker.exists()
+
+
+def test_gc_never_follows_a_committed_gcroots_symlink(sim: Sim, project_dir: Path) -> None:
+    write_project(project_dir)
+    victim = project_dir.parent / f"{project_dir.name}-bin"
+    victim.mkdir()
+    (victim / "tool").symlink_to("/run/current-system/sw/bin/bash")
+    (project_dir / ".uvx-nix").mkdir()
+    (project_dir / ".uvx-nix" / "gcroots").symlink_to(victim)
+    res = uvx(sim, ["nix", "gc"], cwd=project_dir, binds=[victim])
+    assert res.returncode == 0, res
+    assert (victim / "tool").is_symlink()
+    assert "Dropped 0 GC root" in res.stderr
+
+
+def test_doctor_refuses_a_symlinked_venv(sim: Sim, project_dir: Path) -> None:
+    write_project(project_dir)
+    other = project_dir.parent / f"{project_dir.name}-other-venv"
+    (other / "bin").mkdir(parents=True)
+    (other / "pyvenv.cfg").write_text("home = /nix/store/x/bin\n")
+    (project_dir / ".venv").symlink_to(other)
+    res = uvx(sim, ["nix", "doctor", "--fix"], cwd=project_dir, binds=[other])
+    assert res.returncode == 70, res
+    assert "is a symlink or leads outside the project" in res.stderr
+
+
+def test_a_committed_lock_directory_is_a_clear_error(sim: Sim, project_dir: Path) -> None:
+    write_project(project_dir)
+    (project_dir / ".uvx-nix" / "lock").mkdir(parents=True)
+    res = uvx(sim, ["sync"], cwd=project_dir)
+    assert res.returncode == 70, res
+    assert "is not a regular file" in res.stderr

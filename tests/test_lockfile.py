@@ -81,7 +81,8 @@ def _locks(draw: st.DrawFn) -> lockfile.Lock:
                                                  "riscv64-linux"]), min_size=1)):
         python = draw(_store)
         systems[system] = lockfile.SystemEntry(
-            python_attribute=draw(_attr), python_version=draw(_text),
+            python_attribute=draw(_attr),
+            python_version=draw(st.from_regex(r"\A[0-9]{1,2}\.[0-9]{1,2}(\.[0-9]{1,2})?\Z")),
             implementation=draw(st.sampled_from(["cpython", "pypy"])), python=python,
             interpreter=python + "/bin/" + draw(st.from_regex(r"\Apython3(\.[0-9]{1,2})?\Z")),
             libraries=tuple(lockfile.Library(a, p) for a, p in

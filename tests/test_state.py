@@ -136,3 +136,11 @@ def test_load_touches_an_old_gc_root(tmp_path: Path) -> None:
     path = _saved(tmp_path, watched, [])
     assert state.load(path, "k") is not None
     assert os.lstat(root).st_mtime > old
+
+
+def test_a_nul_in_a_word_is_refused_and_duplicate_fields_are_a_miss() -> None:
+    with pytest.raises(ValueError):
+        state.encode("k", {"site": "a\0field\0python_bin\0evil"}, [], [])
+    data = "\0".join([state.FORMAT, "key", "k", "field", "a", "1", "field", "a", "2"])
+    with pytest.raises(ValueError):
+        state.decode(data.encode(), "k")

@@ -114,7 +114,9 @@ _uvnix_apply() {
 
 _uvnix_cache_file() {
     # The per-project cache file, in the user cache (created private).
-    local dir=${XDG_CACHE_HOME:-$HOME/.cache}/uvx-nix/direnv sum _
+    local base=${XDG_CACHE_HOME:-} sum _
+    [[ "$base" == /* ]] || base=$HOME/.cache # a relative XDG_CACHE_HOME is ignored (XDG spec)
+    local dir=$base/uvx-nix/direnv
     (umask 077 && mkdir -p "$dir") || return 1
     read -r sum _ < <(printf '%s' "$1" | sha256sum)
     printf '%s/%s.sh\n' "$dir" "$sum"
@@ -147,7 +149,8 @@ use_uvnix() {
     local root=$PWD
     local config=${UVX_NIX_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/uvx-nix/config.toml}
     local watched=("$root/pyproject.toml" "$root/.python-version" "$root/uv.lock"
-        "$root/uvx-nix.lock" "$config" "${XDG_CONFIG_HOME:-$HOME/.config}/uv/.python-version")
+        "$root/uvx-nix.lock" "$root/flake.lock" "$config"
+        "${XDG_CONFIG_HOME:-$HOME/.config}/uv/.python-version")
     # Watch first: direnv reloads on any change, whatever this run decides.
     watch_file "${watched[@]}"
 

@@ -85,7 +85,9 @@ def _run(args: list[str], environ: Mapping[str, str]) -> int:  # noqa: RET503 - 
         from uvx_nix import doctor, venv
 
         code = execute.run_uv(uv, args, env)
-        doctor.after_uv(venv.location(Path(fields["root"]), environ), Path(lock_dir))
+        where = venv.safe_location(Path(fields["root"]), environ)
+        if where is not None:
+            doctor.after_uv(where, Path(lock_dir))
         return code
     execute.exec_uv(uv, args, env)
 

@@ -191,6 +191,9 @@ def render_env(delta: Mapping[str, str | None], fmt: str) -> str:
         return json.dumps(delta, indent=2, sort_keys=True) + "\n"
     lines = []
     for key, value in delta.items():
+        if value is not None and ("\n" in value or "\r" in value):
+            sys.stderr.write(f"warning: uvx-nix: leaving out {key}: its value spans lines\n")
+            continue
         if fmt == "fish":
             lines.append(f"set -e {key}" if value is None else
                          f"set -gx {key} {shlex.quote(value)}")
@@ -212,11 +215,15 @@ def _gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from uvx_nix import inputs
 
     inp = inputs.gather(_invocation(args), environ)
+    from uvx_nix import files
+
     roots = inp.lock_dir / ".uvx-nix" / "gcroots"
     dropped = 0
-    if roots.is_dir():
+    # Only a real directory of ours, and only links into the store: a cloned repository could
+    # commit `.uvx-nix/gcroots` as a symlink to, say, ~/.local/bin.
+    if files.real_directory(inp.lock_dir / ".uvx-nix") and files.real_directory(roots):
         for link in roots.iterdir():
-            if link.is_symlink():
+            if link.is_symlink() and os.readlink(link).startswith("/nix/store/"):
                 link.unlink()
                 dropped += 1
     hot = paths.cache_dir(environ) / "hot"

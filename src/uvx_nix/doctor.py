@@ -72,10 +72,16 @@ class Scan:
 
 
 def venv_path(root: Path, environ: Mapping[str, str]) -> Path:
-    """uv's project environment: ``UV_PROJECT_ENVIRONMENT`` (relative to root) or root/.venv."""
+    """uv's project environment: ``UV_PROJECT_ENVIRONMENT`` (relative to root) or root/.venv;
+    a `.venv` that is a symlink, or leads outside the project, is refused (a cloned repository
+    could point it at another environment of yours for `--fix` to patch)."""
     from uvx_nix import venv
 
-    return venv.location(root, environ)
+    where = venv.safe_location(root, environ)
+    if where is None:
+        raise UserError(f"{venv.location(root, environ)} is a symlink or leads outside the "
+                        "project; uvx-nix does not inspect or patch it", EXIT_CONFIG)
+    return where
 
 
 def _site_dirs(venv: Path) -> list[Path]:

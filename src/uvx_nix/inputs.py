@@ -85,7 +85,7 @@ def current_system() -> str:
 
 def validate_attribute(value: object, origin: str) -> str:
     """A nixpkgs attribute path such as ``stdenv.cc.cc.lib`` or ``xorg.libX11``."""
-    if not isinstance(value, str) or len(value) > 200 or not _ATTR.match(value):
+    if not isinstance(value, str) or len(value) > 200 or not _ATTR.fullmatch(value):
         shown = repr(value)[:60]
         raise UserError(
             f"invalid library attribute {shown} in {origin}: use a nixpkgs attribute path "

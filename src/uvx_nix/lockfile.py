@@ -19,9 +19,12 @@ from uvx_nix.errors import EXIT_LOCKFILE, UserError
 
 FORMAT = 2
 NAME = "uvx-nix.lock"
-_STORE_PATH = re.compile(r"^/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+$")
-_ATTR = re.compile(r"^[A-Za-z_][A-Za-z0-9_'-]*(\.[A-Za-z_][A-Za-z0-9_'-]*)*$")
-_SYSTEM = re.compile(r"^[a-z0-9_]+-[a-z0-9_]+$")
+# fullmatch everywhere: `$` would also accept a trailing newline.
+_STORE_PATH = re.compile(r"/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+")
+_ATTR = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*(\.[A-Za-z_][A-Za-z0-9_'-]*)*")
+_SYSTEM = re.compile(r"[a-z0-9_]+-[a-z0-9_]+")
+_VERSION = re.compile(r"[0-9]+\.[0-9]+(\.[0-9]+)?([a-z]+[0-9]*)?")
+IMPLEMENTATIONS = ("cpython", "pypy", "graalpy")
 HEADER = (
     "# uvx-nix.lock: the Nix interpreter and libraries uv uses for this project.\n"
     "# Written by uvx-nix; commit it next to uv.lock. Refresh with `uvx-nix nix lock --upgrade`.\n"
@@ -65,7 +68,7 @@ def _bad(path: Path, why: str) -> UserError:
 
 
 def is_store_path(value: object) -> bool:
-    return isinstance(value, str) and bool(_STORE_PATH.match(value))
+    return isinstance(value, str) and bool(_STORE_PATH.fullmatch(value))
 
 
 def _entry(path: Path, system: str, data: object) -> SystemEntry:
@@ -87,8 +90,12 @@ def _entry(path: Path, system: str, data: object) -> SystemEntry:
         raise _bad(path, f"is missing {exc} in [systems.{system}]") from exc
     except TypeError as exc:
         raise _bad(path, f"has a malformed entry in [systems.{system}]") from exc
-    if not _ATTR.match(entry.python_attribute):
+    if not _ATTR.fullmatch(entry.python_attribute):
         raise _bad(path, f"names an invalid interpreter attribute {entry.python_attribute!r}")
+    if not _VERSION.fullmatch(entry.python_version):
+        raise _bad(path, f"names an invalid Python version {entry.python_version[:40]!r}")
+    if entry.implementation not in IMPLEMENTATIONS:
+        raise _bad(path, f"names an unknown implementation {entry.implementation[:40]!r}")
     for store_path in entry.store_paths():
         if not is_store_path(store_path):
             raise _bad(path, f"names {store_path[:80]!r}, which is not a /nix/store path")
@@ -98,7 +105,7 @@ def _entry(path: Path, system: str, data: object) -> SystemEntry:
         raise _bad(path, f"has an interpreter {interp[:80]!r} outside its store path "
                    f"{entry.python}")
     for lib in entry.libraries:
-        if not _ATTR.match(lib.attribute):
+        if not _ATTR.fullmatch(lib.attribute):
             raise _bad(path, f"names an invalid library attribute {lib.attribute[:60]!r}")
     return entry
 
@@ -165,7 +172,7 @@ def parse(text: str, path: Path) -> Lock:
         raise _bad(path, "has a malformed [systems] table")
     systems = {}
     for system, entry in systems_data.items():
-        if not _SYSTEM.match(system):
+        if not _SYSTEM.fullmatch(system):
             raise _bad(path, f"names an invalid system {system[:40]!r}")
         systems[system] = _entry(path, system, entry)
     return Lock(

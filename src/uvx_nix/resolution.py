@@ -39,8 +39,10 @@ class Resolved:
 
             where = venv.safe_location(self.inputs.project.root, environ)
             if where is not None:
-                site = str(venv.site_packages(where, self.entry.implementation,
-                                              self.entry.python_version))
+                try:
+                    site = str(venv.site_packages(where, self.entry.interpreter))
+                except ValueError:
+                    site = ""
         return {
             "python_bin": os.path.dirname(self.entry.interpreter),
             "interpreter": self.entry.interpreter,
@@ -80,8 +82,12 @@ def work_dir(lock_dir: Path) -> Path:
                                 "keeps per-machine GC roots there)", EXIT_CONFIG)
         files.create_new(directory / ".gitignore",
                          b"# Created by uvx-nix: per-machine GC roots and locks.\n*\n")
-        if os.path.islink(directory / "lock"):
-            os.unlink(directory / "lock")
+        lock = directory / "lock"
+        if os.path.islink(lock):
+            os.unlink(lock)
+        elif os.path.lexists(lock) and not lock.is_file():
+            raise UserError(f"{lock} is not a regular file; remove it (uvx-nix's file lock)",
+                            EXIT_CONFIG)
     except OSError as exc:
         raise UserError(f"cannot create {directory} ({exc.strerror}); remove or rename what is "
                         "in the way", EXIT_CONFIG) from exc
@@ -182,7 +188,9 @@ def _realise_locked(inp: inputs_mod.Inputs, lock: lockfile.Lock, entry: lockfile
                          quiet=quiet)
     got = manifest.get("python") or {}
     pairs = [(entry.python, got.get("out"), entry.python_attribute),
-             (entry.interpreter, got.get("interpreter"), entry.python_attribute)]
+             (entry.interpreter, got.get("interpreter"), entry.python_attribute),
+             (entry.python_version, got.get("version"), entry.python_attribute),
+             (entry.implementation, got.get("implementation"), entry.python_attribute)]
     got_libs = manifest.get("libraries") or []
     if len(got_libs) != len(entry.libraries):
         raise UserError(
@@ -360,7 +368,7 @@ def gcroot_points(gcroot: Path, entry: lockfile.SystemEntry) -> bool:
     """The project's GC root exists and holds the locked interpreter."""
     try:
         target = os.readlink(gcroot)
-        if not target.startswith("/nix/store/"):
+        if not target.startswith("/nix/store/") or "/.." in target:
             return False  # not one nix made: never read through it
         with open(os.path.join(target, "manifest.nix"), encoding="utf-8") as f:
             text = f.read()
@@ -388,5 +396,9 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
     watched.append((str(inp.lock_path), state.signature(str(inp.lock_path))))
     required = [*resolved.entry.store_paths(), str(resolved.gcroot)]
     if not resolved.lock_unsaved:
-        state.save(state_path, state.encode(state_key, fields, watched, required))
+        try:
+            data = state.encode(state_key, fields, watched, required)
+        except ValueError:
+            return fields  # an odd path (a NUL in it) is not memoised; every call resolves
+        state.save(state_path, data)
     return fields

@@ -61,7 +61,9 @@ def filename(state_key: str) -> str:
 
 def encode(state_key: str, fields: Mapping[str, str], watched: Iterable[tuple[str, str]],
            required: Iterable[str]) -> bytes:
-    """Serialise as NUL-separated words (no parser needed to read it back)."""
+    """Serialise as NUL-separated words (no parser needed to read it back).
+
+    Raises ValueError when a word holds a NUL: it would be read back as several words."""
     words = [FORMAT, "key", state_key]
     for name, value in fields.items():
         words += ["field", name, value]
@@ -69,6 +71,8 @@ def encode(state_key: str, fields: Mapping[str, str], watched: Iterable[tuple[st
         words += ["watch", path, sig]
     for path in required:
         words += ["need", path]
+    if any("\0" in word for word in words[2:]):
+        raise ValueError("a state word holds a NUL")
     return "\0".join(words).encode("utf-8", "surrogateescape")
 
 
@@ -83,6 +87,8 @@ def decode(data: bytes, state_key: str) -> tuple[dict[str, str], list[tuple[str,
     while i < len(words):
         tag = words[i]
         if tag == "field":
+            if words[i + 1] in fields:
+                raise ValueError(f"field {words[i + 1]!r} twice")
             fields[words[i + 1]] = words[i + 2]
             i += 3
         elif tag == "watch":

@@ -29,8 +29,8 @@ from uvx_nix.errors import EXIT_UNTRUSTED, UserError
 # is NOT exempt: GitHub serves a fork's commits under the parent repository's name, and
 # query parameters such as `?host=` redirect the fetch.
 _STORE_SOURCE = re.compile(
-    r"^path:/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._=-]+"
-    r"(\?(lastModified=[0-9]+&)?narHash=sha256-[A-Za-z0-9+/]{43}(=|%3D))?$")
+    r"path:/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._=-]+"
+    r"(\?(lastModified=[0-9]+&)?narHash=sha256-[A-Za-z0-9+/]{43}(=|%3D))?")
 
 
 def _key(root: Path, source: str, libraries: tuple[str, ...] = ()) -> str:
@@ -52,7 +52,7 @@ def is_allowed(root: Path, source: str, libraries: tuple[str, ...],
 
 def safe_lock_url(url: str) -> bool:
     """A locked source that needs no permission: exactly a source already in the store."""
-    return bool(_STORE_SOURCE.match(url)) and "/.." not in url
+    return bool(_STORE_SOURCE.fullmatch(url)) and "/.." not in url
 
 
 def require(root: Path, source: str, origin: str, libraries: tuple[str, ...],
@@ -81,9 +81,10 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     if inp.project is None:
         raise UserError("no project here (no pyproject.toml); run it in the project directory")
     sources = [(inp.nixpkgs.ref, inp.nixpkgs.origin)]
-    existing = lockfile.read(inp.lock_path)
-    if existing is not None:
-        sources.append((existing[0].nixpkgs_url, str(inp.lock_path)))
+    for path in (inp.lock_path, inp.committed_lock):
+        existing = lockfile.read(path) if path is not None else None
+        if existing is not None:
+            sources.append((existing[0].nixpkgs_url, str(path)))
     directory = _allow_dir(environ)
     directory.mkdir(parents=True, exist_ok=True)
     for source, origin in sources:

@@ -7,6 +7,7 @@ since the state was saved (one ``stat`` decides), so it may import freely.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -74,9 +75,13 @@ def replace_foreign(venv: Path, quiet: bool = False) -> bool:
     return True
 
 
-def site_packages(venv: Path, implementation: str, python_version: str) -> Path:
-    minor = ".".join(python_version.split(".")[:2])
-    name = f"pypy{minor}" if implementation == "pypy" else f"python{minor}"
+def site_packages(venv: Path, interpreter: str) -> Path:
+    """``lib/python3.12/site-packages`` (or ``lib/pypy3.10/...``): named, as in the venvs uv
+    makes, after the interpreter's executable (its version for CPython; PyPy's language
+    version, not PyPy's own release number)."""
+    name = os.path.basename(interpreter)
+    if not re.fullmatch(r"(python|pypy)[0-9]+\.[0-9]+t?", name):
+        raise ValueError(f"unexpected interpreter name {name!r}")
     return venv / "lib" / name / "site-packages"
 
 
@@ -163,7 +168,8 @@ def on_change(fields: dict[str, str], state_key: str, state_path: str,
     try:
         with open(state_path, "rb") as f:
             _, watched, required = state.decode(f.read(), state_key)
+        data = state.encode(state_key, fields, watched, required)
     except (OSError, ValueError, IndexError, UnicodeError):
         return fields
-    state.save(state_path, state.encode(state_key, fields, watched, required))
+    state.save(state_path, data)
     return fields
