@@ -251,3 +251,13 @@ def parse(args: Sequence[str]) -> Invocation:  # noqa: PLR0915 - one flat scan o
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def sync(directory: str | None = None, python: str | None = None) -> Invocation:
+    """What `uv [--directory DIR] sync [--python P]` asks: uvx-nix's own commands look at a
+    project the way that call would."""
+    words = ["--directory", directory] if directory else []
+    words.append("sync")
+    if python:
+        words += ["--python", python]
+    return parse(words)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from uvx_nix import __version__, activation, environment, paths, reference
 from uvx_nix.argv import Invocation
-from uvx_nix.argv import parse as argv_parse
+from uvx_nix.argv import sync as argv_sync
 from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, UserError
 
 if TYPE_CHECKING:
@@ -97,14 +97,7 @@ def _version(environ: Mapping[str, str]) -> int:
 
 
 def _invocation(args: argparse.Namespace) -> Invocation:
-
-    words: list[str] = []
-    if args.directory:
-        words += ["--directory", args.directory]
-    words.append("sync")
-    if args.python:
-        words += ["--python", args.python]
-    return argv_parse(words)
+    return argv_sync(args.directory, args.python)
 
 
 def _resolve(args: argparse.Namespace, environ: Mapping[str, str], upgrade: bool = False,

@@ -489,22 +489,10 @@ def _patchelf(recorded: object, environ: Mapping[str, str]) -> str | None:
 
 def _build_patchelf(resolved: Resolved, environ: Mapping[str, str]) -> str:
     """patchelf from the locked nixpkgs (one Nix build, rooted beside the lock)."""
-    from uvx_nix import nix
+    from uvx_nix import nix, resolution
 
-    lock = resolved.lock
-    if lock.nixpkgs_kind == "flake":
-        source = {"type": "flake", "ref": lock.nixpkgs_url}
-    elif lock.nixpkgs_kind == "channel":
-        source = {"type": "channel"}
-    else:
-        source = {"type": "path", "path": lock.nixpkgs_url}
-    spec = {
-        "system": resolved.inputs.system,
-        "nixpkgs": source,
-        "python": {"mode": "attribute", "attribute": resolved.entry.python_attribute,
-                   "implementation": None, "clauses": [], "freeThreaded": False},
-        "libraries": [["patchelf"]],
-    }
+    spec = resolution.locked_spec(resolved.inputs, resolved.lock,
+                                  resolved.entry.python_attribute, ["patchelf"])
     root = resolved.inputs.lock_dir / ".uvx-nix" / "gcroots" / f"patchelf-{resolved.inputs.system}"
     manifest = nix.build(spec, root, environ, what="building patchelf")
     for lib in manifest.get("libraries") or []:
@@ -574,8 +562,7 @@ def _parser() -> argparse.ArgumentParser:
 def _inputs(args: argparse.Namespace, environ: Mapping[str, str]) -> Inputs:
     from uvx_nix import argv, inputs
 
-    words = ["sync", *(["--directory", args.directory] if args.directory else [])]
-    return inputs.gather(argv.parse(words), environ)
+    return inputs.gather(argv.sync(args.directory), environ)
 
 
 def _venv(inp: Inputs, environ: Mapping[str, str]) -> Path:
@@ -721,7 +708,7 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, findings: _Findings,
 def _inputs_again(inp: Inputs, environ: Mapping[str, str]) -> Inputs:
     from uvx_nix import argv, inputs
 
-    return inputs.gather(argv.parse(["sync", "--directory", str(inp.start)]), environ)
+    return inputs.gather(argv.sync(str(inp.start)), environ)
 
 
 def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:

@@ -62,10 +62,15 @@ def global_python_version(environ: Mapping[str, str]) -> Path:
     return Path(_xdg(environ, "XDG_CONFIG_HOME", ".config"), "uv", ".python-version")
 
 
+def hashed_name(text: str, suffix: str) -> str:
+    """A short file name for ``text``: 64 bits of crc32 + adler32 (no hashlib on the hot
+    path). The hot state also keeps ``text`` inside the file, so a collision there is a miss."""
+    data = text.encode("utf-8", "surrogateescape")
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{suffix}"
+
+
 def patched_file_str(environ: Mapping[str, str], lock_dir: str) -> str:
     """Where `nix doctor --fix` records the venv programs it patched for the project whose
     lock lives in ``lock_dir``.  In the user cache, never in the project: a cloned repository
     must not be able to name programs or a patchelf for uvx-nix to run."""
-    data = lock_dir.encode("utf-8", "surrogateescape")
-    name = f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}.json"
-    return os.path.join(cache_dir_str(environ), "patched", name)
+    return os.path.join(cache_dir_str(environ), "patched", hashed_name(lock_dir, ".json"))

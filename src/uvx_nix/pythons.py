@@ -60,13 +60,14 @@ def install(inv: Invocation, environ: Mapping[str, str]) -> int:
     base = directory(environ)
     base.mkdir(parents=True, exist_ok=True)
     quiet = inv.quiet > 0
-    for req in _requests(inv, inp):
+    requests = _requests(inv, inp)
+    source = resolution.fresh_source(inp, environ, quiet)[0]  # one lock for every request
+    for req in requests:
         if req.kind == "path":
             raise UserError(f"cannot install {req.text!r}: give a version such as 3.12",
                             EXIT_NO_MATCH)
         one = dataclasses.replace(inp, python=req, libraries=())
-        spec = resolution._spec(one, _source(one, environ, quiet), resolution._python_spec(one),
-                                [])
+        spec = resolution._spec(one, source, resolution._python_spec(one), [])
         tmp_link = base / f".install-{os.getpid()}"
         manifest = nix.build(spec, tmp_link, environ, what=f"installing Python {req.text}",
                              quiet=quiet)
@@ -80,14 +81,6 @@ def install(inv: Invocation, environ: Mapping[str, str]) -> int:
             sys.stderr.write(f"Installed Python {entry.python_version} from nixpkgs "
                              f"({entry.python_attribute}) at {prefix}\n")
     return 0
-
-
-def _source(inp: inputs_mod.Inputs, environ: Mapping[str, str], quiet: bool) -> dict[str, str]:
-    src = inp.nixpkgs
-    if src.kind == "flake":
-        ref = src.ref if nix.is_locked(src.ref) else nix.lock_flake(src.ref, environ, quiet)
-        return {"type": "flake", "ref": ref}
-    return src.to_spec()
 
 
 def uninstall(inv: Invocation, environ: Mapping[str, str]) -> bool:

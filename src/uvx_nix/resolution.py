@@ -178,12 +178,33 @@ def _locked_source(lock: lockfile.Lock) -> dict[str, str]:
     return {"type": "path", "path": lock.nixpkgs_url}
 
 
+def locked_spec(inp: inputs_mod.Inputs, lock: lockfile.Lock, python_attribute: str,
+                libraries: list[str]) -> dict[str, Any]:
+    """The spec that builds exactly these attributes from the lock's nixpkgs (no matching)."""
+    python: dict[str, Any] = {"mode": "attribute", "attribute": python_attribute,
+                              "implementation": None, "clauses": [], "freeThreaded": False}
+    return _spec(inp, _locked_source(lock), python, libraries)
+
+
+def fresh_source(inp: inputs_mod.Inputs, environ: Mapping[str, str], quiet: bool
+                 ) -> tuple[dict[str, str], str, int]:
+    """The configured source as a spec, locking a floating registry ref first (one
+    `nix flake metadata`): (spec, its URL, Nix processes started)."""
+    url = inp.nixpkgs.ref
+    if inp.nixpkgs.kind != "flake":
+        return inp.nixpkgs.to_spec(), url, 0
+    runs = 0
+    if not nix.is_locked(url) and _needs_metadata(url):
+        url = nix.lock_flake(url, environ, quiet)
+        runs = 1
+    return {"type": "flake", "ref": url}, url, runs
+
+
 def _realise_locked(inp: inputs_mod.Inputs, lock: lockfile.Lock, entry: lockfile.SystemEntry,
                     gcroot: Path, environ: Mapping[str, str], quiet: bool) -> None:
     """Rebuild exactly the locked attributes from the locked nixpkgs; they must match."""
-    python: dict[str, Any] = {"mode": "attribute", "attribute": entry.python_attribute,
-                              "implementation": None, "clauses": [], "freeThreaded": False}
-    spec = _spec(inp, _locked_source(lock), python, [lib.attribute for lib in entry.libraries])
+    spec = locked_spec(inp, lock, entry.python_attribute,
+                       [lib.attribute for lib in entry.libraries])
     manifest = nix.build(spec, gcroot, environ, what="checking the locked interpreter",
                          quiet=quiet)
     got = manifest.get("python") or {}
@@ -264,11 +285,7 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
             url, kind = lock.nixpkgs_url, lock.nixpkgs_kind
         else:
             kind = inp.nixpkgs.kind
-            url = inp.nixpkgs.ref
-            if kind == "flake" and not nix.is_locked(url) and _needs_metadata(url):
-                url = nix.lock_flake(url, environ, quiet)
-                runs += 1
-            source = {"type": "flake", "ref": url} if kind == "flake" else inp.nixpkgs.to_spec()
+            source, url, runs = fresh_source(inp, environ, quiet)
         spec = _spec(inp, source, _python_spec(inp), list(inp.libraries))
         manifest = nix.build(spec, gcroot, environ, what="resolving the Python interpreter",
                              quiet=quiet)

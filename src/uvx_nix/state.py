@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import time
-import zlib
+
+from uvx_nix import paths
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: this is the hot path
@@ -55,8 +56,7 @@ def key(parts: Iterable[str | None], environ: Mapping[str, str]) -> str:
 
 
 def filename(state_key: str) -> str:
-    data = state_key.encode("utf-8", "surrogateescape")
-    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}.state"
+    return paths.hashed_name(state_key, ".state")
 
 
 def encode(state_key: str, fields: Mapping[str, str], watched: Iterable[tuple[str, str]],

@@ -76,8 +76,7 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     parser = argparse.ArgumentParser(prog=f"uvx-nix nix {name}")
     parser.add_argument("--directory", help="the project directory (default: here)")
     args = parser.parse_args(argv)
-    words = ["--directory", args.directory, "sync"] if args.directory else ["sync"]
-    inp = inputs.gather(argv_mod.parse(words), environ)
+    inp = inputs.gather(argv_mod.sync(args.directory), environ)
     if inp.project is None:
         raise UserError("no project here (no pyproject.toml); run it in the project directory")
     sources = [(inp.nixpkgs.ref, inp.nixpkgs.origin)]
