@@ -74,11 +74,21 @@ def elf_kind(path: Path) -> str | None:
     return "exe" if PT_INTERP in types else "lib"
 
 
-def ldd_closure(files: list[Path]) -> dict[str, Path]:
-    """soname -> host path of every non-glibc library needed by files (transitively)."""
+def ldd_closure(files: list[Path], optional: Path | None = None) -> dict[str, Path]:
+    """soname -> host path of every non-glibc library needed by files (transitively).
+
+    A file under ``optional`` (a plug-in directory such as zsh's modules) whose libraries the
+    host lacks is deleted with a note instead: the simulation does not need it, and Debian only
+    recommends the libraries of some plug-ins (zsh's pcre module needs libpcre3).
+    """
     out: dict[str, Path] = {}
     for f in files:
         res = subprocess.run(["ldd", str(f)], capture_output=True, text=True, check=False)
+        if optional is not None and f.is_relative_to(optional) and "not found" in res.stdout:
+            missing = [ln.split()[0] for ln in res.stdout.splitlines() if "not found" in ln]
+            log(f"leaving out {f.relative_to(optional)}: the host lacks {', '.join(missing)}")
+            f.unlink()
+            continue
         for line in res.stdout.splitlines():
             m = re.match(r"\s*(\S+) => (\S+) \(", line)
             if not m:
@@ -122,13 +132,17 @@ class Stage:
     def elves(self) -> list[Path]:
         return sorted(p for p in self.dir.rglob("*") if elf_kind(p))
 
-    def bundle_libs(self, libdir: str = "lib", skip: set[str] | None = None) -> None:
-        """Copy the non-glibc library closure of every ELF here into libdir."""
-        skip = skip or set()
+    def bundle_libs(self, libdir: str = "lib", optional: str | None = None) -> None:
+        """Copy the non-glibc library closure of every ELF here into libdir.
+
+        ELF files under the ``optional`` subdirectory are dropped when the host lacks one of
+        their libraries.
+        """
         elves = self.elves()
-        present = {p.name for p in elves}
-        for soname, host in sorted(ldd_closure(elves).items()):
-            if soname in present or soname in skip:
+        closure = ldd_closure(elves, self.dir / optional if optional else None)
+        present = {p.name for p in self.elves()}
+        for soname, host in sorted(closure.items()):
+            if soname in present:
                 continue
             self.copy(host.resolve(), f"{libdir}/{soname}").chmod(0o644)
 
@@ -373,7 +387,7 @@ def c_zsh() -> Stage:
     s.tree("/usr/share/zsh/functions", "share/zsh/functions")
     (s.dir / "nix-support").mkdir()
     (s.dir / "nix-support/version").write_text(ver)
-    s.bundle_libs()
+    s.bundle_libs(optional=f"lib/zsh/{ver}")
     return s
 
 
