@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import tomlkit
 
+from helpers.sim import HOST_NIX_CONFIG
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "flake"
 SYSTEMS = ("x86_64-linux", "aarch64-linux")
@@ -99,7 +101,7 @@ def flake(tmp_path_factory: pytest.TempPathFactory) -> Flake:
     registry.write_text('{"flakes": [], "version": 2}\n')
     env = dict(os.environ)
     # No binary cache (no network here) and no global registry download.
-    env["NIX_CONFIG"] = f"substituters =\nflake-registry = {registry}\n"
+    env["NIX_CONFIG"] = f"{HOST_NIX_CONFIG}flake-registry = {registry}\n"
     return Flake(root, nixpkgs, harness, env)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.sim import HOST_NIX_CONFIG
 from uvx_nix import nix, request
 
 PKGS = Path(__file__).parent / "nix" / "prerelease-nixpkgs"
@@ -22,7 +23,7 @@ def _chosen(text: str, tmp_path: Path) -> str | None:
                    "freeThreaded": req.free_threaded},
         "libraries": [],
     }
-    environ = {**os.environ, "NIX_CONFIG": "substituters ="}
+    environ = {**os.environ, "NIX_CONFIG": HOST_NIX_CONFIG}
     manifest = nix.build(spec, tmp_path / "root", environ, what="test")
     python = manifest.get("python")
     return python["attribute"] if python else None

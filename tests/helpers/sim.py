@@ -149,3 +149,9 @@ def setup_sim() -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(SETUP)], capture_output=True, text=True, check=False, env=env, timeout=900
     )
+
+
+# Nix settings for the nix processes tests start on the host (outside the simulated root):
+# single-user root builds whatever the machine's nix.conf says (a fresh Debian has no `nixbld`
+# group), no sandbox (the look-alike's builders reach /nix/var/simglibc), no binary cache.
+HOST_NIX_CONFIG = "build-users-group =\nsandbox = false\nsubstituters =\n"
