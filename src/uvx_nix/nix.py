@@ -85,7 +85,9 @@ def _error_tail(stderr: str) -> str:
     noise = ("warning:", "building '", "copying")
     lines = [ln for ln in lines if not ln.lstrip().startswith(noise)]
     for i, line in enumerate(lines):
-        if line.lstrip().startswith("error:"):
+        # Nix >= 2.20 opens an evaluation error with a bare "error:" and a trace of "… while"
+        # lines; the message is the next "error: …" line (2.8 puts it on the first line).
+        if line.lstrip().startswith("error:") and line.strip() != "error:":
             tail = lines[i : i + 3]
             break
     else:
