@@ -420,6 +420,10 @@ def c_zsh() -> Stage:
 def c_fish() -> Stage:
     s = c_simple("fish", ["fish"])
     s.tree("/usr/share/fish", "share/fish", ignore=["man", "groff", "completions"])
+    # fish 4 takes its paths relative to bin/fish only when both share/fish and etc/fish exist
+    # (fish-shell src/env/config_paths.rs); nixpkgs' fish has both.
+    (s.dir / "etc/fish").mkdir(parents=True)
+    (s.dir / "etc/fish/config.fish").write_text("# system-wide fish configuration (empty)\n")
     s.bundle_libs()
     return s
 
