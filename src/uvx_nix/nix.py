@@ -191,11 +191,55 @@ def locked_url_from_source_info(ref: str, info: Mapping[str, Any]) -> str:
     return ref
 
 
+def _user_nix_conf_files(environ: Mapping[str, str]) -> str:
+    """The user's own nix.conf files, as Nix finds them (NIX_USER_CONF_FILES, else
+    nix/nix.conf under XDG_CONFIG_HOME and each of XDG_CONFIG_DIRS)."""
+    if "NIX_USER_CONF_FILES" in environ:
+        return environ["NIX_USER_CONF_FILES"]
+    home = environ.get("HOME", "")
+    dirs = [environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"),
+            *(environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":")]
+    return ":".join(os.path.join(d, "nix", "nix.conf") for d in dirs if d)
+
+
+def evaluation_environ(environ: Mapping[str, str], spec: Mapping[str, Any],
+                       empty_home: Path) -> dict[str, str]:
+    """The environment ``nix build`` of resolve.nix runs with: the user's Nix settings, but
+    nothing that changes what nixpkgs evaluates to.
+
+    nixpkgs reads the user's config (``NIXPKGS_CONFIG``, ``~/.config/nixpkgs/config.nix``),
+    overlays (``<nixpkgs-overlays>``, ``$XDG_CONFIG_HOME/nixpkgs/overlays``) and
+    ``NIXPKGS_ALLOW_*`` through ``builtins.getEnv`` (pkgs/top-level/impure.nix,
+    impure-overlays.nix, stdenv/generic/check-meta.nix). resolve.nix passes ``config`` and
+    ``overlays`` itself where it imports nixpkgs, but a flake's ``legacyPackages`` takes its
+    overlays from the environment: for a flake, HOME and XDG_CONFIG_HOME point at an empty
+    directory (Nix still reads the user's nix.conf, through NIX_USER_CONF_FILES, and keeps
+    its caches) and ``nixpkgs-overlays`` leaves NIX_PATH. ``allowUnfree`` is the only way in.
+    """
+    env = {k: v for k, v in environ.items() if not k.startswith("NIXPKGS_")}
+    if spec.get("allowUnfree"):
+        env["NIXPKGS_ALLOW_UNFREE"] = "1"
+    if spec.get("nixpkgs", {}).get("type") == "flake":
+        home = environ.get("HOME", "")
+        for var, default in (("XDG_CACHE_HOME", ".cache"), ("XDG_DATA_HOME", ".local/share"),
+                             ("XDG_STATE_HOME", ".local/state")):
+            env[var] = environ.get(var) or os.path.join(home, default)
+        env["NIX_USER_CONF_FILES"] = _user_nix_conf_files(environ)
+        env["HOME"] = str(empty_home)
+        env["XDG_CONFIG_HOME"] = str(empty_home / ".config")
+        if "NIX_PATH" in env:
+            env["NIX_PATH"] = ":".join(
+                e for e in env["NIX_PATH"].split(":") if not e.startswith("nixpkgs-overlays="))
+    return env
+
+
 def build(spec: Mapping[str, Any], out_link: Path, environ: Mapping[str, str], *,
           what: str, quiet: bool = False) -> dict[str, Any]:
     """Evaluate resolve.nix with ``spec`` as data, build, root at ``out_link``, read manifest."""
+    empty_home = out_link.parent / "nixpkgs-home"
     try:
         out_link.parent.mkdir(parents=True, exist_ok=True)
+        empty_home.mkdir(exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create {out_link.parent} ({exc.strerror}); remove or rename "
                         "what is in the way", EXIT_CONFIG) from exc
@@ -205,7 +249,7 @@ def build(spec: Mapping[str, Any], out_link: Path, environ: Mapping[str, str], *
             "--argstr", "spec", json.dumps(spec, sort_keys=True),
             "--out-link", str(out_link),
         ],
-        environ,
+        evaluation_environ(environ, spec, empty_home),
         what=what,
         quiet=quiet,
     )

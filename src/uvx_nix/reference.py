@@ -16,6 +16,8 @@ VARIABLES: dict[str, str] = {
     "UVX_NIX_STRATEGY": "`interpreter` (default: a nixpkgs Python) or `nix-ld` "
                         "(uv's own Pythons through nix-ld).",
     "UVX_NIX_AUTO_LIBRARIES": "0 turns off automatic library detection after the venv changes.",
+    "UVX_NIX_ALLOW_UNFREE": "1 lets nixpkgs evaluate packages with an unfree licence "
+                            "(the allow-unfree setting).",
     "UVX_NIX_TRUST": "1 trusts project-supplied nixpkgs sources and libraries without "
                      "`uvx-nix nix allow` (for CI).",
     "UVX_NIX_CONFIG": "Path of the user config file. Default: "
@@ -34,4 +36,6 @@ SETTINGS: dict[str, str] = {
     "default-libraries": "Replaces the default set [\"stdenv.cc.cc.lib\", \"zlib\"].",
     "strategy": "\"interpreter\" (default) or \"nix-ld\".",
     "auto-libraries": "true (default) adds libraries that newly installed wheels need.",
+    "allow-unfree": "true lets nixpkgs evaluate packages with an unfree licence "
+                    "(cudaPackages.*); default false, whatever NIXPKGS_ALLOW_UNFREE says.",
 }

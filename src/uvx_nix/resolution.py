@@ -129,6 +129,7 @@ def _spec(inp: inputs_mod.Inputs, source: dict[str, str], python: dict[str, Any]
         "nixpkgs": source,
         "python": python,
         "libraries": [name.split(".") for name in libraries],
+        "allowUnfree": inp.allow_unfree,
     }
 
 
