@@ -15,6 +15,7 @@ import pytest
 
 from e2e import local_nixpkgs, uv_bin, uvx, write_project
 from helpers.sim import Sim
+from helpers.wheels import build_zlib_wheel
 
 pytestmark = pytest.mark.sim
 FIND = ["python", "find"]
@@ -191,3 +192,17 @@ def test_python_install_lock_upgrade_show_progress(sim: Sim, project_dir: Path) 
     assert any("Building chatty-1.0" in s for s in shots), shots[-1]
     assert "Locked python" in shots[-1], shots[-1]
     assert "EXIT=0" in shots[-1]
+
+
+def test_doctor_fix_shows_progress(sim: Sim, project_dir: Path) -> None:
+    build_zlib_wheel(project_dir / "wheels")
+    write_project(project_dir, deps=["uvxnix-zdemo"], extra=(
+        '[tool.uv]\nno-index = true\nfind-links = ["wheels"]\n\n[tool.uvx-nix]\n'
+        'default-libraries = ["stdenv.cc.cc.lib"]\nauto-libraries = false\n'))
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    pkgs = _nixpkgs(sim, project_dir)
+    shots = _in_terminal(sim, project_dir, "uvx-nix nix doctor --fix",
+                         {"UVX_NIX_NIXPKGS": str(pkgs), "UVX_NIX_LIBRARIES": "chatty"})
+    assert any("Building chatty-1.0" in s for s in shots), shots[-1]
+    assert "All native libraries resolve" in shots[-1], shots[-1]
+    assert 'libraries = ["zlib"]' in (project_dir / "pyproject.toml").read_text()
