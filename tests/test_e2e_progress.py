@@ -86,13 +86,14 @@ def test_a_terminal_shows_the_phase_and_the_build_then_the_closing_line(
     assert not any("Building" in ln for ln in end), "the status line is erased at the end"
 
 
-@pytest.mark.parametrize("how", ["quiet", "TERM=dumb"])
-def test_a_terminal_shows_no_progress_when_quiet_or_dumb(sim: Sim, project_dir: Path,
+@pytest.mark.parametrize("how", ["quiet", "TERM=dumb", "no-progress"])
+def test_a_terminal_shows_no_progress_when_quiet_dumb_or_asked(sim: Sim, project_dir: Path,
                                                          how: str) -> None:
     write_project(project_dir)
     pkgs = _nixpkgs(sim, project_dir)
     env = {"UVX_NIX_NIXPKGS": str(pkgs), "UVX_NIX_LIBRARIES": "chatty"}
-    command = "uvx-nix -q python find" if how == "quiet" else "TERM=dumb uvx-nix python find"
+    command = {"quiet": "uvx-nix -q python find", "TERM=dumb": "TERM=dumb uvx-nix python find",
+               "no-progress": "uvx-nix --no-progress python find"}[how]
     shots = _in_terminal(sim, project_dir, command, env)
     assert not any("Building" in s or "Evaluating" in s for s in shots), shots
     end = shots[-1]

@@ -133,10 +133,19 @@ class _Terminal(io.StringIO):
     ({}, True, True, "off"), ({"TERM": "dumb"}, False, True, "off"),
     ({}, False, False, "off"), ({"CI": "true"}, False, False, "ci"),
     ({"CI": "true"}, True, False, "off"), ({"UVX_NIX_DEBUG": "1"}, True, False, "debug"),
+    ({"UV_NO_PROGRESS": "1"}, False, True, "off"), ({"UV_NO_PROGRESS": "0"}, False, True, "tty"),
 ])
 def test_mode(environ: dict[str, str], quiet: bool, tty: bool, how: str) -> None:
     stream = _Terminal() if tty else io.StringIO()
     assert progress.mode(environ, quiet, stream) == how
+
+
+@pytest.mark.parametrize(("args", "asked"), [
+    (("--no-progress", "sync"), True), (("run", "--no-progress", "x"), True),
+    (("run", "--", "prog", "--no-progress"), False), (("sync",), False),
+])
+def test_asked_no_progress(args: tuple[str, ...], asked: bool) -> None:
+    assert progress.asked_no_progress(args) is asked
 
 
 def test_the_status_line_is_redrawn_in_place_and_erased() -> None:

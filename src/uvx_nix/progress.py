@@ -343,12 +343,26 @@ def format_status(status: Status, elapsed: float, what: str) -> str:
     return text + (f": {status.last_line}" if status.last_line else "")
 
 
+_TRUE = ("1", "true", "yes", "on")
+
+
+def asked_no_progress(args: tuple[str, ...]) -> bool:
+    """uv's ``--no-progress`` among the options (before a ``--``)."""
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg == "--no-progress":
+            return True
+    return False
+
+
 def mode(environ: Mapping[str, str], quiet: bool, stream: IO[str]) -> str:
     """How to show progress: "debug" (the whole log), "tty" (one updating line), "ci" (a plain
-    line per phase, only when CI is set and stderr is not a terminal), or "off"."""
+    line per phase, only when CI is set and stderr is not a terminal), or "off" (also for uv's
+    ``--no-progress``, passed here as ``UV_NO_PROGRESS``)."""
     if environ.get("UVX_NIX_DEBUG") == "1":
         return "debug"
-    if quiet:
+    if quiet or environ.get("UV_NO_PROGRESS", "").lower() in _TRUE:
         return "off"
     try:
         tty = stream.isatty()
@@ -356,7 +370,7 @@ def mode(environ: Mapping[str, str], quiet: bool, stream: IO[str]) -> str:
         tty = False
     if tty and environ.get("TERM") != "dumb":
         return "tty"
-    if environ.get("CI", "").lower() in ("1", "true", "yes"):
+    if environ.get("CI", "").lower() in _TRUE:
         return "ci"
     return "off"
 
@@ -375,6 +389,7 @@ class Display:
         self._last = ""
         self._phases: set[str] = set()
         self._tick = 0
+        self._drawn_at = 0.0
 
     def log(self, lines: list[str]) -> None:
         if self.how == "debug":
@@ -394,6 +409,10 @@ class Display:
             return
         if self.how != "tty":
             return
+        now = time.monotonic()
+        if self._drawn and now - self._drawn_at < 0.08:
+            return  # Nix 2.8 reports every 8 KiB copied: redraw at most ~12 times a second
+        self._drawn_at = now
         self._tick += 1
         text = format_status(status, elapsed, self.what)
         width = _width(self.stream)

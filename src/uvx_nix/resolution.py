@@ -410,6 +410,7 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
     """Slow path of the wrapper: resolve, then memo the result in the hot state."""
     if invocation.offline:
         environ = {**environ, "UV_OFFLINE": "1"}
+    environ = no_progress(invocation, environ)
     inp = inputs_mod.gather(invocation, environ)
     quiet = invocation.quiet > 0
     started = time.monotonic()
@@ -455,3 +456,12 @@ def closing_line(resolved: Resolved, seconds: float) -> str:
     if resolved.lock_unsaved:
         return f"Resolved {what} from {source} in {seconds:.1f}s (not saved in {where})"
     return f"Fetched {what} from {source} in {seconds:.1f}s, as locked in {where}"
+
+
+def no_progress(invocation: Invocation, environ: Mapping[str, str]) -> Mapping[str, str]:
+    """uv's ``--no-progress`` hides uvx-nix's status line too (Nix's run reads the variable)."""
+    from uvx_nix import progress
+
+    if progress.asked_no_progress(invocation.args):
+        return {**environ, "UV_NO_PROGRESS": "1"}
+    return environ
