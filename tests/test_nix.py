@@ -70,3 +70,16 @@ def test_nix_missing_is_a_one_line_error() -> None:
     with pytest.raises(UserError) as info:
         nix.nix_executable({"PATH": "/nonexistent"})
     assert info.value.exit_code == EXIT_NIX_MISSING
+
+
+@pytest.mark.parametrize("spelled", [
+    # `nix flake metadata --json`'s url for one hash: Nix 2.8, then Nix 2.24 and later.
+    "path:/p?lastModified=1&narHash=sha256-ab+c%2fd=",
+    "path:/p?lastModified=1&narHash=sha256-ab%2Bc/d%3D",
+])
+def test_canonical_url_is_the_same_whichever_nix_wrote_it(spelled: str) -> None:
+    assert nix.canonical_url(spelled) == "path:/p?lastModified=1&narHash=sha256-ab%2Bc%2Fd%3D"
+
+
+def test_canonical_url_leaves_urls_without_a_query_alone() -> None:
+    assert nix.canonical_url(f"github:NixOS/nixpkgs/{REV}") == f"github:NixOS/nixpkgs/{REV}"

@@ -1,7 +1,7 @@
-"""progress: reading Nix's structured log (real Nix 2.8 captures) and drawing the status line.
+"""progress: reading Nix's structured log (real Nix 2.8 and 2.26 captures), drawing the line.
 
-The captures in tests/nix-logs/nix-2.8/ are stderr of real `nix build --log-format
-internal-json` runs (see the README there); a fake `nix` replays them for the error tests.
+The captures in tests/nix-logs/ are stderr of real `nix build --log-format internal-json`
+runs (see the README there); a fake `nix` replays them for the error tests.
 """
 
 from __future__ import annotations
@@ -18,16 +18,23 @@ from uvx_nix import nix, progress
 from uvx_nix.errors import EXIT_NIX_FAILED, UserError
 
 LOGS = Path(__file__).parent / "nix-logs" / "nix-2.8"
+VERSIONS = ["nix-2.8", "nix-2.26"]
 
 
-def _lines(name: str) -> list[str]:
-    return (LOGS / name).read_text(encoding="utf-8").splitlines()
+@pytest.fixture(params=VERSIONS)
+def logs(request: pytest.FixtureRequest) -> Path:
+    """The directory of one Nix version's captures (each test runs against both)."""
+    return Path(__file__).parent / "nix-logs" / str(request.param)
 
 
-def _feed_until(name: str, marker: str) -> progress.NixLog:
+def _lines(name: str, logs: Path = LOGS) -> list[str]:
+    return (logs / name).read_text(encoding="utf-8").splitlines()
+
+
+def _feed_until(name: str, marker: str, logs: Path = LOGS) -> progress.NixLog:
     """Feed a capture up to and including the first line containing ``marker``."""
     state = progress.NixLog()
-    for line in _lines(name):
+    for line in _lines(name, logs):
         state.feed(line)
         if marker in line:
             return state
@@ -38,8 +45,8 @@ def test_before_any_activity_nix_is_evaluating() -> None:
     assert progress.NixLog().status().phase == "evaluating"
 
 
-def test_a_running_build_names_itself_and_its_last_line() -> None:
-    state = _feed_until("build.jsonl", "compiling part 2 of 3")
+def test_a_running_build_names_itself_and_its_last_line(logs: Path) -> None:
+    state = _feed_until("build.jsonl", "compiling part 2 of 3", logs)
     status = state.status()
     assert (status.phase, status.subject, status.last_line) == \
         ("building", "chatty-1.0", "compiling part 2 of 3")
@@ -48,9 +55,9 @@ def test_a_running_build_names_itself_and_its_last_line() -> None:
         "Building chatty-1.0 [1/2 built] 2.0s: compiling part 2 of 3"
 
 
-def test_a_finished_build_leaves_no_running_build() -> None:
+def test_a_finished_build_leaves_no_running_build(logs: Path) -> None:
     state = progress.NixLog()
-    readable = [text for line in _lines("build.jsonl") for text in state.feed(line)]
+    readable = [text for line in _lines("build.jsonl", logs) for text in state.feed(line)]
     status = state.status()
     assert status.subject == ""
     assert status.builds == (2, 2)
@@ -60,8 +67,8 @@ def test_a_finished_build_leaves_no_running_build() -> None:
     assert state.failure()[1] is None
 
 
-def test_a_download_counts_paths_and_bytes() -> None:
-    state = _feed_until("substitute.jsonl", '"fields":[1474560,3000448,0,0]')
+def test_a_download_counts_paths_and_bytes(logs: Path) -> None:
+    state = _feed_until("substitute.jsonl", '"fields":[1474560,3000448,0,0]', logs)
     status = state.status()
     assert (status.phase, status.subject) == ("downloading", "data-1.0")
     assert status.paths == (0, 2)
@@ -70,14 +77,14 @@ def test_a_download_counts_paths_and_bytes() -> None:
     text = progress.format_status(status, 1.0, "x")
     assert text.startswith("Downloading data-1.0 [0/2 paths, 1.4 MiB/")
     state = progress.NixLog()
-    for line in _lines("substitute.jsonl"):
+    for line in _lines("substitute.jsonl", logs):
         state.feed(line)
     assert state.status().paths == (2, 2)
 
 
-def test_a_failed_build_gives_its_name_message_and_last_lines() -> None:
+def test_a_failed_build_gives_its_name_message_and_last_lines(logs: Path) -> None:
     state = progress.NixLog()
-    for line in _lines("build-failure.jsonl"):
+    for line in _lines("build-failure.jsonl", logs):
         state.feed(line)
     detail, build = state.failure()
     assert detail == "builder for 'chatty-1.0' failed with exit code 2"
@@ -86,13 +93,21 @@ def test_a_failed_build_gives_its_name_message_and_last_lines() -> None:
     assert list(build.lines)[-2:] == ["compiling part 3 of 3", "chatty: error: no such thing"]
 
 
-def test_an_evaluation_error_gives_its_position() -> None:
+def test_an_evaluation_error_gives_its_position(logs: Path) -> None:
     state = progress.NixLog()
-    for line in _lines("eval-error.jsonl"):
+    for line in _lines("eval-error.jsonl", logs):
         state.feed(line)
     detail, build = state.failure()
     assert detail == "attribute 'nothere' missing (at /tmp/example/pkgs.nix:17:32)"
     assert build is None
+
+
+def test_a_thrown_error_gives_its_message_not_the_trace(logs: Path) -> None:
+    """Nix 2.20+ opens this error with a bare "error:" and "… while" trace lines."""
+    state = progress.NixLog()
+    for line in _lines("eval-throw.jsonl", logs):
+        state.feed(line)
+    assert state.failure() == ("thrown cannot be evaluated", None)
 
 
 def test_plain_lines_and_garbage_are_kept_as_text() -> None:

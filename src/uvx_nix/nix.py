@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from uvx_nix import paths, progress
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, EXIT_NIX_MISSING, UserError
@@ -133,6 +133,31 @@ def _failure(what: str, returncode: int, state: progress.NixLog, log: Path | Non
     return message
 
 
+def query_params(query: str) -> list[tuple[str, str]]:
+    """A flake URL's query, percent-decoded. Not ``urllib.parse.parse_qsl``: Nix never reads
+    ``+`` as a space, and Nix 2.8 writes a narHash's ``+`` unencoded."""
+    out = []
+    for part in query.split("&"):
+        key, _, value = part.partition("=")
+        out.append((unquote(key), unquote(value)))
+    return out
+
+
+def canonical_url(url: str) -> str:
+    """One spelling of a locked flake URL whichever Nix wrote it.
+
+    ``nix flake metadata --json`` prints a narHash as ``sha256-ab+c%2fd=`` under Nix 2.8 and as
+    ``sha256-ab%2Bc/d%3D`` from 2.24 on; both decode to the same hash. Locks store the query
+    percent-encoded in full (``%2B``, ``%2F``, ``%3D``), which every Nix reads back, so a lock
+    does not change with the writer's Nix version.
+    """
+    base, sep, query = url.partition("?")
+    if not sep or not query:
+        return url
+    parts = [f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query_params(query)]
+    return f"{base}?{'&'.join(parts)}"
+
+
 def lock_flake(ref: str, environ: Mapping[str, str], quiet: bool = False) -> str:
     """``nix flake metadata --json`` a floating ref into a locked URL."""
     out = _nix(["flake", "metadata", "--json", ref], environ,
@@ -145,7 +170,7 @@ def lock_flake(ref: str, environ: Mapping[str, str], quiet: bool = False) -> str
                         EXIT_NIX_FAILED) from exc
     if not isinstance(url, str) or not url:
         raise UserError(f"nix flake metadata gave no locked URL for {ref!r}", EXIT_NIX_FAILED)
-    return url
+    return canonical_url(url)
 
 
 def locked_url_from_source_info(ref: str, info: Mapping[str, Any]) -> str:

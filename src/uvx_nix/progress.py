@@ -181,9 +181,12 @@ class NixLog:
         raw = clean(str(event.get("raw_msg", "")))
         position = ""
         if event.get("file") and event.get("line"):
-            position = f"{clean(str(event['file']))}:{_int(event['line'])}"
-            if event.get("column"):
-                position += f":{_int(event['column'])}"
+            # 2.8 gives the file alone; current Nix prints the position into it ("f:17:32").
+            position = clean(str(event["file"]))
+            where = f":{_int(event['line'])}" + (
+                f":{_int(event['column'])}" if event.get("column") else "")
+            if not position.endswith(where):
+                position += where
         self.messages.append(Message(_int(event.get("level")), text, raw, position))
         return text.splitlines() or [""]
 

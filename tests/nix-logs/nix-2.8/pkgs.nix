@@ -15,4 +15,5 @@ in rec {
     /bin/mkdir -p $out/lib; echo ${data} > $out/lib/ref
   '';
   broken = let empty = { }; in empty.nothere;
+  thrown = mk "thrown-1.0" (throw "thrown cannot be evaluated");
 }
