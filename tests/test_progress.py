@@ -55,6 +55,15 @@ def test_a_running_build_names_itself_and_its_last_line(logs: Path) -> None:
         "Building chatty-1.0 [1/2 built] 2.0s: compiling part 2 of 3"
 
 
+def test_a_build_shows_its_stdenv_phase() -> None:
+    state = _feed_until("build.jsonl", "compiling part 1 of 3")
+    ident = next(i for i, a in state._activities.items() if a.kind == progress.ACT_BUILD)
+    state.feed("@nix " + json.dumps({"action": "result", "id": ident, "type": 104,
+                                     "fields": ["buildPhase"]}))
+    assert progress.format_status(state.status(), 1.0, "x") == \
+        "Building chatty-1.0 (buildPhase) [1/2 built] 1.0s: compiling part 1 of 3"
+
+
 def test_a_finished_build_leaves_no_running_build(logs: Path) -> None:
     state = progress.NixLog()
     readable = [text for line in _lines("build.jsonl", logs) for text in state.feed(line)]

@@ -134,6 +134,7 @@ class Status:
     paths: tuple[int, int]  # store paths copied: done, expected
     transferred: tuple[int, int]  # bytes: done, expected
     last_line: str
+    step: str = ""  # the build's stdenv phase (resSetPhase), e.g. "buildPhase"
 
 
 class NixLog:
@@ -147,7 +148,7 @@ class NixLog:
         self._phase = "evaluating"
         self.builds: dict[str, Build] = {}
         self.messages: list[Message] = []
-        self.other: list[str] = []  # stderr lines that were not @nix JSON
+        self.other: deque[str] = deque(maxlen=50)  # stderr lines that were not @nix JSON
 
     def feed(self, line: str) -> list[str]:
         """Take one stderr line; return what it adds to the human-readable log."""
@@ -261,11 +262,11 @@ class NixLog:
 
     def status(self) -> Status:
         running = sorted(self._activities.values(), key=lambda a: a.started, reverse=True)
-        subject, last = "", ""
+        subject, last, step = "", "", ""
         builds = [b for b in (self._build_of(a) for a in running) if b is not None]
         phase = self._phase
         if builds:
-            phase, subject = "building", builds[0].name
+            phase, subject, step = "building", builds[0].name, builds[0].phase
             last = builds[0].lines[-1] if builds[0].lines else ""
         else:
             downloads = [a for a in running if a.kind in _DOWNLOADING]
@@ -283,7 +284,7 @@ class NixLog:
         transfer = self._totals(ACT_COPY_PATH)
         if transfer[:2] == (0, 0):
             transfer = self._totals(ACT_FILE_TRANSFER)
-        return Status(phase, subject, built[:2], paths[:2], transfer[:2], last)
+        return Status(phase, subject, built[:2], paths[:2], transfer[:2], last, step)
 
     def failure(self) -> tuple[str, Build | None]:
         """The useful part of the log: the error (with its position), the failed build."""
@@ -305,7 +306,7 @@ class NixLog:
             if first.position and first.position not in text:
                 text = f"{text} (at {first.position})"
         elif self.other:
-            text = " ".join(self.other[-3:])
+            text = " ".join(list(self.other)[-3:])
         else:
             text = "no message"
         return text[:600], failed
@@ -326,6 +327,7 @@ def format_status(status: Status, elapsed: float, what: str) -> str:
     """The text of the status line (without the spinner)."""
     if status.phase == "building":
         head = f"Building {status.subject}" if status.subject else "Building"
+        head += f" ({status.step})" if status.step else ""
     elif status.phase == "downloading":
         head = f"Downloading {status.subject}" if status.subject else "Downloading"
     else:
