@@ -7,6 +7,7 @@ call gets a fresh nonce, so nothing is in the store yet.  Terminals are real: tm
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -40,6 +41,8 @@ def _nixpkgs(sim: Sim, where: Path) -> Path:
   chatty = mk "chatty-1.0" (chat + "${bb} mkdir -p $out/lib");
   chattyfail = mk "chattyfail-1.0" (chat + "echo 'chattyfail: error: no such thing' >&2; exit 2");
   evalpos = let empty = { }; in empty.nothere;
+  bulky = mk "bulky-1.0"
+    "${bb} mkdir -p $out/lib; ${bb} head -c 3000000 /dev/urandom > $out/lib/blob";
   pythonInterpreters = base.pythonInterpreters // { python312 = slowPython; };
 """, "  " + chat + python)
 
@@ -132,9 +135,32 @@ def test_ci_logs_get_one_plain_line_per_phase(sim: Sim, project_dir: Path) -> No
         "uvx-nix: building chatty-1.0 with Nix",
     ], res.stderr
     assert CLOSING.match(lines[-1]), res.stderr
-    assert len(lines) == 3, res.stderr  # one line per phase: the later build is not named
+    assert len(lines) == 3, res.stderr  # one line per phase
     assert "\r" not in res.stderr
     assert "\033" not in res.stderr
+
+
+def test_ci_logs_name_a_download(sim: Sim, project_dir: Path, tmp_path: Path) -> None:
+    """A binary cache (file://, as the simulation has no network) serves ``bulky``."""
+    write_project(project_dir)
+    pkgs = _nixpkgs(sim, project_dir)
+    cache = project_dir / "binary-cache"
+    nix = ["nix", "--extra-experimental-features", "nix-command"]
+    out = sim.run([*nix, "build", "--no-link", "--json", "--impure", "--expr",
+                   f"(import {pkgs} {{ }}).bulky"], cwd=project_dir, check=True).stdout
+    built = json.loads(out)[0]["outputs"]["out"]
+    sim.run([*nix, "copy", "--to", f"file://{cache}", built], cwd=project_dir, check=True)
+    sim.run(["nix-store", "--delete", built], cwd=project_dir, check=True)
+    res = uvx(sim, FIND, cwd=project_dir, check=True, env={
+        "UVX_NIX_NIXPKGS": str(pkgs), "UVX_NIX_LIBRARIES": "bulky", "CI": "true",
+        "NIX_CONFIG": f"substituters = file://{cache}\nrequire-sigs = false"})
+    lines = res.stderr.splitlines()
+    assert lines[:2] == [
+        "uvx-nix: evaluating (resolving the Python interpreter) with Nix",
+        "uvx-nix: downloading bulky-1.0 with Nix",
+    ], res.stderr
+    assert CLOSING.match(lines[2]), res.stderr
+    assert len(lines) == 3, res.stderr  # resolve.nix's own quick build is not named
 
 
 def test_a_failing_build_shows_its_last_lines_and_the_log(sim: Sim, project_dir: Path) -> None:

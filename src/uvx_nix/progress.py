@@ -67,6 +67,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _DRV = re.compile(r"/nix/store/[0-9a-z]{32}-[^'\"\s]+\.drv")
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _DOWNLOADING = (ACT_SUBSTITUTE, ACT_COPY_PATH, ACT_FILE_TRANSFER, ACT_FETCH_TREE)
+# resolve.nix's own result (a builtin:buildenv, built in a moment): not worth naming.
+_OWN_BUILD = "uvx-nix-env"
 
 
 def clean(text: str) -> str:
@@ -201,7 +203,8 @@ class NixLog:
         if kind == ACT_BUILD and act.fields and isinstance(act.fields[0], str):
             drv = act.fields[0]
             self.builds[drv] = Build(drv, clean(store_name(drv)))
-            self._phase = "building"
+            if self.builds[drv].name != _OWN_BUILD:
+                self._phase = "building"
         elif kind in _DOWNLOADING:
             self._phase = "downloading" if self._phase == "evaluating" else self._phase
         return [act.text] if act.text and _int(event.get("level")) <= 3 else []
@@ -263,7 +266,8 @@ class NixLog:
     def status(self) -> Status:
         running = sorted(self._activities.values(), key=lambda a: a.started, reverse=True)
         subject, last, step = "", "", ""
-        builds = [b for b in (self._build_of(a) for a in running) if b is not None]
+        builds = [b for b in (self._build_of(a) for a in running)
+                  if b is not None and b.name != _OWN_BUILD]
         phase = self._phase
         if builds:
             phase, subject, step = "building", builds[0].name, builds[0].phase
