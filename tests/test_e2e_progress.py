@@ -104,7 +104,8 @@ def test_a_terminal_shows_no_progress_when_quiet_dumb_or_asked(sim: Sim, project
     assert ("Resolved CPython" in end) is (how != "quiet"), end
 
 
-def test_no_terminal_no_progress_only_the_closing_line(sim: Sim, project_dir: Path) -> None:
+def test_no_terminal_no_progress_only_the_closing_line(sim: Sim, project_dir: Path,
+                                                       tmp_path: Path) -> None:
     write_project(project_dir)
     pkgs = _nixpkgs(sim, project_dir)
     env = {"UVX_NIX_NIXPKGS": str(pkgs), "UVX_NIX_LIBRARIES": "chatty"}
@@ -118,6 +119,11 @@ def test_no_terminal_no_progress_only_the_closing_line(sim: Sim, project_dir: Pa
     again = uvx(sim, FIND, cwd=project_dir, env=env, check=True)
     assert again.stderr == ""
     assert again.stdout == res.stdout
+    # A user who has not checked this lock yet (a fresh HOME): its paths are realised.
+    sim.reset_home(tmp_path / "other-home")
+    other = uvx(sim, FIND, cwd=project_dir, env=env, check=True)
+    assert re.fullmatch(r"Fetched CPython 3\.13\.\d+ and 3 libraries from nixpkgs at /\S+ in "
+                        r"\d+\.\ds, as locked in uvx-nix\.lock\n", other.stderr), other.stderr
     # Quiet: nothing at all, on a miss too.
     (project_dir / ".python-version").write_text("3.13\n")
     quiet = uvx(sim, ["-q", *FIND], cwd=project_dir, env=env, check=True)
