@@ -83,29 +83,3 @@ def test_canonical_url_is_the_same_whichever_nix_wrote_it(spelled: str) -> None:
 
 def test_canonical_url_leaves_urls_without_a_query_alone() -> None:
     assert nix.canonical_url(f"github:NixOS/nixpkgs/{REV}") == f"github:NixOS/nixpkgs/{REV}"
-
-
-# stderr of a failed evaluation, as Nix 2.8 and Nix 2.26 print it (the 2.26 one abridged from
-# the simulation's evalfail attribute under Debian 13's nix-bin).
-EVAL_ERROR_2_8 = """error: evalfail cannot be evaluated
-(use '--show-trace' to show detailed location information)
-"""
-EVAL_ERROR_2_26 = """error:
-       … while calling the 'derivationStrict' builtin
-         at <nix/derivation-internal.nix>:37:12:
-           36|
-           37|   strict = derivationStrict drvAttrs;
-             |            ^
-           38|
-
-       … while evaluating derivation 'uvx-nix-env'
-
-       (stack trace truncated; use '--show-trace' to show the full, detailed trace)
-
-       error: evalfail cannot be evaluated
-"""
-
-
-@pytest.mark.parametrize("stderr", [EVAL_ERROR_2_8, EVAL_ERROR_2_26])
-def test_error_tail_finds_the_message_under_both_nix_versions(stderr: str) -> None:
-    assert nix._error_tail(stderr).startswith("error: evalfail cannot be evaluated")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from uvx_nix import paths, progress
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, EXIT_NIX_MISSING, UserError
 
 FLAGS = ("--extra-experimental-features", "nix-command flakes")
@@ -80,61 +81,56 @@ def nix_executable(environ: Mapping[str, str]) -> str:
     return found
 
 
-def _error_tail(stderr: str) -> str:
-    lines = [ln.rstrip() for ln in stderr.splitlines() if ln.strip()]
-    noise = ("warning:", "building '", "copying")
-    lines = [ln for ln in lines if not ln.lstrip().startswith(noise)]
-    for i, line in enumerate(lines):
-        # Nix >= 2.20 opens an evaluation error with a bare "error:" and a trace of "… while"
-        # lines; the message is the next "error: …" line (2.8 puts it on the first line).
-        if line.lstrip().startswith("error:") and line.strip() != "error:":
-            tail = lines[i : i + 3]
-            break
-    else:
-        tail = lines[-3:]
-    text = " ".join(part.strip() for part in tail)
-    return text[:600] if text else "no message"
-
-
 def _nix(args: list[str], environ: Mapping[str, str], *, what: str, quiet: bool = False) -> str:
-    """Run nix with the flags always needed; return stdout or raise a one-line error."""
+    """Run nix with the flags always needed; return stdout or raise an error naming the cause.
+
+    Nix writes its structured log (``--log-format internal-json``) to stderr; progress.py
+    turns it into one status line on a terminal, keeps the failing build's last lines, and
+    writes the readable log to the cache directory, kept when Nix fails."""
     exe = nix_executable(environ)
     if environ.get("UV_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
         # uv was asked to stay offline (--offline / UV_OFFLINE): so is Nix (no substituters,
         # downloaded sources considered up to date).
         args = ["--offline", *args]
-    show = not quiet and sys.stderr.isatty()
-    if show:
-        sys.stderr.write(f"uvx-nix: {what} with Nix...")
-        sys.stderr.flush()
+    argv = [exe, *FLAGS, "--log-format", "internal-json", *args]
+    display = progress.Display(progress.mode(environ, quiet, sys.stderr), what, environ)
+    log = progress.LogFile(paths.cache_dir(environ), argv)
     try:
-        proc = subprocess.run(
-            [exe, *FLAGS, *args],
-            env=dict(environ),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        proc = subprocess.Popen(argv, env=dict(environ), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as exc:
+        log.end(keep=False)
         raise UserError(f"could not start nix ({exc}); check your Nix installation",
                         EXIT_NIX_MISSING) from exc
-    finally:
-        if show:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-    if proc.returncode != 0:
-        if proc.returncode < 0:
-            detail = f"nix was killed by signal {-proc.returncode}"
-        else:
-            detail = _error_tail(proc.stderr)
-        raise UserError(
-            f"nix failed while {what}: {detail} (run with UVX_NIX_DEBUG=1 for the full log)",
-            EXIT_NIX_FAILED,
-        )
-    if environ.get("UVX_NIX_DEBUG") == "1" and proc.stderr:
-        sys.stderr.write(proc.stderr)
-    return proc.stdout
+    try:
+        stdout, state = progress.follow(proc, display, log.write)
+    except BaseException:
+        proc.kill()  # interrupted: do not leave Nix running behind the user's back
+        proc.wait()
+        log.end(keep=True)
+        raise
+    if proc.returncode == 0:
+        log.end(keep=False)
+        return stdout
+    where = log.end(keep=True)
+    raise UserError(_failure(what, proc.returncode, state, where), EXIT_NIX_FAILED)
+
+
+def _failure(what: str, returncode: int, state: progress.NixLog, log: Path | None) -> str:
+    """One error: the cause (the evaluation error with its position, or the build that failed),
+    where the full log is, then the failed build's last lines."""
+    if returncode < 0:
+        detail = f"nix was killed by signal {-returncode}"
+        build = None
+    else:
+        detail, build = state.failure()
+    where = f"full log: {log}, or" if log is not None else "for the full log,"
+    message = f"nix failed while {what}: {detail} ({where} run with UVX_NIX_DEBUG=1)"
+    if build is not None and build.lines:
+        lines = list(build.lines)[-progress.LAST_LINES:]
+        message += f"\nlast lines of the build of {build.name}:"
+        message += "".join(f"\n  {build.name}> {line}" for line in lines)
+    return message
 
 
 def query_params(query: str) -> list[tuple[str, str]]:

@@ -132,9 +132,14 @@ let
       lastModified = flake.lastModified or flake.sourceInfo.lastModified or null;
     };
 
+  # nixpkgs' release ("25.11"), only to name it in the closing line; null when absent.
+  nixpkgsRelease =
+    let r = tryEval (pkgs.lib.trivial.release or null);
+    in if r.success && builtins.isString r.value then r.value else null;
+
   manifest = toFile "uvx-nix-manifest.json" (toJSON {
     format = 1;
-    inherit system candidates missing skipped;
+    inherit system candidates missing skipped nixpkgsRelease;
     source = sourceInfo;
     python = pythonInfo;
     libraries = map (l: { inherit (l) attribute out name; }) libraries;
