@@ -124,6 +124,9 @@ def _failure(what: str, returncode: int, state: progress.NixLog, log: Path | Non
         build = None
     else:
         detail, build = state.failure()
+    refusal = _refusal(detail)
+    if refusal is not None:
+        return refusal
     where = f"full log: {log}, or" if log is not None else "for the full log,"
     message = f"nix failed while {what}: {detail} ({where} run with UVX_NIX_DEBUG=1)"
     if build is not None and build.lines:
@@ -131,6 +134,28 @@ def _failure(what: str, returncode: int, state: progress.NixLog, log: Path | Non
         message += f"\nlast lines of the build of {build.name}:"
         message += "".join(f"\n  {build.name}> {line}" for line in lines)
     return message
+
+
+# nixpkgs' check-meta.nix refusing a package, in its current wording ("Refusing to evaluate
+# package 'n-v' in POS because it has an unfree license (<L>)") and the older one ("Package
+# <n-v> in POS has an unfree license (<L>), refusing to evaluate."), where <> are nixpkgs'
+# typographic quotes (U+2018, U+2019).
+_PACKAGE = r"(?:Refusing to evaluate package|Package) ['\u2018]([^'\u2019]+)['\u2019].*? "
+_UNFREE = re.compile(_PACKAGE + r"has an unfree license \(\u2018([^\u2019]*)\u2019\)")
+_INSECURE = re.compile(_PACKAGE + r"(?:is )?marked as insecure")
+
+
+def _refusal(detail: str) -> str | None:
+    """nixpkgs' own hint (export NIXPKGS_ALLOW_UNFREE=1) does not apply through uvx-nix, which
+    keeps the user's NIXPKGS_* variables out of the evaluation: name the setting instead."""
+    if m := _UNFREE.search(detail):
+        return (f"nixpkgs refuses {m.group(1)}: it has an unfree license ({m.group(2)}); to use "
+                "it, set allow-unfree = true in [tool.uvx-nix] or the user config, or "
+                "UVX_NIX_ALLOW_UNFREE=1")
+    if m := _INSECURE.search(detail):
+        return (f"nixpkgs refuses {m.group(1)}: it is marked as insecure; use a maintained "
+                "attribute instead in 'libraries'")
+    return None
 
 
 def query_params(query: str) -> list[tuple[str, str]]:
