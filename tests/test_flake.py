@@ -25,6 +25,17 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "flake"
 SYSTEMS = ("x86_64-linux", "aarch64-linux")
 FEATURES = ["--extra-experimental-features", "nix-command flakes"]
+
+
+def _nix_version() -> tuple[int, ...]:
+    out = subprocess.run(["nix", "--version"], capture_output=True, text=True, check=False).stdout
+    found = re.search(r"(\d+)\.(\d+)", out)
+    return tuple(int(x) for x in found.groups()) if found else (0, 0)
+
+
+# From Nix 2.19 on, `nix flake show` and `nix flake check` look at the current system only
+# unless told otherwise (2.8 has no such flag and always looks at all of them).
+ALL_SYSTEMS = ["--all-systems"] if shutil.which("nix") and _nix_version() >= (2, 19) else []
 # What the flake reads from the working tree; copied so uncommitted edits are what we test
 # and nothing else of the repo (.venv, caches, the simulation's build) is copied to the store.
 FLAKE_FILES = ("flake.nix", "nix", "src", "shell-integration", "pyproject.toml", "README.md",
@@ -102,7 +113,9 @@ def flake(tmp_path_factory: pytest.TempPathFactory) -> Flake:
     registry.write_text('{"flakes": [], "version": 2}\n')
     env = dict(os.environ)
     # No binary cache (no network here) and no global registry download.
-    env["NIX_CONFIG"] = f"{HOST_NIX_CONFIG}flake-registry = {registry}\n"
+    # (flakes enabled before flake-registry, or Nix 2.26 ignores that setting with a warning)
+    env["NIX_CONFIG"] = (f"{HOST_NIX_CONFIG}experimental-features = nix-command flakes\n"
+                         f"flake-registry = {registry}\n")
     return Flake(root, nixpkgs, harness, env)
 
 
@@ -138,7 +151,8 @@ def test_only_input_is_nixpkgs() -> None:
 
 
 def test_flake_show_lists_every_output(flake: Flake) -> None:
-    shown = json.loads(flake.overridden("flake", "show", "--json", flake.ref).stdout)
+    shown = json.loads(flake.overridden("flake", "show", "--json", *ALL_SYSTEMS,
+                                        flake.ref).stdout)
     for system in SYSTEMS:
         packages = shown["packages"][system]
         assert {"default", "uvx-nix", "uv-shim"} <= set(packages)
@@ -159,7 +173,7 @@ def test_flake_check_without_building(flake: Flake) -> None:
     """Nix's own output checks: overlay argument names, app and template shapes, ...; and
     no warning but the documented one (the 0.1.0 name of the home-manager module; Nix 2.8
     does not know `homeModules` either)."""
-    res = flake.overridden("flake", "check", "--no-build", flake.ref)
+    res = flake.overridden("flake", "check", "--no-build", *ALL_SYSTEMS, flake.ref)
     # (The test's own --no-write-lock-file with an overridden input warns about the lock.)
     warnings = {line.strip() for line in res.stderr.splitlines() if "warning:" in line
                 and "not writing modified lock file" not in line}
