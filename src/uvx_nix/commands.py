@@ -137,7 +137,10 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     entry = lock.systems.get(inp.system)
     fresh = lock.fingerprint == inp.fingerprint() and entry is not None
     print(f"lockfile: {inp.lock_path} ({'up to date' if fresh else 'stale: inputs changed'})")
-    print(f"locked nixpkgs: {lock.nixpkgs_url}")
+    shared = ("a path: only machines with this path can use the lock; set nixpkgs to a "
+              "fetchable ref to share it" if lock.nixpkgs_url.startswith("path:")
+              else "fetchable by any machine")
+    print(f"locked nixpkgs: {lock.nixpkgs_url} ({shared})")
     if entry is not None:
         present = all(os.path.exists(p) for p in entry.store_paths())
         print(f"interpreter: {entry.interpreter} ({entry.python_attribute} "

@@ -177,7 +177,7 @@ def _entry_from_manifest(manifest: dict[str, Any], inp: inputs_mod.Inputs) -> lo
 
 def _locked_source(lock: lockfile.Lock) -> dict[str, str]:
     if lock.nixpkgs_kind == "flake":
-        return {"type": "flake", "ref": lock.nixpkgs_url}
+        return {"type": "flake", "ref": nix.local_source(lock.nixpkgs_url)}
     if lock.nixpkgs_kind == "channel":
         return {"type": "channel"}
     return {"type": "path", "path": lock.nixpkgs_url}
@@ -312,6 +312,10 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
     entry = _entry_from_manifest(manifest, inp)
     if kind == "flake" and not nix.is_locked(url) and isinstance(manifest.get("source"), dict):
         url = nix.locked_url_from_source_info(url, manifest["source"])
+    if kind == "flake":
+        url, unshared = nix.shareable(url, environ)
+        if unshared:
+            warn(unshared, quiet)
     systems = dict(lock.systems) if (lock and lock.fingerprint == fingerprint and same_source
                                       and not upgrade) else {}
     systems[inp.system] = entry
