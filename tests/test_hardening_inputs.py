@@ -501,9 +501,11 @@ CASES: list[Case] = [
          _interpreter(lambda s, old: s.bin("bash", "bash")), 74, ("outside its store path",)),
     Case("lock-python-of-another-attribute", _swap_store_path("python313", "python312"), 74,
          ("but the locked nixpkgs gives", "uvx-nix nix lock --upgrade")),
-    Case("lock-python-of-another-attribute-untrusted",
-         _swap_store_path("python313", "python312", trust=False), 76,
-         ("names its own nixpkgs source", "uvx-nix nix allow")),
+    # Edited in place: it still pins what this machine locked your own nixpkgs to, so it is
+    # re-checked without asking, and refused (a stranger's pin: test_e2e_attacks.py).
+    Case("lock-python-of-another-attribute-own-source",
+         _swap_store_path("python313", "python312", trust=False), 74,
+         ("but the locked nixpkgs gives", "uvx-nix nix lock --upgrade")),
     Case("lock-library-of-another-attribute", _swap_store_path("zlib", "openssl"), 74,
          ("but the locked nixpkgs gives", "uvx-nix nix lock --upgrade")),
     Case("home-unwritable", _ro_home(missing=False), 0, (), _prefix("python313")),

@@ -56,7 +56,7 @@ def install(inv: Invocation, environ: Mapping[str, str]) -> int:
     from uvx_nix import resolution
 
     inp = inputs_mod.gather(inv, environ)
-    resolution.check_trust(inp, environ, None)
+    resolution.permit_configured(inp, environ)
     base = directory(environ)
     base.mkdir(parents=True, exist_ok=True)
     quiet = inv.quiet > 0

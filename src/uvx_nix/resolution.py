@@ -5,6 +5,7 @@ Runs under a file lock per lockfile, so N parallel cold calls run Nix once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -257,11 +258,20 @@ def ensure(inp: inputs_mod.Inputs, environ: Mapping[str, str], *, quiet: bool = 
                         "if none is running, delete that file", EXIT_NIX_FAILED) from exc
 
 
+def _uses_lock(inp: inputs_mod.Inputs, lock: lockfile.Lock | None, fingerprint: str,
+               upgrade: bool) -> bool:
+    """Whether this resolution evaluates the lock's pinned nixpkgs (rather than the
+    configured source): the lock still matches, or only other inputs changed."""
+    if lock is None or upgrade:
+        return False
+    matches = lock.fingerprint == fingerprint and inp.system in lock.systems
+    return matches or lock.inputs.get("nixpkgs") == inp.nixpkgs.ref
+
+
 def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: Path, *,
                    quiet: bool, upgrade: bool, fallback: bool) -> Resolved:
-    check_trust(inp, environ, None)
     fingerprint = inp.fingerprint()
-    lock, raw = _read_lock(inp, fingerprint)
+    lock, raw = check_permission(inp, environ, upgrade)
     if lock and lock.fingerprint == fingerprint and not upgrade and inp.system in lock.systems:
         entry = lock.systems[inp.system]
         if lock.migrated_from is not None:
@@ -271,16 +281,14 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         if present and verified and gcroot_points(gcroot, entry):
             return Resolved(inp, lock, entry, gcroot, 0, False)
         # A lock this machine has not checked, or paths gone: rebuild exactly what it names.
-        check_trust(inp, environ, lock, raw)
         _realise_locked(inp, lock, entry, gcroot, environ, quiet)
         _mark_verified(environ, inp.lock_dir, raw)
         return Resolved(inp, lock, entry, gcroot, 1, False)
 
     runs = 0
-    same_source = lock is not None and lock.inputs.get("nixpkgs") == inp.nixpkgs.ref
-    check_trust(inp, environ, lock if same_source and not upgrade else None, raw)
+    same_source = _uses_lock(inp, lock, fingerprint, upgrade)
     try:
-        if lock is not None and same_source and not upgrade:
+        if lock is not None and same_source:
             source = _locked_source(lock)
             url, kind = lock.nixpkgs_url, lock.nixpkgs_kind
         else:
@@ -300,6 +308,10 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
     entry = _entry_from_manifest(manifest, inp)
     if kind == "flake" and not nix.is_locked(url) and isinstance(manifest.get("source"), dict):
         url = nix.locked_url_from_source_info(url, manifest["source"])
+    if not same_source:
+        from uvx_nix import trust
+
+        trust.record_locked(environ, inp.nixpkgs.kind, inp.nixpkgs.ref, kind, url)
     systems = dict(lock.systems) if (lock and lock.fingerprint == fingerprint and same_source
                                       and not upgrade) else {}
     systems[inp.system] = entry
@@ -327,25 +339,72 @@ def _read_lock(inp: inputs_mod.Inputs, fingerprint: str) -> tuple[lockfile.Lock 
     return lock, raw
 
 
-def check_trust(inp: inputs_mod.Inputs, environ: Mapping[str, str],
-                 lock: lockfile.Lock | None, raw: bytes = b"") -> None:
-    """Project-supplied Nix code is evaluated only with permission (see trust.py)."""
+def permit_configured(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> None:
+    """The configured nixpkgs source may be evaluated: it is yours, or allowed."""
     from uvx_nix import trust
 
-    root = inp.project.root if inp.project else inp.lock_dir
     if inp.project_source:
-        trust.require(root, inp.nixpkgs.ref, inp.nixpkgs.origin, inp.libraries, environ)
-    if lock is None or _verified_marker(environ, inp.lock_dir, raw).exists():
-        return
-    # A lock this machine has not verified names the nixpkgs to evaluate: only official
-    # nixpkgs, a source already in the store, the user's own channel, or exactly the source
-    # the user configured pass without permission. (A `path` source such as
-    # /proc/self/cwd/... would otherwise evaluate the repository's own Nix code.)
+        root = inp.project.root if inp.project else inp.lock_dir
+        trust.require(root, inp.nixpkgs.ref, inp.nixpkgs.origin, environ)
+
+
+def permit_lock(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfile.Lock,
+                origin: Path) -> None:
+    """The nixpkgs a lock pins may be evaluated, or its outputs used.
+
+    Asked on every slow path; what the lock claims in [inputs] and whether this machine
+    verified it grant nothing.  It passes when it is your channel, a source already in the
+    store, exactly the configured source, or what this machine itself locked the configured
+    source to (then the configured source must be permitted); anything else needs its own
+    `uvx-nix nix allow`.  (A `path` source such as /proc/self/cwd/... would otherwise
+    evaluate the repository's own Nix code.)"""
+    from uvx_nix import trust
+
     kind, url = lock.nixpkgs_kind, lock.nixpkgs_url
-    users_own = not inp.project_source and kind == inp.nixpkgs.kind and url == inp.nixpkgs.ref
-    safe = kind == "channel" or (kind == "flake" and trust.safe_lock_url(url))
-    if not (safe or users_own):
-        trust.require(root, url, str(inp.lock_path), inp.libraries, environ)
+    if kind == "channel" or (kind == "flake" and trust.safe_lock_url(url)):
+        return
+    own = inp.nixpkgs
+    if (kind == own.kind and url == own.ref) or \
+            trust.locked_here(environ, own.kind, own.ref, kind, url):
+        permit_configured(inp, environ)
+        return
+    root = inp.project.root if inp.project else inp.lock_dir
+    trust.require(root, url, str(origin), environ, instead_of=own.ref)
+
+
+def check_permission(inp: inputs_mod.Inputs, environ: Mapping[str, str],
+                     upgrade: bool = False) -> tuple[lockfile.Lock | None, bytes]:
+    """Raise trust.UntrustedError unless the nixpkgs this resolution would evaluate (the lock's or
+    the configured one) is permitted; returns the lock it read.  `nix allow` runs this too,
+    so it approves exactly the source this names."""
+    lock, raw = _read_lock(inp, inp.fingerprint())
+    if lock is not None and _uses_lock(inp, lock, inp.fingerprint(), upgrade):
+        origin = inp.committed_lock if raw and inp.committed_lock is not None and \
+            _same_file(inp.committed_lock, raw) else inp.lock_path
+        permit_lock(inp, environ, lock, origin)
+    else:
+        permit_configured(inp, environ)
+    return lock, raw
+
+
+def _same_file(path: Path, raw: bytes) -> bool:
+    try:
+        return path.read_bytes() == raw
+    except OSError:
+        return False
+
+
+def forget_verified(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> None:
+    """Drop this machine's verified marks for the project's current lock files (`deny`)."""
+    for path in (inp.lock_path, inp.committed_lock):
+        if path is None:
+            continue
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            continue
+        with contextlib.suppress(OSError):
+            _verified_marker(environ, inp.lock_dir, raw).unlink()
 
 
 def _last_good(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfile.Lock | None,
