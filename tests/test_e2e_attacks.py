@@ -9,13 +9,18 @@ Where an attack would run code, its Nix expression creates a store file named by
 from __future__ import annotations
 
 import glob
+import os
 import re
+import shlex
+import shutil
+import subprocess
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from e2e import uvx, write_project
+from e2e import uv_bin, uvx, write_project
 from helpers.sim import Sim
 
 pytestmark = pytest.mark.sim
@@ -39,12 +44,14 @@ def _evil_nixpkgs(sim: Sim, directory: Path, token: str) -> None:
         f'  (import {sim.nixpkgs_dir} args)\n')
 
 
-def _attackers_lock(sim: Sim, project: Path, elsewhere: Path, nixpkgs_table: str) -> None:
+def _attackers_lock(sim: Sim, project: Path, elsewhere: Path, nixpkgs_table: str,
+                    env: dict[str, str] | None = None) -> None:
     """A lock as the attacker commits it: written by a real uvx-nix on the attacker's machine
     (another HOME, permission given), then its [nixpkgs] table replaced."""
     home = sim.home
     sim.reset_home(elsewhere)
-    uvx(sim, ["nix", "lock"], cwd=project, env={"UVX_NIX_TRUST": "1"}, check=True)
+    uvx(sim, ["nix", "lock"], cwd=project, env={**(env or {}), "UVX_NIX_TRUST": "1"},
+        check=True)
     sim.reset_home(home)
     lock = project / "uvx-nix.lock"
     text = lock.read_text()
@@ -54,8 +61,6 @@ def _attackers_lock(sim: Sim, project: Path, elsewhere: Path, nixpkgs_table: str
     for name in (".uvx-nix", ".venv"):
         path = project / name
         if path.exists():
-            import shutil
-
             shutil.rmtree(path)
 
 
@@ -133,3 +138,114 @@ def test_f2_deny_and_trust_leave_no_lasting_permission(sim: Sim, project_dir: Pa
         assert res.returncode == 76, (args, res)
     assert not _ran(second)
     assert re.search(r"uvx-nix nix allow", res.stderr)
+
+
+def _bounded(sim: Sim, project: Path, args: list[str], seconds: int = 30,
+             env: dict[str, str] | None = None,
+             binds: Sequence[Path] = ()) -> subprocess.CompletedProcess[str]:
+    """uvx-nix ARGS with 3 GB of address space and a time limit: an unbounded read ends in
+    MemoryError (77) or a kill, a blocking one in timeout's 124."""
+    inner = f"ulimit -v 3000000; exec timeout {seconds} uvx-nix {shlex.join(args)}"
+    return sim.run(["bash", "-c", inner], cwd=project, env=env, path_prepend=[uv_bin(sim)],
+                   binds=binds)
+
+
+def _synced(sim: Sim, project: Path) -> Path:
+    """A synced project; returns its site-packages."""
+    write_project(project)
+    uvx(sim, ["sync"], cwd=project, check=True)
+    (site,) = (project / ".venv" / "lib").glob("python3*/site-packages")
+    return site
+
+
+@pytest.mark.parametrize(("name", "code"), [
+    ("uvx-nix.lock", 74), ("flake.lock", 70), (".venv/pyvenv.cfg", 70),
+    (".python-version", 70), ("pyproject.toml", 70)])
+@pytest.mark.parametrize("target", ["/dev/zero", "fifo", "big"])
+def test_f3_reads_are_bounded(sim: Sim, project_dir: Path, name: str, code: int,
+                              target: str) -> None:
+    """F3: a repository file committed as a link to /dev/zero, a FIFO, or a huge file: every
+    command stops at once with one line naming the file (no memory growth, no hang)."""
+    _synced(sim, project_dir)
+    if target == "fifo":
+        os.mkfifo(project_dir / "fifo")
+    elif target == "big":
+        with open(project_dir / "big", "wb") as f:
+            f.truncate(1 << 30)  # 1 GiB, sparse
+    path = project_dir / name
+    path.unlink(missing_ok=True)
+    path.symlink_to(target if target.startswith("/") else project_dir / target)
+    commands = [["nix", "status"], ["sync"], ["run", "python", "-c", "pass"]]
+    if name == ".venv/pyvenv.cfg":
+        commands = [["nix", "env"], ["python", "find"]]
+        (project_dir / "uvx-nix.lock").unlink()  # the slow path, which looks at the venv
+    for args in commands:
+        res = _bounded(sim, project_dir, args)
+        if name == ".venv/pyvenv.cfg" and args == ["nix", "env"]:
+            assert res.returncode == 0, (args, res)  # only the venv's hook looks there
+            continue
+        assert res.returncode == code, (args, res)
+        lines = [ln for ln in res.stderr.splitlines() if ln.startswith("uvx-nix: error:")]
+        assert len(lines) == 1, res.stderr
+        assert name.rsplit("/", 1)[-1] in lines[0]
+        assert re.search("is not a regular file|is larger than|leads outside", lines[0])
+
+
+@pytest.mark.parametrize("entry", ["/proc/self/fd/1", "/dev/tty", "fifo", "outside"])
+def test_f6_a_record_cannot_block_or_reach_outside_the_venv(sim: Sim, project_dir: Path,
+                                                            entry: str) -> None:
+    """F6: a committed dist-info RECORD naming stdout, the terminal, a FIFO, or a file outside
+    the venv: the automatic-library scan neither blocks on it nor reads it."""
+    site = _synced(sim, project_dir)
+    binds: list[Path] = []
+    if entry == "fifo":
+        os.mkfifo(project_dir / "fifo")
+        entry = str(project_dir / "fifo")
+    elif entry == "outside":  # an ELF file of the user's, which needs libssl
+        outside = project_dir.parent / f"{project_dir.name}-lib.so"
+        _elf_needing(outside, "libssl.so.3", project_dir.parent / f"{project_dir.name}-build")
+        entry = str(outside)
+        binds.append(outside)
+    dist = site / "evil-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n")
+    (dist / "RECORD").write_text(f"{entry},,\nevil-1.0.dist-info/RECORD,,\n")
+    before = (project_dir / "pyproject.toml").read_text()
+    res = _bounded(sim, project_dir, ["run", "python", "-c", "print('ran')"], seconds=60,
+                   binds=binds)
+    assert res.returncode == 0, res
+    assert res.stdout == "ran\n"
+    assert (project_dir / "pyproject.toml").read_text() == before  # nothing was scanned
+
+
+def _elf_needing(dest: Path, soname: str, build: Path) -> None:
+    """A shared library whose only DT_NEEDED beyond libc is ``soname`` (built with gcc)."""
+    build.mkdir()
+    (build / "x.c").write_text("int uvxnix_x(void) { return 1; }\n")
+    subprocess.run(["gcc", "-shared", "-o", str(build / soname), f"-Wl,-soname,{soname}",
+                    str(build / "x.c")], check=True)
+    subprocess.run(["gcc", "-shared", "-o", str(dest), str(build / "x.c"), f"-L{build}",
+                    "-Wl,--no-as-needed", f"-l:{soname}"], check=True)
+
+
+@pytest.mark.parametrize("count", [1, 401])
+def test_f6_a_committed_lock_cannot_add_builds(sim: Sim, project_dir: Path, tmp_path: Path,
+                                               count: int) -> None:
+    """Design note of the review: a committed lock could list any number of library
+    attributes, all built by the re-check. Only what the inputs ask for is re-built, and a
+    lock lists at most 400 libraries per system; either way no Nix process starts."""
+    write_project(project_dir)
+    own = {"UVX_NIX_NIXPKGS": str(sim.nixpkgs_dir)}  # the user's and the attacker's nixpkgs
+    _attackers_lock(sim, project_dir, tmp_path / "attacker",
+                    f'kind = "path"\nurl = "{sim.nixpkgs_dir}"\n', own)
+    lock = project_dir / "uvx-nix.lock"
+    extra = "".join(f'    {{attribute = "git", path = "{sim.pkgs["git"]}"}},\n'
+                    for _ in range(count))
+    text = lock.read_text()
+    lock.write_text(text.replace("libraries = [\n", "libraries = [\n" + extra, 1))
+    log = tmp_path / "nix.log"
+    rec = sim.recording_nix(log)
+    res = uvx(sim, ["sync"], cwd=project_dir, env=own, path_prepend=[rec])
+    assert res.returncode == 74, res
+    assert ("do not ask for" in res.stderr) if count == 1 else ("at most 400" in res.stderr)
+    assert log.read_text() == ""

@@ -485,7 +485,7 @@ CASES: list[Case] = [
     Case("lock-garbage-bytes", _lock_bytes(b"\x00\xff\xfe\x80garbage"), 74, ("not UTF-8",)),
     Case("lock-garbage-text", _lock_bytes(b"}}}{{{ not toml at all"), 74, ("not valid TOML",)),
     Case("lock-truncated", _truncated, 74, ("uvx-nix.lock",)),
-    Case("lock-is-a-directory", _lock_is_a_directory, 74, ("cannot be read",)),
+    Case("lock-is-a-directory", _lock_is_a_directory, 74, ("is not a regular file",)),
     Case("work-dir-is-a-file", _work_dir_is_a_file, 70, (".uvx-nix",)),
     Case("lock-newer-format", _version_99, 74, ("format 99", "upgrade uvx-nix")),
     Case("lock-format-1-migrated", _format_1, 0, ("migrated", "from format 1 to 2"),

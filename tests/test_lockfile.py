@@ -220,7 +220,7 @@ def test_read_missing_damaged_and_unreadable(tmp_path: Path) -> None:
     assert info.value.exit_code == EXIT_LOCKFILE
     directory = tmp_path / "dir.lock"
     directory.mkdir()
-    with pytest.raises(UserError, match="cannot be read"):
+    with pytest.raises(UserError, match="not a regular file"):
         lockfile.read(directory)
 
 

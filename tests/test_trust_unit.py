@@ -56,8 +56,10 @@ def test_sources_are_shown_escaped(tmp_path: Path) -> None:
         trust.require(tmp_path, source, "uvx-nix.lock", environ, instead_of="flake:nixpkgs")
     message = info.value.message
     assert message.isprintable()
-    assert "\\x1b[2K\\rgithub" in message and "\\u202e\\n" in message
-    assert info.value.source == source and info.value.pinned
+    assert "\\x1b[2K\\rgithub" in message
+    assert "\\u202e\\n" in message
+    assert info.value.source == source
+    assert info.value.pinned
 
 
 def test_a_lock_pinning_what_this_machine_locked_needs_the_source_permitted(

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from uvx_nix import elf, paths, sonames
 from uvx_nix import files as filesys
-from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError
+from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError, display_path
 
 if TYPE_CHECKING:
     from uvx_nix.inputs import Inputs
@@ -48,6 +48,7 @@ EXIT_PROBLEMS = 1
 DRIVER_DIR = sonames.DRIVER
 NIX_LD_MARKER = "/run/current-system/sw/share/nix-ld"
 PATCHED_FORMAT = 1
+MAX_RECORD = 64 * 1024 * 1024  # torch's RECORD is a few MiB
 # What glibc always provides; used when the interpreter's glibc cannot be found.
 GLIBC_SONAMES = frozenset({
     "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
@@ -114,15 +115,24 @@ def elf_files(venv: Path) -> list[Path]:
 def record_files(record: Path) -> list[Path]:
     """The files a distribution installed, from its ``*.dist-info/RECORD``."""
     import csv
+    import io
 
     site = record.parent.parent
+    venv = site.parents[2] if len(site.parents) > 2 else site
     out: list[Path] = []
     try:
-        with open(record, encoding="utf-8", newline="") as f:
-            for row in csv.reader(f):
-                if row and row[0]:
-                    out.append(Path(os.path.normpath(site / row[0])))
+        text = filesys.read_bounded(record, MAX_RECORD, within=site).decode("utf-8")
+        for row in csv.reader(io.StringIO(text, newline="")):
+            if row and row[0]:
+                path = Path(os.path.normpath(site / row[0]))
+                # Only files inside the venv: a RECORD may name /proc/self/fd/1, a FIFO, or
+                # a file of yours elsewhere.
+                if filesys.inside(path, venv):
+                    out.append(path)
     except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    except UserError as exc:
+        _warn(f"skipping {display_path(record)}: {exc.message}")
         return []
     return out
 
@@ -512,7 +522,10 @@ def add_libraries(pyproject: Path, attributes: Sequence[str]) -> list[str]:
     returns those that were added."""
     import tomlkit
 
-    text = pyproject.read_text(encoding="utf-8")
+    from uvx_nix import project
+
+    text = filesys.read_bounded(pyproject, project.MAX_TOML, within=pyproject.parent).decode(
+        "utf-8", "surrogateescape")
     doc = tomlkit.parse(text)
     tool = doc.get("tool")
     if tool is None:

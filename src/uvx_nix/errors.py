@@ -42,3 +42,20 @@ class UserError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def display(text: str, limit: int = 300) -> str:
+    """Text from a repository, safe to print on a terminal: quoted, with control, format
+    (bidi) and non-UTF-8 characters escaped, cut after ``limit`` characters (then the
+    length, so nothing hides past the end of the line)."""
+    shown = repr(text[:limit])
+    if len(text) > limit:
+        shown += f"… ({len(text)} characters in all: read the file)"
+    return shown
+
+
+def display_path(path: object) -> str:
+    """A path for a message: as is when printable, else escaped like :func:`display`
+    (a newline, an escape sequence or a non-UTF-8 byte in a directory name)."""
+    text = str(path)
+    return text if text.isprintable() else display(text, 4096)

@@ -19,6 +19,8 @@ from uvx_nix.errors import EXIT_LOCKFILE, UserError
 
 FORMAT = 2
 NAME = "uvx-nix.lock"
+MAX_BYTES = 1024 * 1024  # a lock is a few KiB; a committed one is read with this bound
+MAX_LIBRARIES = 400  # per system: every entry of [tool.uvx-nix]'s lists, expanded
 # fullmatch everywhere: `$` would also accept a trailing newline.
 _STORE_PATH = re.compile(r"/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+")
 _ATTR = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*(\.[A-Za-z_][A-Za-z0-9_'-]*)*")
@@ -104,6 +106,9 @@ def _entry(path: Path, system: str, data: object) -> SystemEntry:
             or interp.endswith(("/..", "/.")) or "//" in interp:
         raise _bad(path, f"has an interpreter {interp[:80]!r} outside its store path "
                    f"{entry.python}")
+    if len(entry.libraries) > MAX_LIBRARIES:
+        raise _bad(path, f"lists {len(entry.libraries)} libraries for {system} (at most "
+                   f"{MAX_LIBRARIES})")
     for lib in entry.libraries:
         if not _ATTR.fullmatch(lib.attribute):
             raise _bad(path, f"names an invalid library attribute {lib.attribute[:60]!r}")
@@ -187,8 +192,10 @@ def parse(text: str, path: Path) -> Lock:
 
 def read(path: Path) -> tuple[Lock, bytes] | None:
     """The lock and its raw bytes, None when there is none, or a one-line error."""
+    from uvx_nix import files
+
     try:
-        raw = path.read_bytes()
+        raw = files.read_bounded(path, MAX_BYTES, within=path.parent, code=EXIT_LOCKFILE)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -240,7 +247,11 @@ def write(path: Path, lock: Lock) -> bytes:
     from uvx_nix import files
 
     data = render(lock).encode("utf-8")
-    if path.exists() and not path.is_symlink() and path.read_bytes() == data:
-        return data
+    try:
+        if not path.is_symlink() and \
+                files.read_bounded(path, MAX_BYTES, within=path.parent) == data:
+            return data
+    except (OSError, UserError):
+        pass  # missing, or not a regular file: replaced below
     files.write_atomic(path, data, 0o644)
     return data

@@ -195,14 +195,22 @@ def build(spec: Mapping[str, Any], out_link: Path, environ: Mapping[str, str], *
 
 def flake_lock_nixpkgs(flake_lock: Path) -> str | None:
     """The locked URL of the ``nixpkgs`` input in a project's flake.lock, if any."""
+    from uvx_nix import files
+
     try:
-        data = json.loads(flake_lock.read_text(encoding="utf-8"))
+        raw = files.read_bounded(flake_lock, 4 * files.MIB, within=flake_lock.parent)
+    except OSError:
+        return None
+    try:
+        data = json.loads(raw.decode("utf-8"))
         nodes = data["nodes"]
         name = nodes[data.get("root", "root")]["inputs"]["nixpkgs"]
         if isinstance(name, list):  # a `follows` path
             return None
         locked = nodes[name]["locked"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None
+    if not isinstance(locked, dict):
         return None
     kind = locked.get("type")
     nar = locked.get("narHash")

@@ -17,7 +17,14 @@ from typing import Any
 from uvx_nix import inputs as inputs_mod
 from uvx_nix import lockfile, nix, paths, state
 from uvx_nix.argv import Invocation
-from uvx_nix.errors import EXIT_CONFIG, EXIT_LOCKFILE, EXIT_NIX_FAILED, EXIT_NO_MATCH, UserError
+from uvx_nix.errors import (
+    EXIT_CONFIG,
+    EXIT_LOCKFILE,
+    EXIT_NIX_FAILED,
+    EXIT_NO_MATCH,
+    UserError,
+    display_path,
+)
 
 LOCK_TIMEOUT = 600.0
 
@@ -203,7 +210,15 @@ def fresh_source(inp: inputs_mod.Inputs, environ: Mapping[str, str], quiet: bool
 
 def _realise_locked(inp: inputs_mod.Inputs, lock: lockfile.Lock, entry: lockfile.SystemEntry,
                     gcroot: Path, environ: Mapping[str, str], quiet: bool) -> None:
-    """Rebuild exactly the locked attributes from the locked nixpkgs; they must match."""
+    """Rebuild exactly the locked attributes from the locked nixpkgs; they must match.
+
+    Only attributes the inputs ask for are built: a committed lock cannot add builds."""
+    extra = sorted({lib.attribute for lib in entry.libraries} - set(inp.libraries))
+    if extra:
+        raise UserError(
+            f"{display_path(inp.lock_path)} lists libraries the inputs do not ask for "
+            f"({', '.join(map(repr, extra[:5]))}); it was edited: review it, then run "
+            "`uvx-nix nix lock --upgrade`", EXIT_LOCKFILE)
     spec = locked_spec(inp, lock, entry.python_attribute,
                        [lib.attribute for lib in entry.libraries])
     manifest = nix.build(spec, gcroot, environ, what="checking the locked interpreter",
@@ -388,20 +403,24 @@ def check_permission(inp: inputs_mod.Inputs, environ: Mapping[str, str],
 
 
 def _same_file(path: Path, raw: bytes) -> bool:
+    from uvx_nix import files
+
     try:
-        return path.read_bytes() == raw
-    except OSError:
+        return files.read_bounded(path, lockfile.MAX_BYTES, within=path.parent) == raw
+    except (OSError, UserError):
         return False
 
 
 def forget_verified(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> None:
     """Drop this machine's verified marks for the project's current lock files (`deny`)."""
+    from uvx_nix import files
+
     for path in (inp.lock_path, inp.committed_lock):
         if path is None:
             continue
         try:
-            raw = path.read_bytes()
-        except OSError:
+            raw = files.read_bounded(path, lockfile.MAX_BYTES, within=path.parent)
+        except (OSError, UserError):
             continue
         with contextlib.suppress(OSError):
             _verified_marker(environ, inp.lock_dir, raw).unlink()
@@ -423,7 +442,10 @@ def _last_good(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfil
 def _rewrite_migrated(inp: inputs_mod.Inputs, lock: lockfile.Lock, environ: Mapping[str, str],
                       quiet: bool) -> bytes:
     """An older-format lock that still matches: rewrite it in the current format."""
-    old = inp.lock_path.read_bytes()
+    from uvx_nix import files
+
+    old = files.read_bounded(inp.lock_path, lockfile.MAX_BYTES, within=inp.lock_dir,
+                             code=EXIT_LOCKFILE)
     try:
         new = lockfile.write(inp.lock_path, lock)
     except OSError as exc:

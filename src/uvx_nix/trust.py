@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from uvx_nix import paths
-from uvx_nix.errors import EXIT_UNTRUSTED, UserError
+from uvx_nix.errors import EXIT_UNTRUSTED, UserError, display, display_path
 
 # A source already in the store, named exactly (no `..`, no extra query): the only locked
 # source a lockfile from elsewhere may name without permission. Official nixpkgs on GitHub
@@ -43,7 +43,6 @@ from uvx_nix.errors import EXIT_UNTRUSTED, UserError
 _STORE_SOURCE = re.compile(
     r"path:/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._=-]+"
     r"(\?(lastModified=[0-9]+&)?narHash=sha256-[A-Za-z0-9+/]{43}(=|%3D))?")
-SHOWN = 300
 
 
 class UntrustedError(UserError):
@@ -54,23 +53,6 @@ class UntrustedError(UserError):
         self.source = source
         self.origin = origin
         self.pinned = pinned  # a lock pins it (rather than a file naming it to be resolved)
-
-
-def display(text: str, limit: int = SHOWN) -> str:
-    """Text from a repository, safe to print on a terminal: quoted, with control,
-    format (bidi) and non-UTF-8 characters escaped, cut after ``limit`` characters."""
-    shown = repr(text[:limit])
-    if len(text) > limit:
-        shown += f"… ({len(text)} characters in all: read the file)"
-    return shown
-
-
-def display_path(path: object) -> str:
-    """A path for a message: as is when printable, else escaped like :func:`display`."""
-    text = str(path)
-    if text.isprintable():
-        return text
-    return display(text, 4096)
 
 
 def _key(root: Path, source: str) -> str:

@@ -45,7 +45,8 @@ def foreign_home(venv: Path) -> str | None:
     """The ``home`` of a venv whose interpreter is not from the Nix store (or is gone):
     typically one plain uv made with a downloaded generic-Linux Python NixOS cannot start."""
     try:
-        text = (venv / "pyvenv.cfg").read_text(encoding="utf-8", errors="replace")
+        text = files.read_bounded(venv / "pyvenv.cfg", 64 * files.KIB, within=venv).decode(
+            "utf-8", "replace")
     except OSError:
         return None
     for line in text.splitlines():
