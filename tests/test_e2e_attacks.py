@@ -249,3 +249,60 @@ def test_f6_a_committed_lock_cannot_add_builds(sim: Sim, project_dir: Path, tmp_
     assert res.returncode == 74, res
     assert ("do not ask for" in res.stderr) if count == 1 else ("at most 400" in res.stderr)
     assert log.read_text() == ""
+
+
+def _generic_program_outside(sim: Sim, project: Path, name: str) -> tuple[Path, bytes]:
+    """A venv-like bin directory of the user's, outside the project, holding a program NixOS
+    cannot start (the kind `doctor --fix` patches)."""
+    from test_e2e_doctor import _elf_project
+
+    program = _elf_project(sim, project)
+    outside = project.parent / f"{project.name}-{name}"
+    outside.mkdir()
+    shutil.copy2(program, outside / program.name)
+    return outside, (outside / program.name).read_bytes()
+
+
+def test_f4_doctor_fix_never_patches_through_a_linked_bin(sim: Sim, project_dir: Path) -> None:
+    """F4: a real `.venv/` whose `bin` links to a directory of the user's: `doctor --fix`
+    refuses it and patches nothing there."""
+    outside, before = _generic_program_outside(sim, project_dir, "userbin")
+    shutil.rmtree(project_dir / ".venv" / "bin")
+    (project_dir / ".venv" / "bin").symlink_to(outside)
+    for args in (["nix", "doctor", "--fix"], ["nix", "doctor"]):
+        res = uvx(sim, args, cwd=project_dir, binds=[outside])
+        assert res.returncode == 70, res
+        assert "leads outside" in res.stderr
+    assert (outside / "elfdemo").read_bytes() == before
+
+
+def test_f4_repatching_rechecks_where_the_program_is(sim: Sim, project_dir: Path) -> None:
+    """F4: after a legitimate `doctor --fix`, `bin` is swapped for a link to the user's own
+    programs: the re-patching after every `uv sync` must not follow it."""
+    outside, before = _generic_program_outside(sim, project_dir, "userbin")
+    uvx(sim, ["nix", "doctor", "--fix"], cwd=project_dir, check=True)
+    bin_dir = project_dir / ".venv" / "bin"
+    for item in bin_dir.iterdir():  # the rest of a working bin/, so uv keeps the venv
+        if item.name != "elfdemo":
+            shutil.copy2(item, outside / item.name, follow_symlinks=False)
+    shutil.rmtree(bin_dir)
+    bin_dir.symlink_to(outside)
+    res = uvx(sim, ["sync"], cwd=project_dir, binds=[outside])
+    assert res.returncode == 0, res
+    assert bin_dir.is_symlink()  # uv kept the venv as it was
+    assert (outside / "elfdemo").read_bytes() == before
+
+
+def test_f4_without_a_project_a_linked_venv_is_refused(sim: Sim, project_dir: Path) -> None:
+    """F4: with no pyproject.toml, a `.venv` that is a link to another venv is refused too."""
+    outside, before = _generic_program_outside(sim, project_dir, "othervenv")
+    (outside / "bin").mkdir()
+    shutil.move(outside / "elfdemo", outside / "bin" / "elfdemo")
+    shutil.copy2(project_dir / ".venv" / "pyvenv.cfg", outside / "pyvenv.cfg")
+    bare = project_dir / "bare"
+    bare.mkdir()
+    (bare / ".venv").symlink_to(outside)
+    res = uvx(sim, ["nix", "doctor", "--fix"], cwd=bare, binds=[outside])
+    assert res.returncode == 70, res
+    assert "leads outside" in res.stderr
+    assert (outside / "bin" / "elfdemo").read_bytes() == before

@@ -87,7 +87,7 @@ def _run(args: list[str], environ: Mapping[str, str]) -> int:  # noqa: RET503 - 
         code = execute.run_uv(uv, args, env)
         where = venv.safe_location(Path(fields["root"]), environ)
         if where is not None:
-            doctor.after_uv(where, Path(lock_dir))
+            doctor.after_uv(where, Path(lock_dir), Path(fields["root"]))
         return code
     execute.exec_uv(uv, args, env)
 
