@@ -306,3 +306,52 @@ def test_f4_without_a_project_a_linked_venv_is_refused(sim: Sim, project_dir: Pa
     assert res.returncode == 70, res
     assert "leads outside" in res.stderr
     assert (outside / "bin" / "elfdemo").read_bytes() == before
+
+
+def _planted_ls(project: Path, marker: Path) -> None:
+    """A `.venv` that is no venv uv accepts (no pyvenv.cfg), whose bin/ shadows `ls`."""
+    venv_bin = project / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "ls").write_text(f"#!/run/current-system/sw/bin/bash\ntouch {marker}\n")
+    (venv_bin / "ls").chmod(0o755)
+
+
+def test_f5_direnv_never_activates_a_venv_uv_rejected(sim: Sim, project_dir: Path,
+                                                      tmp_path: Path) -> None:
+    """F5: `use uvnix --sync` put `.venv/bin` first on PATH whenever the directory existed,
+    also when uv rejected the venv: the user's next `ls` ran the repository's script."""
+    from test_e2e_direnv import _direnv, _setup
+
+    rec = sim.recording_nix(tmp_path / "nix.log")
+    _setup(sim, project_dir, rec)
+    marker = project_dir / "pwned"
+    _planted_ls(project_dir, marker)
+    res = _direnv(sim, project_dir, ["exec", ".", "ls"], rec)
+    assert not marker.exists(), res.stderr
+    assert "not activating" in res.stderr, res.stderr
+    assert sim.run(["ls"], cwd=project_dir).returncode == 0
+
+
+def test_f5_a_cached_environment_activates_only_the_locked_venv(sim: Sim, project_dir: Path,
+                                                               tmp_path: Path) -> None:
+    """F5, cache hit and last-good paths: after a good load, the venv is replaced by one uv
+    never made (a `git checkout` of a branch that commits one): not activated."""
+    from test_e2e_direnv import _direnv, _setup
+
+    rec = sim.recording_nix(tmp_path / "nix.log")
+    _setup(sim, project_dir, rec)
+    res = _direnv(sim, project_dir, ["exec", ".", "python", "-c", "import sys; print(sys.prefix)"],
+                  rec)
+    assert res.stdout.strip() == str(project_dir / ".venv"), res
+    shutil.rmtree(project_dir / ".venv")
+    marker = project_dir / "pwned"
+    _planted_ls(project_dir, marker)
+    res = _direnv(sim, project_dir, ["exec", ".", "ls"], rec)  # a cache hit: no uvx-nix
+    assert not marker.exists(), res.stderr
+    assert "not activating" in res.stderr, res.stderr
+    # Offline, with a changed input: uvx-nix fails, the last good environment is used.
+    with (project_dir / "pyproject.toml").open("a") as f:
+        f.write('[tool.uvx-nix]\nstrategy = "bogus"\n')
+    res = _direnv(sim, project_dir, ["exec", ".", "ls"], rec)
+    assert "last good environment" in res.stderr, res.stderr
+    assert not marker.exists(), res.stderr
