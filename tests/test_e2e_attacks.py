@@ -8,6 +8,7 @@ Where an attack would run code, its Nix expression creates a store file named by
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import re
@@ -355,3 +356,104 @@ def test_f5_a_cached_environment_activates_only_the_locked_venv(sim: Sim, projec
     res = _direnv(sim, project_dir, ["exec", ".", "ls"], rec)
     assert "last good environment" in res.stderr, res.stderr
     assert not marker.exists(), res.stderr
+
+
+def test_f7_the_lock_holds_no_secret_and_no_machine_path(sim: Sim, project_dir: Path) -> None:
+    """F7: `.python-version` linked to the user's credentials put the token into the
+    committed lock, and every lock carried the writer's absolute paths."""
+    secret = sim.home / ".git-credentials"
+    secret.write_text("https://alice:ghp_uvxnixSECRET@github.com\n")
+    write_project(project_dir)
+    pin = project_dir / ".python-version"
+    pin.symlink_to(secret)
+    lock = project_dir / "uvx-nix.lock"
+    for args in (["sync"], ["nix", "lock"], ["nix", "status"]):
+        res = uvx(sim, args, cwd=project_dir)
+        assert res.returncode == 70, (args, res)
+        assert "leads outside" in res.stderr
+        assert "ghp_" not in res.stdout + res.stderr
+    assert not lock.exists()
+    # A path request is recorded by kind, never by its text; sources by project-relative name.
+    pin.unlink()
+    pin.write_text(f"{sim.home}/.pyenv/versions/3.12.1/bin/python3.12\n")
+    uvx(sim, ["nix", "lock"], cwd=project_dir, check=True)
+    for pinned in (None, "3.12\n"):
+        if pinned is not None:
+            pin.write_text(pinned)
+            uvx(sim, ["nix", "lock"], cwd=project_dir, check=True)
+        text = lock.read_text()
+        assert str(sim.home) not in text, text
+        assert str(project_dir) not in text, text
+        assert 'python-source = ".python-version"' in text, text
+
+
+ESCAPES = "\x1b[2K\rgithub:NixOS/nixpkgs/nixos-25.05\u202e"
+
+
+def test_f8_repository_strings_are_validated_and_escaped(sim: Sim, project_dir: Path) -> None:
+    """F8: the lock's nixpkgs URL was printed raw (an escape sequence could draw an official
+    source over the real one), and doctor printed file names raw."""
+    write_project(project_dir)
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    lock = project_dir / "uvx-nix.lock"
+    good = lock.read_text()
+    start = good.index('url = "') + len('url = "')
+    evil_url = "github:evil/x" + ESCAPES.encode("unicode_escape").decode().replace(
+        "\\x1b", "\\u001b").replace("\\r", "\\u000d")
+    lock.write_text(good[:start] + evil_url + good[good.index('"', start):])
+    for args in (["nix", "status"], ["sync"], ["nix", "allow"], ["nix", "env"]):
+        res = uvx(sim, args, cwd=project_dir)
+        out = res.stdout + res.stderr
+        assert res.returncode == 74, (args, res)
+        assert "invalid nixpkgs source" in res.stderr
+        for char in ("\x1b", "\r", "\u202e"):
+            assert char not in out, out
+    lock.write_text(good)
+    # A program in the venv whose name draws on the terminal.
+    name = "tool\x1b]0;owned\x07\x1b[2K"
+    shutil.copy2("/bin/true", project_dir / ".venv" / "bin" / name)
+    res = uvx(sim, ["nix", "doctor"], cwd=project_dir)
+    assert res.returncode == 1, res
+    assert "cannot start" in res.stdout
+    assert "\x1b" not in res.stdout + res.stderr
+    assert "\x07" not in res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("raw", [b"caf\xe9 dir", b"with space\nand newline"])
+def test_f9_any_directory_name_works(sim: Sim, project_dir: Path, raw: bytes) -> None:
+    """F9: a project in a directory whose name is not UTF-8 failed every call with exit 77
+    (uv never ran). Now uvx-nix's part works for any name; uv then answers for itself (it
+    refuses a venv path that is not UTF-8, as it does without uvx-nix)."""
+    project = project_dir / os.fsdecode(raw)
+    project.mkdir()
+    write_project(project)
+    try:
+        _any_name(sim, project, raw)
+    finally:  # leave no GC root naming these bytes: Nix prints them when it drops one
+        uvx(sim, ["nix", "gc"], cwd=project)
+        for link in Path("/nix/var/nix/gcroots/auto").iterdir():
+            with contextlib.suppress(OSError):
+                if os.fsencode(str(project)) in os.fsencode(os.readlink(link)):
+                    link.unlink()
+
+
+def _any_name(sim: Sim, project: Path, raw: bytes) -> None:
+    for args in (["nix", "lock"], ["nix", "status"], ["nix", "env"], ["nix", "gc"]):
+        res = uvx(sim, args, cwd=project)
+        assert res.returncode == 0, (args, res)
+    text = (project / "uvx-nix.lock").read_bytes().decode("utf-8")  # valid UTF-8
+    assert "caf" not in text
+    assert "newline" not in text
+    res = uvx(sim, ["sync"], cwd=project)
+    assert "uvx-nix:" not in res.stderr, res
+    if raw.startswith(b"caf"):
+        plain = sim.run([f"{sim.pkgs['uv']}/bin/uv", "sync"], cwd=project,
+                        env={"UV_PYTHON_SEARCH_PATH": f"{sim.pkgs['python313']}/bin",
+                             "UV_PYTHON_DOWNLOADS": "never"})
+        assert (res.returncode, plain.returncode) == (2, 2), (res, plain)
+        assert "not valid UTF-8" in res.stderr
+        return
+    assert res.returncode == 0, res
+    res = uvx(sim, ["run", "python", "-c", "print('ran')"], cwd=project)
+    assert res.stdout == "ran\n", res
+    assert uvx(sim, ["nix", "doctor"], cwd=project).returncode == 0

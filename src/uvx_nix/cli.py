@@ -106,6 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if prog == "uvx":
         args = ["tool", "run", *args]
     environ = os.environ
+    # Paths are bytes: a directory name that is not UTF-8 goes out as the bytes it is
+    # (messages escape what a repository could name; `nix env` must give the exact path).
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="surrogateescape")
     try:
         return _run(args, environ)
     except UserError as exc:

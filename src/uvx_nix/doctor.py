@@ -641,10 +641,12 @@ def _lib_dirs(resolved: Resolved) -> list[str]:
 
 
 def _rel(venv: Path, path: str) -> str:
+    """A venv file's name for the report: relative, escaped when a repository named it to
+    draw on the terminal."""
     try:
-        return str(Path(path).relative_to(venv))
+        return display_path(Path(path).relative_to(venv))
     except ValueError:
-        return path
+        return display_path(path)
 
 
 @dataclass
@@ -680,7 +682,7 @@ def _findings(venv: Path, resolved: Resolved, environ: Mapping[str, str],
 
 def _report(findings: _Findings, venv: Path, fixed: bool = False) -> None:
     scan_ = findings.scan
-    print(f"Checked {scan_.files} ELF file(s) in {venv}")
+    print(f"Checked {scan_.files} ELF file(s) in {display_path(venv)}")
     for soname, files in findings.driver.items():
         print(f"  {soname}: provided by the NVIDIA/Mesa driver at {DRIVER_DIR} "
               f"(needed by {_rel(venv, files[0])})")
@@ -737,7 +739,8 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Fin
         pyproject = inp.project.root / "pyproject.toml"
         added = add_libraries(pyproject, wanted)
         if added:
-            print(f"Added {', '.join(added)} to [tool.uvx-nix] libraries in {pyproject}",
+            print(f"Added {', '.join(added)} to [tool.uvx-nix] libraries in "
+                  f"{display_path(pyproject)}",
                   file=sys.stderr)
         inp = _inputs_again(inp, environ)
         resolved = resolution.ensure(inp, environ)

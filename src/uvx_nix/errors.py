@@ -45,10 +45,10 @@ class UserError(Exception):
 
 
 def display(text: str, limit: int = 300) -> str:
-    """Text from a repository, safe to print on a terminal: quoted, with control, format
-    (bidi) and non-UTF-8 characters escaped, cut after ``limit`` characters (then the
-    length, so nothing hides past the end of the line)."""
-    shown = repr(text[:limit])
+    """Text from a repository, safe to print on a terminal: quoted, with every character
+    outside printable ASCII escaped (controls, bidi, look-alike letters, non-UTF-8 bytes),
+    cut after ``limit`` characters (then the length, so nothing hides past the line's end)."""
+    shown = ascii(text[:limit])
     if len(text) > limit:
         shown += f"… ({len(text)} characters in all: read the file)"
     return shown

@@ -306,4 +306,4 @@ def gather(invocation: Invocation, environ: Mapping[str, str]) -> Inputs:
 
 
 def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:20]

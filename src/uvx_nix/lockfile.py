@@ -145,6 +145,28 @@ def _migrate(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _check_strings(path: Path, inputs: dict[str, Any], nixpkgs: dict[str, Any]) -> None:
+    """Every string a lock from elsewhere carries is validated when read: the nixpkgs source
+    is one uvx-nix could have written (a flake reference in printable ASCII, an absolute
+    path, or <nixpkgs>), and the [inputs] record holds short printable strings only."""
+    from uvx_nix import nix
+
+    kind, url = nixpkgs.get("kind", "flake"), nixpkgs["url"]
+    try:
+        source = nix.parse_source(url, str(path))
+    except UserError:
+        source = None
+    if source is None or source.kind != kind or source.ref != url or \
+            (kind == "flake" and not url.isascii()):
+        raise _bad(path, f"names an invalid nixpkgs source {url[:80]!a} (kind "
+                   f"{str(kind)[:20]!a})")
+    for key, value in inputs.items():
+        values = value if isinstance(value, list) else [value]
+        if len(values) > MAX_LIBRARIES or not all(
+                isinstance(v, str) and len(v) <= 2000 and v.isprintable() for v in values):
+            raise _bad(path, f"has an invalid [inputs] {str(key)[:40]!a}")
+
+
 def parse(text: str, path: Path) -> Lock:
     import tomlkit
     from tomlkit.exceptions import TOMLKitError
@@ -172,6 +194,7 @@ def parse(text: str, path: Path) -> Lock:
         raise _bad(path, "has no [inputs] fingerprint")
     if not isinstance(nixpkgs, dict) or not isinstance(nixpkgs.get("url"), str):
         raise _bad(path, "has no [nixpkgs] url")
+    _check_strings(path, inputs, nixpkgs)
     systems_data = data.get("systems", {})
     if not isinstance(systems_data, dict):
         raise _bad(path, "has a malformed [systems] table")

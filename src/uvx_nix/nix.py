@@ -45,9 +45,9 @@ class Source:
 def parse_source(text: str, origin: str) -> Source:
     """Classify a nixpkgs source string: flake ref, ``<nixpkgs>`` or a path."""
     raw = text.strip()
-    if not raw or len(raw) > 2000 or any(ord(c) < 32 for c in raw):
+    if not raw or len(raw) > 2000 or not raw.isprintable():
         raise UserError(
-            f"invalid nixpkgs source {raw[:60]!r} in {origin}: use a flake reference like "
+            f"invalid nixpkgs source {raw[:60]!a} in {origin}: use a flake reference like "
             "'github:NixOS/nixpkgs/nixos-25.05', 'path:/some/dir', or '<nixpkgs>'"
         )
     if raw == "<nixpkgs>":
@@ -59,7 +59,7 @@ def parse_source(text: str, origin: str) -> Source:
     if flake_like and not any(c.isspace() for c in raw):
         return Source("flake", raw, origin)
     raise UserError(
-        f"invalid nixpkgs source {raw[:60]!r} in {origin}: use a flake reference like "
+        f"invalid nixpkgs source {raw[:60]!a} in {origin}: use a flake reference like "
         "'github:NixOS/nixpkgs/nixos-25.05', 'path:/some/dir', or '<nixpkgs>'"
     )
 

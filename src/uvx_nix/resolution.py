@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -243,13 +244,32 @@ def _realise_locked(inp: inputs_mod.Inputs, lock: lockfile.Lock, entry: lockfile
                 "run `uvx-nix nix lock --upgrade`", EXIT_LOCKFILE)
 
 
-def _lock_inputs(inp: inputs_mod.Inputs) -> dict[str, Any]:
+def portable_origin(origin: str, inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> str:
+    """Where a value came from, as the committed lock records it: files of the project by
+    their project-relative name, the user's own files by what they are; never a path of the
+    writer's machine (user name, home), always valid UTF-8."""
+    text = origin
+    named = ((str(paths.config_file(environ)), "the user config"),
+             (str(paths.global_python_version(environ)), "uv's global .python-version"))
+    for path, label in named:
+        text = text.replace(path, label)
+    if inp.project is not None:
+        text = text.replace(str(inp.project.root) + os.sep, "")
+    # Any other absolute path (a file above the project): its last part only.
+    text = re.sub(r"(?<![\w.])/(?:[^/\s]+/)*([^/\s]+)", r"\1", text)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _lock_inputs(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> dict[str, Any]:
+    # A path request (`.python-version` naming an interpreter's path) is left to uv and
+    # recorded by its kind only: its text could be anything the file held.
+    python = "a path (left to uv)" if inp.python.kind == "path" else inp.python.text
     return {
         "fingerprint": inp.fingerprint(),
-        "python": inp.python.text,
-        "python-source": inp.python.source,
+        "python": python,
+        "python-source": portable_origin(inp.python.source, inp, environ),
         "nixpkgs": inp.nixpkgs.ref,
-        "nixpkgs-source": inp.nixpkgs.origin,
+        "nixpkgs-source": portable_origin(inp.nixpkgs.origin, inp, environ),
         "libraries": list(inp.libraries),
         "strategy": inp.strategy,
     }
@@ -330,7 +350,7 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
     systems = dict(lock.systems) if (lock and lock.fingerprint == fingerprint and same_source
                                       and not upgrade) else {}
     systems[inp.system] = entry
-    new = lockfile.Lock(fingerprint, _lock_inputs(inp), url, kind, systems)
+    new = lockfile.Lock(fingerprint, _lock_inputs(inp, environ), url, kind, systems)
     try:
         raw = lockfile.write(inp.lock_path, new)
     except OSError as exc:
