@@ -34,9 +34,10 @@ DELEGATED = {
     "shell-init": ("uvx_nix.integration", "Print the bash/zsh/fish integration that routes uv "
                    "and uvx through uvx-nix."),
     "direnv-lib": ("uvx_nix.integration", "Print the direnv library that defines `use uvnix`."),
-    "allow": ("uvx_nix.trust", "Trust this project's nixpkgs source and libraries "
-              "(like `direnv allow`)."),
-    "deny": ("uvx_nix.trust", "Revoke trust given with `uvx-nix nix allow`."),
+    "allow": ("uvx_nix.trust", "Allow the one nixpkgs source of this project uvx-nix asked "
+              "about, or the SOURCE given (like `direnv allow`)."),
+    "deny": ("uvx_nix.trust", "Take back every permission of this project given with "
+             "`uvx-nix nix allow`."),
 }
 
 

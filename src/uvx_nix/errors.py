@@ -26,7 +26,7 @@ EXIT_CODES: dict[int, str] = {
     EXIT_NIX_FAILED: "nix failed to evaluate or build",
     EXIT_LOCKFILE: "uvx-nix.lock is unreadable, newer than this uvx-nix, or failed validation",
     EXIT_UV_MISSING: "the real uv was not found, or uv and uvx-nix call each other in a loop",
-    EXIT_UNTRUSTED: "the project's nixpkgs source or libraries need `uvx-nix nix allow`",
+    EXIT_UNTRUSTED: "the project's nixpkgs source needs `uvx-nix nix allow`",
     EXIT_INTERNAL: "internal error in uvx-nix (a bug: please report it)",
     EXIT_INTERRUPTED: "interrupted (SIGINT)",
 }

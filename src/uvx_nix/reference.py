@@ -16,8 +16,8 @@ VARIABLES: dict[str, str] = {
     "UVX_NIX_STRATEGY": "`interpreter` (default: a nixpkgs Python) or `nix-ld` "
                         "(uv's own Pythons through nix-ld).",
     "UVX_NIX_AUTO_LIBRARIES": "0 turns off automatic library detection after the venv changes.",
-    "UVX_NIX_TRUST": "1 trusts project-supplied nixpkgs sources and libraries without "
-                     "`uvx-nix nix allow` (for CI).",
+    "UVX_NIX_TRUST": "1 trusts project-supplied nixpkgs sources without `uvx-nix nix allow`, "
+                     "for that run only (CI).",
     "UVX_NIX_CONFIG": "Path of the user config file. Default: "
                       "$XDG_CONFIG_HOME/uvx-nix/config.toml.",
     "UVX_NIX_CACHE_DIR": "Cache directory. Default: $XDG_CACHE_HOME/uvx-nix.",
