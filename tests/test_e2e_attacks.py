@@ -219,6 +219,42 @@ def test_f6_a_record_cannot_block_or_reach_outside_the_venv(sim: Sim, project_di
     assert (project_dir / "pyproject.toml").read_text() == before  # nothing was scanned
 
 
+def test_f3_a_planted_hook_file_cannot_block(sim: Sim, project_dir: Path) -> None:
+    """F3, a variant: the venv's `_uvx_nix_scope.py` (which uvx-nix compares before writing)
+    committed as a FIFO or a link to /dev/zero: `uv run` neither blocks nor grows."""
+    site = _synced(sim, project_dir)
+    hook = site / "_uvx_nix_scope.py"
+    hook.unlink(missing_ok=True)
+    os.mkfifo(hook)
+    (site / "_uvx_nix_scope.pth").unlink(missing_ok=True)
+    (site / "_uvx_nix_scope.pth").symlink_to("/dev/zero")
+    (site / "touched").mkdir()  # the venv changed: the hook is checked again
+    res = _bounded(sim, project_dir, ["run", "python", "-c", "print('ran')"])
+    assert res.returncode == 0, res
+    assert res.stdout == "ran\n"
+    assert hook.is_file()
+    assert not (site / "_uvx_nix_scope.pth").is_symlink()
+
+
+def test_f3_direnv_is_bounded_too(sim: Sim, project_dir: Path, tmp_path: Path) -> None:
+    """F3 through direnv: `use uvnix --sync` with a lock linked to /dev/zero or a FIFO stops
+    with one line and loads nothing, under the same bounds."""
+    from test_e2e_direnv import _setup
+
+    rec = sim.recording_nix(tmp_path / "nix.log")
+    _setup(sim, project_dir, rec)
+    os.mkfifo(project_dir / "fifo")
+    for target in ("/dev/zero", str(project_dir / "fifo")):
+        lock = project_dir / "uvx-nix.lock"
+        lock.unlink(missing_ok=True)
+        lock.symlink_to(target)
+        inner = "ulimit -v 3000000; exec timeout 60 direnv exec . true"
+        res = sim.run(["bash", "-c", inner], cwd=project_dir, path_prepend=[rec, uv_bin(sim)])
+        assert res.returncode not in (124, 137), res
+        assert "is not a regular file" in res.stderr or "leads outside" in res.stderr, res
+        assert "internal error" not in res.stderr
+
+
 def _elf_needing(dest: Path, soname: str, build: Path) -> None:
     """A shared library whose only DT_NEEDED beyond libc is ``soname`` (built with gcc)."""
     build.mkdir()
