@@ -55,6 +55,7 @@ def install(inv: Invocation, environ: Mapping[str, str]) -> int:
     """Realise each requested interpreter from nixpkgs and root it; uv is not run."""
     from uvx_nix import resolution
 
+    environ = resolution.no_progress(inv, environ)
     inp = inputs_mod.gather(inv, environ)
     resolution.permit_configured(inp, environ)
     base = directory(environ)

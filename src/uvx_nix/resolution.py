@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,8 @@ class Resolved:
     nix_runs: int
     lock_written: bool
     lock_unsaved: bool = False  # resolved, but the lock could not be written: do not memo it
+    nixpkgs_release: str = ""  # nixpkgs' lib.trivial.release, when Nix ran and gave one
+    fell_back: bool = False  # Nix failed: this is the last good resolution
 
     def fields(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
         libs = ":".join(f"{lib.path}/lib" for lib in self.entry.libraries)
@@ -138,6 +141,7 @@ def _spec(inp: inputs_mod.Inputs, source: dict[str, str], python: dict[str, Any]
         "nixpkgs": source,
         "python": python,
         "libraries": [name.split(".") for name in libraries],
+        "allowUnfree": inp.allow_unfree,
     }
 
 
@@ -210,7 +214,7 @@ def fresh_source(inp: inputs_mod.Inputs, environ: Mapping[str, str], quiet: bool
 
 
 def _realise_locked(inp: inputs_mod.Inputs, lock: lockfile.Lock, entry: lockfile.SystemEntry,
-                    gcroot: Path, environ: Mapping[str, str], quiet: bool) -> None:
+                    gcroot: Path, environ: Mapping[str, str], quiet: bool) -> str:
     """Rebuild exactly the locked attributes from the locked nixpkgs; they must match.
 
     Only attributes the inputs ask for are built: a committed lock cannot add builds."""
@@ -242,6 +246,12 @@ def _realise_locked(inp: inputs_mod.Inputs, lock: lockfile.Lock, entry: lockfile
                 f"{inp.lock_path} names {locked} for {attribute}, but the locked nixpkgs gives "
                 f"{actual}; the lock was edited or comes from another nixpkgs: review it, then "
                 "run `uvx-nix nix lock --upgrade`", EXIT_LOCKFILE)
+    return _release(manifest)
+
+
+def _release(manifest: Mapping[str, Any]) -> str:
+    value = manifest.get("nixpkgsRelease")
+    return value if isinstance(value, str) else ""
 
 
 def portable_origin(origin: str, inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> str:
@@ -316,9 +326,9 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         if present and verified and gcroot_points(gcroot, entry):
             return Resolved(inp, lock, entry, gcroot, 0, False)
         # A lock this machine has not checked, or paths gone: rebuild exactly what it names.
-        _realise_locked(inp, lock, entry, gcroot, environ, quiet)
+        release = _realise_locked(inp, lock, entry, gcroot, environ, quiet)
         _mark_verified(environ, inp.lock_dir, raw)
-        return Resolved(inp, lock, entry, gcroot, 1, False)
+        return Resolved(inp, lock, entry, gcroot, 1, False, nixpkgs_release=release)
 
     runs = 0
     same_source = _uses_lock(inp, lock, fingerprint, upgrade)
@@ -337,9 +347,10 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         good = _last_good(inp, environ, lock, raw, gcroot) if fallback else None
         if exc.exit_code != EXIT_NIX_FAILED or good is None or lock is None:
             raise
-        warn(f"{exc.message}; using the last good resolution from {inp.lock_path} "
+        cause = exc.message.splitlines()[0]  # not the failed build's last lines
+        warn(f"{cause}; using the last good resolution from {inp.lock_path} "
              f"({good.python_attribute} {good.python_version})", quiet)
-        return Resolved(inp, lock, good, gcroot, runs, False, lock_unsaved=True)
+        return Resolved(inp, lock, good, gcroot, runs, False, lock_unsaved=True, fell_back=True)
     entry = _entry_from_manifest(manifest, inp)
     if kind == "flake" and not nix.is_locked(url) and isinstance(manifest.get("source"), dict):
         url = nix.locked_url_from_source_info(url, manifest["source"])
@@ -356,9 +367,10 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
     except OSError as exc:
         warn(f"could not write {inp.lock_path} ({exc.strerror}); using the result without "
              "saving it", quiet)
-        return Resolved(inp, new, entry, gcroot, runs, False, lock_unsaved=True)
+        return Resolved(inp, new, entry, gcroot, runs, False, lock_unsaved=True,
+                        nixpkgs_release=_release(manifest))
     _mark_verified(environ, inp.lock_dir, raw)
-    return Resolved(inp, new, entry, gcroot, runs, True)
+    return Resolved(inp, new, entry, gcroot, runs, True, nixpkgs_release=_release(manifest))
 
 
 def _read_lock(inp: inputs_mod.Inputs, fingerprint: str) -> tuple[lockfile.Lock | None, bytes]:
@@ -500,9 +512,13 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
     """Slow path of the wrapper: resolve, then memo the result in the hot state."""
     if invocation.offline:
         environ = {**environ, "UV_OFFLINE": "1"}
+    environ = no_progress(invocation, environ)
     inp = inputs_mod.gather(invocation, environ)
     quiet = invocation.quiet > 0
+    started = time.monotonic()
     resolved = ensure(inp, environ, quiet=quiet)
+    if resolved.nix_runs and not quiet and not resolved.fell_back:
+        sys.stderr.write(closing_line(resolved, time.monotonic() - started) + "\n")
     fields = resolved.fields(environ)
     if inp.project is not None and inp.strategy != "nix-ld":
         from uvx_nix import venv
@@ -520,3 +536,34 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
             return fields  # an odd path (a NUL in it) is not memoised; every call resolves
         state.save(state_path, data)
     return fields
+
+
+def closing_line(resolved: Resolved, seconds: float) -> str:
+    """What a miss did, in one line: ``Resolved CPython 3.12.8 and 2 libraries from nixpkgs
+    25.11 (abc1234) in 14.2s; locked in uvx-nix.lock``."""
+    from uvx_nix import progress
+
+    entry, lock = resolved.entry, resolved.lock
+    implementation = {"cpython": "CPython", "pypy": "PyPy"}.get(entry.implementation,
+                                                                entry.implementation)
+    count = len(entry.libraries)
+    what = f"{implementation} {entry.python_version}"
+    if count:
+        what += f" and {count} {'library' if count == 1 else 'libraries'}"
+    source = progress.describe_source(lock.nixpkgs_kind, lock.nixpkgs_url,
+                                      resolved.nixpkgs_release)
+    where = progress.show_path(resolved.inputs.lock_path)
+    if resolved.lock_written:
+        return f"Resolved {what} from {source} in {seconds:.1f}s; locked in {where}"
+    if resolved.lock_unsaved:
+        return f"Resolved {what} from {source} in {seconds:.1f}s (not saved in {where})"
+    return f"Fetched {what} from {source} in {seconds:.1f}s, as locked in {where}"
+
+
+def no_progress(invocation: Invocation, environ: Mapping[str, str]) -> Mapping[str, str]:
+    """uv's ``--no-progress`` hides uvx-nix's status line too (Nix's run reads the variable)."""
+    from uvx_nix import progress
+
+    if progress.asked_no_progress(invocation.args):
+        return {**environ, "UV_NO_PROGRESS": "1"}
+    return environ

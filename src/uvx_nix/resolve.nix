@@ -15,7 +15,14 @@ let
   system = s.system;
 
   flake = if s.nixpkgs.type == "flake" then getFlake s.nixpkgs.ref else null;
-  importArgs = { inherit system; config = { }; overlays = [ ]; };
+  # Nothing of the user's own nixpkgs config or overlays: the same spec gives the same store
+  # paths whoever evaluates it. A flake's legacyPackages takes no config; for it the caller
+  # passes allowUnfree as NIXPKGS_ALLOW_UNFREE=1 and hides the user's overlays (see nix.py).
+  importArgs = {
+    inherit system;
+    config = { allowUnfree = s.allowUnfree or false; };
+    overlays = [ ];
+  };
   pkgs =
     if flake != null then
       (if flake ? legacyPackages && flake.legacyPackages ? ${system}
@@ -29,10 +36,17 @@ let
   inherit (import ./versions.nix) cmpList clauseOk toInt;
 
   interps = pkgs.pythonInterpreters or { };
-  candidateNames = filter (n: match "(python|pypy)[0-9]+(FreeThreading)?" n != null) (attrNames interps);
+  # The interpreters are named by pythonInterpreters; each is read through its top-level
+  # attribute (`pkgs.python312`, which a flake's own overlays may change, unlike
+  # `pythonInterpreters.python312`). The free-threaded builds are top-level only
+  # (`python313FreeThreading = python313.override { enableGIL = false; }`).
+  baseNames = filter (n: match "(python|pypy)[0-9]+" n != null) (attrNames interps);
+  freeThreadedNames = filter (n: pkgs ? ${n}) (map (n: "${n}FreeThreading") baseNames);
+  candidateNames = baseNames ++ freeThreadedNames;
+  interpreter = n: if pkgs ? ${n} then pkgs.${n} else interps.${n};
   describe = n:
     let
-      p = interps.${n};
+      p = interpreter n;
       sv = p.sourceVersion or { };
       impl = p.implementation or (if match "pypy.*" n != null then "pypy" else "cpython");
       release =
@@ -72,8 +86,8 @@ let
     else null;
   python =
     if chosenAttr == null then null
-    else if interps ? ${chosenAttr} then interps.${chosenAttr}
-    else pkgs.${chosenAttr} or null;
+    else if pkgs ? ${chosenAttr} then pkgs.${chosenAttr}
+    else interps.${chosenAttr} or null;
   pythonInfo = if python == null then null else {
     attribute = chosenAttr;
     out = unsafe "${python}";
@@ -118,9 +132,14 @@ let
       lastModified = flake.lastModified or flake.sourceInfo.lastModified or null;
     };
 
+  # nixpkgs' release ("25.11"), only to name it in the closing line; null when absent.
+  nixpkgsRelease =
+    let r = tryEval (pkgs.lib.trivial.release or null);
+    in if r.success && builtins.isString r.value then r.value else null;
+
   manifest = toFile "uvx-nix-manifest.json" (toJSON {
     format = 1;
-    inherit system candidates missing skipped;
+    inherit system candidates missing skipped nixpkgsRelease;
     source = sourceInfo;
     python = pythonInfo;
     libraries = map (l: { inherit (l) attribute out name; }) libraries;

@@ -27,4 +27,10 @@ rec {
   attrValues = builtins.attrValues;
   mapAttrs = builtins.mapAttrs;
   genAttrs = names: f: builtins.listToAttrs (map (n: { name = n; value = f n; }) names);
+  # Fixed points and overlays, as lib/fixed-points.nix defines them.
+  fix = f: let x = f x; in x;
+  extends = overlay: f: (final: let prev = f final; in prev // overlay final prev);
+  composeExtensions = f: g: final: prev:
+    let fApplied = f final prev; prev' = prev // fApplied; in fApplied // g final prev';
+  composeManyExtensions = builtins.foldl' composeExtensions (final: prev: { });
 }
