@@ -12,7 +12,7 @@ import sys
 
 from uvx_nix import activation, environment, execute, paths, state
 from uvx_nix import argv as argv_mod
-from uvx_nix.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
+from uvx_nix.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, UserError, printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: this is the hot path
@@ -96,7 +96,7 @@ def error_line(message: str, environ: Mapping[str, str], kind: str = "error") ->
     color = sys.stderr.isatty() and "NO_COLOR" not in environ and environ.get("TERM") != "dumb"
     label = f"\033[1;31m{kind}\033[0m" if color and kind == "error" else (
         f"\033[1;33m{kind}\033[0m" if color else kind)
-    return f"uvx-nix: {label}: {message}\n"
+    return f"uvx-nix: {label}: {printable(message)}\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from uvx_nix import elf, paths, sonames
 from uvx_nix import files as filesys
-from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError, display_path
+from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError, display_path, printable
 
 if TYPE_CHECKING:
     from uvx_nix.inputs import Inputs
@@ -520,7 +520,7 @@ def after_uv(venv: Path, lock_dir: Path, root: Path | None = None) -> None:
 
 
 def _warn(message: str, kind: str = "warning") -> None:
-    sys.stderr.write(f"{kind}: uvx-nix: {message}\n")
+    sys.stderr.write(f"{kind}: uvx-nix: {printable(message)}\n")
 
 
 def _patchelf(recorded: object, environ: Mapping[str, str]) -> str | None:

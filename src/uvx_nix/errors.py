@@ -54,6 +54,16 @@ def display(text: str, limit: int = 300) -> str:
     return shown
 
 
+def printable(message: str) -> str:
+    """A message for the terminal: every character that is not printable (an escape sequence
+    in a file name, a non-UTF-8 byte of a directory name, a bidi control) escaped, except the
+    line breaks a message may hold on purpose (the last lines of a failed build)."""
+    if message.isprintable():
+        return message
+    return "\n".join("".join(c if c.isprintable() else ascii(c)[1:-1] for c in line)
+                     for line in message.split("\n"))
+
+
 def display_path(path: object) -> str:
     """A path for a message: as is when printable, else escaped like :func:`display`
     (a newline, an escape sequence or a non-UTF-8 byte in a directory name)."""

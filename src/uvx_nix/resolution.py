@@ -26,6 +26,7 @@ from uvx_nix.errors import (
     EXIT_NO_MATCH,
     UserError,
     display_path,
+    printable,
 )
 
 LOCK_TIMEOUT = 600.0
@@ -73,7 +74,7 @@ class Resolved:
 
 def warn(message: str, quiet: bool = False) -> None:
     if not quiet:
-        sys.stderr.write(f"warning: uvx-nix: {message}\n")
+        sys.stderr.write(f"warning: uvx-nix: {printable(message)}\n")
 
 
 def work_dir(lock_dir: Path) -> Path:
