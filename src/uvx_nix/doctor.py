@@ -582,7 +582,8 @@ def add_libraries(pyproject: Path, attributes: Sequence[str]) -> list[str]:
         libs.append(attribute)
     if added:
         mode = os.stat(pyproject).st_mode & 0o777
-        filesys.write_atomic(pyproject, tomlkit.dumps(doc).encode("utf-8"), mode)
+        filesys.write_atomic(pyproject, tomlkit.dumps(doc).encode("utf-8", "surrogateescape"),
+                             mode)
     return added
 
 

@@ -102,7 +102,7 @@ def find(start: Path) -> Project | None:
     for candidate in (start, *start.parents):
         path = candidate / "pyproject.toml"
         examined.append(path)
-        if os.path.lexists(path):
+        if os.path.exists(path):
             parsed = read_toml(path, candidate)
             if _is_project(parsed):
                 directory, data = candidate, parsed
@@ -113,7 +113,7 @@ def find(start: Path) -> Project | None:
     for candidate in directory.parents:
         path = candidate / "pyproject.toml"
         examined.append(path)
-        if not os.path.lexists(path):
+        if not os.path.exists(path):
             continue
         parsed = read_toml(path, candidate)
         members, exclude = _members(candidate, parsed)
@@ -130,7 +130,7 @@ def python_version_file(start: Path, stop: Path | None) -> tuple[Path | None, li
     for candidate in (start, *start.parents):
         path = candidate / ".python-version"
         examined.append(path)
-        if os.path.lexists(path):
+        if os.path.exists(path):
             return path, examined
         if stop is not None and candidate == stop:
             break
