@@ -88,3 +88,51 @@ def test_free_threaded_requests_lock_the_free_threaded_attribute(sim: Sim,
     assert res.returncode == 0, res.stderr
     lock = (project_dir / "uvx-nix.lock").read_text()
     assert 'python-attribute = "python313FreeThreading"' in lock
+
+
+def _locked_libraries(project: Path) -> dict[str, str]:
+    doc = tomlkit.parse((project / "uvx-nix.lock").read_text())
+    libs = doc["systems"]["x86_64-linux"]["libraries"]
+    return {str(lib["attribute"]): str(lib["path"]) for lib in libs}
+
+
+@pytest.mark.parametrize("name", ["xorg.libX11", "libx11"])
+def test_a_renamed_library_resolves_without_its_warning_even_with_abort_on_warn(
+        sim: Sim, project_dir: Path, name: str) -> None:
+    _pinned_313(project_dir)
+    strict = {"NIX_ABORT_ON_WARN": "1"}  # abort-on-warn (Nix >= 2.23) and lib.warn's own check
+    # The deprecated name really is fatal under this setting...
+    old = sim.run(["nix", "eval", "--impure", "--raw", "nixpkgs#xorg.libX11.outPath"],
+                  cwd=project_dir, env=strict)
+    assert old.returncode != 0
+    assert "has been renamed to 'libx11'" in old.stderr
+    # ... and resolution never evaluates it while nixpkgs has the new one.
+    res = uvx(sim, ["nix", "lock"], cwd=project_dir,
+              env={**strict, "UVX_NIX_LIBRARIES": name})
+    assert res.returncode == 0, res.stderr
+    assert "deprecated" not in res.stderr
+    assert _locked_libraries(project_dir)[name] == sim.pkgs["libx11"]
+
+
+def test_a_new_name_falls_back_to_the_old_one_in_an_older_nixpkgs(
+        sim: Sim, project_dir: Path, tmp_path: Path) -> None:
+    older = tmp_path / "nixpkgs-25.11"
+    older.mkdir()
+    # A nixpkgs from before the rename: only xorg.libX11, no warning, no libx11.
+    (older / "flake.nix").write_text(
+        "{\n"
+        f'  inputs.nixpkgs.url = "path:{sim.nixpkgs_dir}";\n'
+        "  outputs = { self, nixpkgs }: {\n"
+        "    legacyPackages.x86_64-linux = let pkgs = nixpkgs.legacyPackages.x86_64-linux;\n"
+        '      in builtins.removeAttrs pkgs [ "libx11" ] // {\n'
+        "        xorg = { libX11 = pkgs.libx11; };\n"
+        "      };\n"
+        "  };\n"
+        "}\n")
+    _pinned_313(project_dir)
+    sim.extra_binds.append(tmp_path)
+    sim.run(["nix", "flake", "lock", f"path:{older}"], cwd=project_dir, check=True)
+    res = uvx(sim, ["nix", "lock"], cwd=project_dir,
+              env={"UVX_NIX_NIXPKGS": f"path:{older}", "UVX_NIX_LIBRARIES": "libx11"})
+    assert res.returncode == 0, res.stderr
+    assert _locked_libraries(project_dir)["libx11"] == sim.pkgs["libx11"]

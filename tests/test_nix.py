@@ -14,7 +14,7 @@ REV = "a" * 40
 
 
 @pytest.mark.parametrize(("text", "kind"), [
-    ("github:NixOS/nixpkgs/nixos-25.05", "flake"), ("nixpkgs", "flake"),
+    ("github:NixOS/nixpkgs/nixos-26.05", "flake"), ("nixpkgs", "flake"),
     ("flake:nixpkgs", "flake"), ("path:/some/dir", "flake"), ("<nixpkgs>", "channel"),
     ("/some/dir", "path"), ("git+https://example.org/nixpkgs?ref=main", "flake"),
 ])
@@ -31,7 +31,7 @@ def test_bad_sources_are_one_line_errors(text: str) -> None:
 
 
 @pytest.mark.parametrize(("ref", "locked"), [
-    (f"github:NixOS/nixpkgs/{REV}", True), ("github:NixOS/nixpkgs/nixos-25.05", False),
+    (f"github:NixOS/nixpkgs/{REV}", True), ("github:NixOS/nixpkgs/nixos-26.05", False),
     ("path:/x?narHash=sha256-abc", True), ("flake:nixpkgs", False),
 ])
 def test_is_locked(ref: str, locked: bool) -> None:
@@ -40,7 +40,7 @@ def test_is_locked(ref: str, locked: bool) -> None:
 
 def test_locked_url_from_source_info() -> None:
     info = {"rev": REV, "narHash": "sha256-x+y/z=", "outPath": "/nix/store/h-source"}
-    assert nix.locked_url_from_source_info("github:NixOS/nixpkgs/nixos-25.05", info) == \
+    assert nix.locked_url_from_source_info("github:NixOS/nixpkgs/nixos-26.05", info) == \
         f"github:NixOS/nixpkgs/{REV}?narHash=sha256-x%2By%2Fz%3D"
     assert nix.locked_url_from_source_info("path:/dir", info) == \
         "path:/nix/store/h-source?narHash=sha256-x%2By%2Fz%3D"

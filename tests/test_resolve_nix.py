@@ -11,6 +11,8 @@ import pytest
 from helpers.sim import HOST_NIX_CONFIG
 from uvx_nix import nix, request
 
+pytestmark = pytest.mark.nix
+
 PKGS = Path(__file__).parent / "nix" / "prerelease-nixpkgs"
 
 

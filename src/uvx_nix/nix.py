@@ -49,7 +49,7 @@ def parse_source(text: str, origin: str) -> Source:
     if not raw or len(raw) > 2000 or not raw.isprintable():
         raise UserError(
             f"invalid nixpkgs source {raw[:60]!a} in {origin}: use a flake reference like "
-            "'github:NixOS/nixpkgs/nixos-25.05', 'path:/some/dir', or '<nixpkgs>'"
+            "'github:NixOS/nixpkgs/nixos-26.05', 'path:/some/dir', or '<nixpkgs>'"
         )
     if raw == "<nixpkgs>":
         return Source("channel", raw, origin)
@@ -61,7 +61,7 @@ def parse_source(text: str, origin: str) -> Source:
         return Source("flake", raw, origin)
     raise UserError(
         f"invalid nixpkgs source {raw[:60]!a} in {origin}: use a flake reference like "
-        "'github:NixOS/nixpkgs/nixos-25.05', 'path:/some/dir', or '<nixpkgs>'"
+        "'github:NixOS/nixpkgs/nixos-26.05', 'path:/some/dir', or '<nixpkgs>'"
     )
 
 

@@ -30,10 +30,10 @@ VARIABLES: dict[str, str] = {
 }
 
 SETTINGS: dict[str, str] = {
-    "nixpkgs": "nixpkgs source: a flake ref such as github:NixOS/nixpkgs/nixos-25.05, "
+    "nixpkgs": "nixpkgs source: a flake ref such as github:NixOS/nixpkgs/nixos-26.05, "
                "path:/dir, or <nixpkgs>.",
     "libraries": "nixpkgs attribute paths whose lib/ directories wheels may need, "
-                 "e.g. [\"libGL\", \"glib\", \"xorg.libX11\"].",
+                 "e.g. [\"libGL\", \"glib\", \"libx11\"].",
     "default-libraries": "Replaces the default set [\"stdenv.cc.cc.lib\", \"zlib\"].",
     "strategy": "\"interpreter\" (default) or \"nix-ld\".",
     "auto-libraries": "true (default) adds libraries that newly installed wheels need.",

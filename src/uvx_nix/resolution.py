@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from uvx_nix import inputs as inputs_mod
-from uvx_nix import lockfile, nix, paths, state
+from uvx_nix import lockfile, nix, paths, sonames, state
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import (
     EXIT_CONFIG,
@@ -141,7 +141,8 @@ def _spec(inp: inputs_mod.Inputs, source: dict[str, str], python: dict[str, Any]
         "system": inp.system,
         "nixpkgs": source,
         "python": python,
-        "libraries": [name.split(".") for name in libraries],
+        "libraries": [{"name": name, "paths": [alt.split(".") for alt in sonames.names(name)]}
+                      for name in libraries],
         "allowUnfree": inp.allow_unfree,
     }
 

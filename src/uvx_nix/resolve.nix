@@ -105,11 +105,25 @@ let
     if p ? outputSpecified && p.outputSpecified then p else p.lib or p.out or p;
   isGlibc = p: (p.pname or (parseDrvName (p.name or "")).name) == "glibc";
   isDrv = p: isAttrs p && (p.type or "") == "derivation";
-  lookup = path:
+  # A library is asked for by the name the user configured and the names it had or has in
+  # other nixpkgs releases (current first; e.g. libx11, then xorg.libX11, deprecated in
+  # 2026-01 with a warning on every use). The first that exists is taken; existence is
+  # tested with `?` only, so a deprecated name that is not taken is never evaluated (and
+  # never warns, which abort-on-warn would turn into an error).
+  exists = path:
+    let parent = byPath (lib'.init path); in
+    parent != null && isAttrs parent && parent ? ${lib'.last path};
+  lib' = {
+    init = l: genList (i: elemAt l i) (length l - 1);
+    last = l: elemAt l (length l - 1);
+  };
+  lookup = entry:
     let
+      found = filter exists entry.paths;
+      path = if found != [ ] then head found else head entry.paths;
       v = byPath path;
       items = if isList v then v else [ v ];
-      name = builtins.concatStringsSep "." path;
+      name = entry.name;
     in {
       inherit name;
       missing = v == null || !(all isDrv items);

@@ -359,6 +359,20 @@ def c_uv() -> Stage:
     return s
 
 
+def c_stub_lib(name: str, sonames: list[str]) -> Stage:
+    """An empty shared library per soname, compiled here: a library the look-alike needs by
+    name (libX11.so.6 for the xorg rename) whatever the host has installed."""
+    s = Stage(name)
+    src = s.dir / "stub.c"
+    src.write_text("int uvx_nix_sim_stub(void) { return 0; }\n")
+    for so in sonames:
+        (s.dir / "lib").mkdir(exist_ok=True)
+        subprocess.run(["gcc", "-shared", "-fPIC", f"-Wl,-soname,{so}", "-o",
+                        str(s.dir / "lib" / so), str(src)], check=True)
+    src.unlink()
+    return s
+
+
 def c_simple(name: str, progs: list[str], links: dict[str, str] | None = None) -> Stage:
     s = Stage(name)
     for p in progs:
@@ -490,6 +504,7 @@ def main() -> int:
         ("zlib", c_libs("zlib", ["libz.so.1"])),
         ("openssl", c_libs("openssl", ["libssl.so.3", "libcrypto.so.3"])),
         ("libffi", c_libs("libffi", ["libffi.so.8"])),
+        ("libx11", c_stub_lib("libx11", ["libX11.so.6", "libX11-xcb.so.1"])),
         ("bash", c_bundled("bash", ["bash"], {"bin/sh": "bash"})),
         ("coreutils", c_coreutils()),
         ("nix", c_nix()),

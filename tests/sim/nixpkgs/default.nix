@@ -190,6 +190,14 @@ let
     zlib = simple "zlib" { };
     openssl = simple "openssl" { };
     libffi = simple "libffi" { };
+    # nixpkgs deprecated the xorg set in 2026-01 (NixOS/nixpkgs#479724): the libraries are
+    # top-level (libx11), and every use of an xorg.* name warns with this text.
+    libx11 = simple "libx11" { };
+    xorg = builtins.mapAttrs
+      (old: new: lib.warn
+        "The xorg package set has been deprecated, 'xorg.${old}' has been renamed to '${new}'"
+        basePkgs.${new})
+      { libX11 = "libx11"; };
     bash = simple "bash" { };
     bashInteractive = bash;
     coreutils = simple "coreutils" { };
@@ -247,12 +255,12 @@ let
     };
     # Not in nixpkgs: name -> output path, read by setup-sim and the test helpers.
     simInfo = builtins.mapAttrs (n: p: "${p}") ({
-      inherit simSystem simAll glibc busybox patchelf zlib openssl libffi bash coreutils nix
+      inherit simSystem simAll glibc busybox patchelf zlib openssl libffi libx11 bash coreutils nix
         direnv git zsh fish tmux uv;
       "stdenv.cc.cc" = gcc;
       "stdenv.cc.cc.lib" = gcc.lib;
     } // pythonInterpreters);
-    allPaths = [ simSystem glibc gcc gcc.lib busybox patchelf zlib openssl libffi bash coreutils
+    allPaths = [ simSystem glibc gcc gcc.lib busybox patchelf zlib openssl libffi libx11 bash coreutils
       nix direnv git zsh fish tmux uv ]
       ++ builtins.attrValues pythonInterpreters
       ++ map source (builtins.attrNames data.sources);
