@@ -194,3 +194,15 @@ def test_gather_reads_any_project_without_crashing(settings_table: dict[str, obj
     if error is not None:
         assert error.exit_code in (70, 71), error
         assert "\n" not in error.message, error.message
+
+
+def test_an_error_line_escapes_what_a_file_name_could_draw() -> None:
+    """A path a repository named (an escape sequence, a bidi control, a non-UTF-8 byte) is
+    escaped in the error line; a message's own line breaks stay."""
+    from uvx_nix.cli import error_line
+
+    name = "/p/x\x1b]0;owned\x07\u202e\udce9/pyproject.toml"
+    line = error_line(f"{name} is not valid TOML\nlast lines:", {"NO_COLOR": "1"})
+    assert line == ("uvx-nix: error: /p/x\\x1b]0;owned\\x07\\u202e\\udce9/pyproject.toml is "
+                    "not valid TOML\nlast lines:\n")
+    line.encode("utf-8")  # always writable, whatever the locale's error handler

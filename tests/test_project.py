@@ -77,7 +77,7 @@ def test_python_version_file_stops_at_the_root(tmp_path: Path) -> None:
 def test_read_python_version(tmp_path: Path, text: str, expected: str | None) -> None:
     path = tmp_path / ".python-version"
     path.write_text(text)
-    assert project.read_python_version(path) == expected
+    assert project.read_python_version(path, tmp_path) == expected
 
 
 def test_script_metadata(tmp_path: Path) -> None:

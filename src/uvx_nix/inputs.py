@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from uvx_nix import nix, paths, project, request
+from uvx_nix import files, nix, paths, project, request
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import EXIT_CONFIG, UserError
 
@@ -160,7 +160,7 @@ def user_settings(environ: Mapping[str, str], warnings: list[str]) -> tuple[dict
     path = paths.config_file(environ)
     if not path.is_file():
         return {}, path
-    return _settings(project.read_toml(path), str(path), warnings), path
+    return _settings(project.read_toml(path, None), str(path), warnings), path
 
 
 def python_request(invocation: Invocation, environ: Mapping[str, str], start: Path,
@@ -176,13 +176,18 @@ def python_request(invocation: Invocation, environ: Mapping[str, str], start: Pa
         begin = proj.directory if proj else start
         found, examined = project.python_version_file(begin, proj.root if proj else None)
         watched.extend(examined)
+        within: Path | None = None
         if found is None:
-            found = paths.global_python_version(environ)
+            found = paths.global_python_version(environ)  # the user's own file
             watched.append(found)
             if not found.is_file():
                 found = None
+        elif proj is not None and files.inside(found.parent, proj.root):
+            within = proj.root
+        else:
+            within = found.parent
         if found is not None:
-            text = project.read_python_version(found)
+            text = project.read_python_version(found, within)
             if text is not None:
                 return request.parse(text, str(found))
     if script_meta is not None:
@@ -313,4 +318,4 @@ def gather(invocation: Invocation, environ: Mapping[str, str]) -> Inputs:
 
 
 def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:20]

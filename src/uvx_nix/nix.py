@@ -46,9 +46,9 @@ class Source:
 def parse_source(text: str, origin: str) -> Source:
     """Classify a nixpkgs source string: flake ref, ``<nixpkgs>`` or a path."""
     raw = text.strip()
-    if not raw or len(raw) > 2000 or any(ord(c) < 32 for c in raw):
+    if not raw or len(raw) > 2000 or not raw.isprintable():
         raise UserError(
-            f"invalid nixpkgs source {raw[:60]!r} in {origin}: use a flake reference like "
+            f"invalid nixpkgs source {raw[:60]!a} in {origin}: use a flake reference like "
             "'github:NixOS/nixpkgs/nixos-26.05', 'path:/some/dir', or '<nixpkgs>'"
         )
     if raw == "<nixpkgs>":
@@ -60,7 +60,7 @@ def parse_source(text: str, origin: str) -> Source:
     if flake_like and not any(c.isspace() for c in raw):
         return Source("flake", raw, origin)
     raise UserError(
-        f"invalid nixpkgs source {raw[:60]!r} in {origin}: use a flake reference like "
+        f"invalid nixpkgs source {raw[:60]!a} in {origin}: use a flake reference like "
         "'github:NixOS/nixpkgs/nixos-26.05', 'path:/some/dir', or '<nixpkgs>'"
     )
 
@@ -365,14 +365,22 @@ def build(spec: Mapping[str, Any], out_link: Path, environ: Mapping[str, str], *
 
 def flake_lock_nixpkgs(flake_lock: Path) -> str | None:
     """The locked URL of the ``nixpkgs`` input in a project's flake.lock, if any."""
+    from uvx_nix import files
+
     try:
-        data = json.loads(flake_lock.read_text(encoding="utf-8"))
+        raw = files.read_bounded(flake_lock, 4 * files.MIB, within=flake_lock.parent)
+    except OSError:
+        return None
+    try:
+        data = json.loads(raw.decode("utf-8"))
         nodes = data["nodes"]
         name = nodes[data.get("root", "root")]["inputs"]["nixpkgs"]
         if isinstance(name, list):  # a `follows` path
             return None
         locked = nodes[name]["locked"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None
+    if not isinstance(locked, dict):
         return None
     kind = locked.get("type")
     nar = locked.get("narHash")

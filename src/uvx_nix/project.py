@@ -7,12 +7,14 @@ the workspace root above it whose members include it.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from uvx_nix.errors import EXIT_CONFIG, UserError
+from uvx_nix import files
+from uvx_nix.errors import EXIT_CONFIG, UserError, display_path
 
 _SCRIPT_BLOCK = re.compile(
     r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)$\s)+)^# ///$"
@@ -42,23 +44,31 @@ class Project:
         return dict(table) if isinstance(table, dict) else {}
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file into plain Python data, or raise a one-line error."""
+MAX_TOML = 4 * files.MIB
+MAX_PYTHON_VERSION = 64 * files.KIB
+MAX_SCRIPT = 16 * files.MIB
+
+
+def read_toml(path: Path, within: Path | None) -> dict[str, Any]:
+    """Parse a TOML file into plain Python data, or raise a one-line error.  ``within``: the
+    directory the file must resolve inside (None for the user's own files)."""
     import tomlkit
     from tomlkit.exceptions import TOMLKitError
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = files.read_bounded(path, MAX_TOML, within=within).decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UserError(f"{path} is not UTF-8 text; fix or remove it", EXIT_CONFIG) from exc
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}; check its permissions",
+        raise UserError(f"{display_path(path)} is not UTF-8 text; fix or remove it",
                         EXIT_CONFIG) from exc
+    except OSError as exc:
+        raise UserError(f"cannot read {display_path(path)}: {exc.strerror}; check its "
+                        "permissions", EXIT_CONFIG) from exc
     try:
         data = tomlkit.parse(text).unwrap()
     except (TOMLKitError, ValueError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"{path} is not valid TOML ({detail}); fix the file", EXIT_CONFIG) from exc
+        raise UserError(f"{display_path(path)} is not valid TOML ({detail}); fix the file",
+                        EXIT_CONFIG) from exc
     return data
 
 
@@ -92,8 +102,8 @@ def find(start: Path) -> Project | None:
     for candidate in (start, *start.parents):
         path = candidate / "pyproject.toml"
         examined.append(path)
-        if path.is_file():
-            parsed = read_toml(path)
+        if os.path.exists(path):
+            parsed = read_toml(path, candidate)
             if _is_project(parsed):
                 directory, data = candidate, parsed
                 break
@@ -103,9 +113,9 @@ def find(start: Path) -> Project | None:
     for candidate in directory.parents:
         path = candidate / "pyproject.toml"
         examined.append(path)
-        if not path.is_file():
+        if not os.path.exists(path):
             continue
-        parsed = read_toml(path)
+        parsed = read_toml(path, candidate)
         members, exclude = _members(candidate, parsed)
         if members and _matches_any(candidate, directory, members) and \
                 not _matches_any(candidate, directory, exclude):
@@ -120,19 +130,20 @@ def python_version_file(start: Path, stop: Path | None) -> tuple[Path | None, li
     for candidate in (start, *start.parents):
         path = candidate / ".python-version"
         examined.append(path)
-        if path.is_file():
+        if os.path.exists(path):
             return path, examined
         if stop is not None and candidate == stop:
             break
     return None, examined
 
 
-def read_python_version(path: Path) -> str | None:
+def read_python_version(path: Path, within: Path | None) -> str | None:
     """The first request in a ``.python-version`` file; None if it holds none."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = files.read_bounded(path, MAX_PYTHON_VERSION, within=within).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read {path}; fix or remove it", EXIT_CONFIG) from exc
+        raise UserError(f"cannot read {display_path(path)}; fix or remove it",
+                        EXIT_CONFIG) from exc
     for line in text.splitlines():
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
@@ -146,7 +157,7 @@ def script_metadata(path: Path) -> dict[str, Any] | None:
     from tomlkit.exceptions import TOMLKitError
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = files.read_bounded(path, MAX_SCRIPT, within=None).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
     blocks = [m for m in _SCRIPT_BLOCK.finditer(text) if m.group("type") == "script"]

@@ -29,6 +29,7 @@ KEY_VARIABLES = (
     "UV_NO_PYTHON_VERSION_FILE",
     "UV_PROJECT_ENVIRONMENT",
     "UVX_NIX_NIXPKGS",
+    "UVX_NIX_TRUST",  # a trusted run grants nothing lasting: its memo is not a later one's
     "UVX_NIX_LIBRARIES",
     "UVX_NIX_DEFAULT_LIBRARIES",
     "UVX_NIX_STRATEGY",

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from uvx_nix import files, state
+from uvx_nix.errors import UserError
 
 HOOK_MODULE = "_uvx_nix_scope.py"
 HOOK_PTH = "_uvx_nix_scope.pth"
@@ -45,7 +46,8 @@ def foreign_home(venv: Path) -> str | None:
     """The ``home`` of a venv whose interpreter is not from the Nix store (or is gone):
     typically one plain uv made with a downloaded generic-Linux Python NixOS cannot start."""
     try:
-        text = (venv / "pyvenv.cfg").read_text(encoding="utf-8", errors="replace")
+        text = files.read_bounded(venv / "pyvenv.cfg", 64 * files.KIB, within=venv).decode(
+            "utf-8", "replace")
     except OSError:
         return None
     for line in text.splitlines():
@@ -94,8 +96,12 @@ def install_hook(site: Path) -> bool:
     changed = False
     for path, data in ((target, source), (site / HOOK_PTH, b"import _uvx_nix_scope\n")):
         try:
-            if path.exists() and not path.is_symlink() and path.read_bytes() == data:
+            if not path.is_symlink() and \
+                    files.read_bounded(path, len(data), within=site) == data:
                 continue
+        except (OSError, UserError):
+            pass  # missing, a FIFO, a link, too large: replaced below
+        try:
             files.write_atomic(path, data, 0o644)
             changed = True
         except OSError:
