@@ -181,7 +181,7 @@ def test_a_nixos_registry_lock_names_a_revision_any_machine_can_fetch(
     url = _locked_url(project_dir)
     assert url.startswith(f"github:NixOS/nixpkgs/{REVISION}?narHash=sha256-"), url
     status = uvx(sim, ["nix", "status"], cwd=project_dir, path_prepend=tools, check=True)
-    assert f"locked nixpkgs: {url} (fetchable by any machine)" in status.stdout
+    assert f"locked nixpkgs: '{url}' (fetchable by any machine)" in status.stdout
     # A teammate with the same nixpkgs source: exactly the locked paths, once allowed (a
     # GitHub source from someone else's lock needs the user's word; see SECURITY.md).
     committed = (project_dir / "uvx-nix.lock").read_text()
