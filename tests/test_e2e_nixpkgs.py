@@ -207,3 +207,15 @@ def test_a_store_source_without_a_revision_is_locked_with_a_warning(
     assert _locked_url(project_dir).startswith(f"path:{store}?")
     status = uvx(sim, ["nix", "status"], cwd=project_dir, check=True)
     assert "(a path: only machines with this path can use the lock" in status.stdout
+
+
+def test_an_insecure_library_is_refused_in_one_line_naming_it(sim: Sim,
+                                                              project_dir: Path) -> None:
+    _pinned_313(project_dir)
+    res = uvx(sim, ["nix", "lock"], cwd=project_dir,
+              env={"UVX_NIX_LIBRARIES": "openssl_1_1", "NIXPKGS_ALLOW_INSECURE": "1"})
+    assert res.returncode == 73, res
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert lines[0].endswith("nixpkgs refuses openssl-1.1.1w: it is marked as insecure; use a "
+                             "maintained attribute instead in 'libraries'"), lines[0]
