@@ -219,3 +219,22 @@ def test_an_insecure_library_is_refused_in_one_line_naming_it(sim: Sim,
     assert len(lines) == 1, res.stderr
     assert lines[0].endswith("nixpkgs refuses openssl-1.1.1w: it is marked as insecure; use a "
                              "maintained attribute instead in 'libraries'"), lines[0]
+
+
+def test_the_soname_table_agrees_with_what_the_look_alike_provides(sim: Sim,
+                                                                   project_dir: Path) -> None:
+    """For every attribute of the table the look-alike has, each library in its lib/ that the
+    table names is mapped to that attribute (the look-alike copies real libraries)."""
+    from uvx_nix import sonames
+
+    checked = {}
+    for attribute in sorted(set(sonames.TABLE.values()) - {sonames.DRIVER}):
+        res = sim.run(["nix", "eval", "--raw", f"nixpkgs#{attribute}.outPath"], cwd=project_dir)
+        if res.returncode != 0:
+            continue  # not in the look-alike
+        for library in sorted((Path(res.stdout) / "lib").glob("*.so*")):
+            if library.name in sonames.TABLE:
+                assert sonames.TABLE[library.name] == attribute, (library, attribute)
+                checked[library.name] = attribute
+    assert {"libz.so.1", "libstdc++.so.6", "libX11.so.6", "libffi.so.8", "libssl.so.3"} <= \
+        set(checked), checked
