@@ -120,7 +120,7 @@ def test_a_store_source_is_shared_by_the_systems_revision(tmp_path: Path) -> Non
     url = ("path:/nix/store/4ik3h56maf0f9driinrii3w0qzp58l0z-source?lastModified=1"
            "&narHash=sha256-YUnPXWtmDZ3mB2AfbRoBLgMUBWX%2BCd46lGvPDwig3Ew%3D")
     nowhere = {"PATH": str(tmp_path)}
-    same, warning = nix.shareable(url, nowhere)
+    same, warning = nix.shareable(url, nowhere, from_registry=True)
     assert same == url
     assert warning is not None
     assert "only this machine has" in warning
@@ -129,10 +129,12 @@ def test_a_store_source_is_shared_by_the_systems_revision(tmp_path: Path) -> Non
     tool = bin_dir / "nixos-version"
     tool.write_text(f'#!/bin/sh\necho \'{{"nixosVersion":"26.05.1","nixpkgsRevision":"{REV}"}}\'\n')
     tool.chmod(0o755)
-    shared, warning = nix.shareable(url, {"PATH": str(bin_dir)})
+    # A path: flake of the user's is not the system's nixpkgs, whatever nixos-version says.
+    assert nix.shareable(url, {"PATH": str(bin_dir)}, from_registry=False)[0] == url
+    shared, warning = nix.shareable(url, {"PATH": str(bin_dir)}, from_registry=True)
     assert shared == f"github:NixOS/nixpkgs/{REV}?narHash=" + \
         "sha256-YUnPXWtmDZ3mB2AfbRoBLgMUBWX%2BCd46lGvPDwig3Ew%3D"
     assert warning is None
     # Anything but a store source is locked as it is.
-    assert nix.shareable(f"github:NixOS/nixpkgs/{REV}", nowhere) == \
+    assert nix.shareable(f"github:NixOS/nixpkgs/{REV}", nowhere, from_registry=True) == \
         (f"github:NixOS/nixpkgs/{REV}", None)

@@ -231,18 +231,20 @@ def nixos_revision(environ: Mapping[str, str]) -> str | None:
     return revision if isinstance(revision, str) and _REVISION.fullmatch(revision) else None
 
 
-def shareable(url: str, environ: Mapping[str, str]) -> tuple[str, str | None]:
+def shareable(url: str, environ: Mapping[str, str], *,
+              from_registry: bool) -> tuple[str, str | None]:
     """The URL to lock for ``url``, and a warning when only this machine can use it.
 
     A flake-built NixOS maps the registry's ``nixpkgs`` to its nixpkgs source in the store
     (nixos/modules/misc/nixpkgs-flake.nix), which Nix never substitutes: a teammate cannot
     fetch ``path:/nix/store/…-source``. The system's revision names the same tree on GitHub
     (``github:NixOS/nixpkgs/<rev>`` unpacks to the same narHash), which every machine can
-    fetch and Nix checks against the narHash."""
+    fetch and Nix checks against the narHash. Only the registry's ``nixpkgs`` is the system's
+    nixpkgs (``from_registry``); a ``path:`` flake of the user's is locked as it is."""
     m = _STORE_SOURCE.fullmatch(url)
     if m is None or (nar := _nar_hash(m.group(2))) is None:
         return url, None
-    revision = nixos_revision(environ)
+    revision = nixos_revision(environ) if from_registry else None
     if revision is not None:
         return f"github:NixOS/nixpkgs/{revision}?narHash={quote(nar, safe='')}", None
     return url, ("uvx-nix.lock names nixpkgs by a store path only this machine has "

@@ -357,7 +357,8 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
     if kind == "flake" and not nix.is_locked(url) and isinstance(manifest.get("source"), dict):
         url = nix.locked_url_from_source_info(url, manifest["source"])
     if kind == "flake":
-        url, unshared = nix.shareable(url, environ)
+        url, unshared = nix.shareable(
+            url, environ, from_registry=inp.nixpkgs.ref in ("nixpkgs", "flake:nixpkgs"))
         if unshared:
             warn(unshared, quiet)
     if not same_source:
