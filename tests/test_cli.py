@@ -116,7 +116,8 @@ def test_main_never_has_an_internal_error(monkeypatch: pytest.MonkeyPatch, args:
     def fake_exec(uv: str, argv: object, env: object) -> None:
         raise _ExecError
 
-    def fake_resolve(inv: object, environ: object, key: str, path: str) -> dict[str, str]:
+    def fake_resolve(inv: object, environ: object, key: str, path: str,
+                     stdin: bytes | None = None) -> dict[str, str]:
         return {"python_bin": "/nix/store/x/bin", "libs": "", "strategy": "interpreter"}
 
     monkeypatch.setattr(execute, "find_uv", lambda environ, own=None: "/usr/bin/uv")

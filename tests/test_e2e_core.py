@@ -282,7 +282,7 @@ def test_a_venv_left_by_plain_uv_is_replaced(sim: Sim, project_dir: Path) -> Non
     res = uvx(sim, ["sync"], cwd=project_dir)
     assert res.returncode == 0, res.stderr
     assert f"removed {venv}" in res.stderr
-    assert f"home = {sim.pkgs['python313']}/bin" in (venv / "pyvenv.cfg").read_text()
+    assert f"home = {sim.pkgs['python312']}/bin" in (venv / "pyvenv.cfg").read_text()
     # A venv on a store interpreter is left alone.
     again = uvx(sim, ["sync"], cwd=project_dir, check=True)
     assert "removed" not in again.stderr

@@ -26,7 +26,8 @@ def test_nearest_project_and_its_workspace_root(tmp_path: Path) -> None:
     assert found is not None
     assert found.directory == member
     assert found.root == root
-    assert found.requires_python == ">=3.12"  # the workspace root's, as uv uses
+    # uv intersects every member's requires-python (find_requires_python).
+    assert found.requires_python == ">=3.12, >=3.11"
 
 
 def test_excluded_member_is_its_own_root(tmp_path: Path) -> None:

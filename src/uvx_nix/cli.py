@@ -23,17 +23,60 @@ INSTALLING = frozenset({("sync",), ("add",), ("remove",), ("pip", "install"), ("
                         ("version",)})
 
 
-def hot_key(inv: argv_mod.Invocation) -> str:
-    """The hot state's key for this request (the start directory, --python, a script)."""
+def hot_key(inv: argv_mod.Invocation, stdin: bytes | None = None) -> str:
+    """The hot state's key for this request (the start directory, --python, a script, and
+    the flags and variables that change what uv is asked)."""
     from uvx_nix import __version__
 
     cwd = os.getcwd()
     script = None
-    if inv.script and inv.script != "-":
+    if inv.script == "-":
+        script = "stdin:" + _stdin_metadata(stdin)
+    elif inv.script:
         script = os.path.abspath(os.path.join(cwd, inv.directory or "", inv.script))
-    scope = "tool" if inv.command[:1] == ("tool",) else ""
-    parts = [__version__, cwd, inv.directory, inv.project, inv.python, script, scope]
+    parts = [__version__, cwd, inv.directory, inv.project, inv.python, script, inv.scope,
+             "no-config" if inv.no_config else "", inv.config_file]
     return state.key(parts, os.environ)
+
+
+def _stdin_metadata(stdin: bytes | None) -> str:
+    """The PEP 723 block of a script read from stdin (what decides its interpreter)."""
+    if not stdin:
+        return ""
+    text = stdin.decode("utf-8", "replace")
+    begin = text.find("# /// script")
+    if begin < 0:
+        return ""
+    end = text.find("\n# ///", begin + 1)
+    return text[begin:end if end >= 0 else len(text)]
+
+
+def _capture_stdin() -> bytes | None:
+    """`uv run -`: read the script uv will read, then hand uv an identical stdin (an
+    anonymous in-memory file) so the script's PEP 723 metadata can steer the interpreter."""
+    try:
+        if os.isatty(0):
+            return None
+        chunks = []
+        while chunk := os.read(0, 1 << 16):
+            chunks.append(chunk)
+    except OSError:
+        return None
+    data = b"".join(chunks)
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("uvx-nix-stdin")
+    else:  # pragma: no cover - macOS
+        import tempfile
+
+        with tempfile.TemporaryFile() as spool:
+            fd = os.dup(spool.fileno())
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.dup2(fd, 0)
+    os.close(fd)
+    return data
 
 
 def _run(args: list[str], environ: Mapping[str, str]) -> int:  # noqa: RET503 - ends in exec
@@ -54,19 +97,20 @@ def _run(args: list[str], environ: Mapping[str, str]) -> int:  # noqa: RET503 - 
         from uvx_nix import pythons
 
         return pythons.install(inv, environ)
-    key = hot_key(inv)
+    stdin = _capture_stdin() if inv.script == "-" and inv.command == ("run",) else None
+    key = hot_key(inv, stdin)
     path = os.path.join(paths.cache_dir_str(environ), "hot", state.filename(key))
     fields = state.load(path, key)
     if fields is None:
         from uvx_nix import resolution
 
-        fields = resolution.resolve_for(inv, environ, key, path)
+        fields = resolution.resolve_for(inv, environ, key, path, stdin)
     site = fields.get("site")
     if site and state.signature(site) != fields.get("site_sig"):
         from uvx_nix import resolution, venv
 
         def again() -> dict[str, str]:
-            return resolution.resolve_for(inv, environ, key, path)
+            return resolution.resolve_for(inv, environ, key, path, stdin)
 
         fields = venv.on_change(fields, key, path, environ, again, quiet=inv.quiet > 0)
     if inv.command[:1] == ("python",):
@@ -74,7 +118,7 @@ def _run(args: list[str], environ: Mapping[str, str]) -> int:  # noqa: RET503 - 
 
         extra = [b for b in pythons.installed_bins(environ) if b != fields.get("python_bin")]
         fields = {**fields, "python_bin": ":".join([fields.get("python_bin", ""), *extra])}
-    env = environment.build(fields, environ)
+    env = environment.build(fields, environ, inv.preference)
     lock_dir = fields.get("lock_dir")
     if lock_dir and inv.command[:2] in INSTALLING and \
             os.path.exists(paths.patched_file_str(environ, lock_dir)):

@@ -24,7 +24,7 @@ from uvx_nix.errors import EXIT_CONFIG, UserError
 
 # Bump when the same inputs would resolve differently (the resolution semantics,
 # not every release): a new value re-resolves every project once.
-RESOLVER_VERSION = 1
+RESOLVER_VERSION = 2
 DEFAULT_LIBRARIES = ("stdenv.cc.cc.lib", "zlib")
 STRATEGIES = ("interpreter", "nix-ld")
 SETTINGS = ("nixpkgs", "libraries", "default-libraries", "strategy", "auto-libraries")
@@ -46,6 +46,9 @@ class Inputs:
     lock_dir: Path
     watched: tuple[Path, ...]
     warnings: tuple[str, ...] = ()
+    # A uv config file (uv.toml, [tool.uv], --config-file) sets python-preference: uvx-nix
+    # then leaves the choice to it (see environment.preference_given).
+    preference: bool = False
     # True when the nixpkgs source comes from the project (pyproject.toml or flake.lock),
     # not from the user: its first use needs `uvx-nix nix allow` (see trust.py).
     project_source: bool = False
@@ -154,39 +157,157 @@ def user_settings(environ: Mapping[str, str], warnings: list[str]) -> tuple[dict
     return _settings(project.read_toml(path), str(path), warnings), path
 
 
+def no_config(invocation: Invocation, environ: Mapping[str, str]) -> bool:
+    """``--no-config`` or ``UV_NO_CONFIG``: uv reads no config files and no version files."""
+    return invocation.no_config or environ.get("UV_NO_CONFIG", "").strip().lower() in (
+        "1", "true", "yes", "y", "on", "t")
+
+
+def _pin(path: Path | None) -> request.PythonRequest | None:
+    """The first request of a version file uv supports (it skips the others with a warning)."""
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {path}; fix or remove it", EXIT_CONFIG) from exc
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        try:
+            return request.parse(stripped, str(path))
+        except UserError:
+            continue  # uv: "Ignoring unsupported Python request ... in version file"
+    return None
+
+
+def _default(source: str = "default") -> request.PythonRequest:
+    return request.PythonRequest("", source, "default")
+
+
+def _range(spec: str, origin: str) -> request.PythonRequest:
+    return request.PythonRequest(spec, origin, "version", None,
+                                 request.parse_specifiers(spec, origin))
+
+
 def python_request(invocation: Invocation, environ: Mapping[str, str], start: Path,
                    proj: project.Project | None, script_meta: dict[str, Any] | None,
-                   watched: list[Path]) -> request.PythonRequest:
-    """uv's precedence: --python, UV_PYTHON, .python-version, requires-python, default."""
-    if invocation.python:
+                   watched: list[Path], script_dir: Path | None = None
+                   ) -> request.PythonRequest:
+    """The request uv forms, in uv's order (``WorkspacePython``/``ScriptPython::from_request``):
+    ``--python``/``UV_PYTHON``; else the nearest version file (up to the workspace root, then
+    the global pin), a preference: a global pin outside the workspace's requires-python, or any
+    pin outside a script's, is skipped; else requires-python (the intersection over the
+    workspace's members, or the script's); else uv's default."""
+    if invocation.command[:1] == ("python",):
+        # `uv python find 3.12`, `uv python pin 3.12`: the request is the positional word;
+        # these commands have no --python (and read no UV_PYTHON).
+        if invocation.command[1:2] in (("find",), ("pin",)) and invocation.positionals:
+            return request.parse(invocation.positionals[0], "the command line")
+    elif invocation.python:
         return request.parse(invocation.python, "--python")
-    if environ.get("UV_PYTHON"):
+    elif environ.get("UV_PYTHON"):
         return request.parse(environ["UV_PYTHON"], "UV_PYTHON")
-    tools = invocation.command[:1] == ("tool",)
-    if not tools and "UV_NO_PYTHON_VERSION_FILE" not in environ:
-        begin = proj.directory if proj else start
-        found, examined = project.python_version_file(begin, proj.root if proj else None)
+    ignore_files = no_config(invocation, environ)
+    global_dir = paths.global_python_version(environ).parent
+
+    def find(begin: Path, stop: Path | None, local: bool = True) -> Path | None:
+        if ignore_files:
+            return None
+        found, examined = project.version_file(begin, stop, global_dir, local=local)
         watched.extend(examined)
-        if found is None:
-            found = paths.global_python_version(environ)
-            watched.append(found)
-            if not found.is_file():
-                found = None
-        if found is not None:
-            text = project.read_python_version(found)
-            if text is not None:
-                return request.parse(text, str(found))
+        return found
+
     if script_meta is not None:
         spec = script_meta.get("requires-python")
-        if isinstance(spec, str):
-            return request.PythonRequest(spec, "the script's requires-python", "version",
-                                         None, request.parse_specifiers(spec, "requires-python"))
-        return request.PythonRequest("", "default", "default")
-    if proj is not None and not tools and proj.requires_python:
-        origin = f"requires-python in {proj.root / 'pyproject.toml'}"
-        return request.PythonRequest(proj.requires_python, origin, "version", None,
-                                     request.parse_specifiers(proj.requires_python, origin))
-    return request.PythonRequest("", "default", "default")
+        origin = "the script's requires-python"
+        script_rp = request.parse_specifiers(spec, origin) if isinstance(spec, str) else None
+        path = find(script_dir or start, None)
+        pin = _pin(path)
+        if path is not None and not (script_rp and pin is not None and pin.kind == "version"
+                                     and not request.intersects(pin.clauses, script_rp)):
+            return pin or _default(str(path))
+        return _range(spec, origin) if isinstance(spec, str) else _default()
+    if invocation.command[:1] == ("tool",):
+        # Tools read only the global pin (uv's `with_no_local`).
+        path = find(start, None, local=False)
+        return _pin(path) or _default(str(path) if path else "default")
+    if proj is None:
+        path = find(start, None)
+        return _pin(path) or _default(str(path) if path else "default")
+    rp_text = proj.requires_python
+    origin = f"requires-python of the workspace at {proj.root}"
+    rp = request.parse_specifiers(rp_text, origin) if rp_text else None
+    if rp is not None and not request.intersects(rp):
+        return _default()  # disjoint members: uv reports that itself
+    path = find(proj.root if invocation.syncs_environment else start, proj.root)
+    if path is not None:
+        pin = _pin(path)
+        is_global = path.parent == global_dir
+        if not (is_global and rp is not None and pin is not None and pin.exact is not None
+                and not request.contains(rp, pin.exact)):
+            return pin or _default(str(path))
+    return _range(rp_text, origin) if rp_text else _default()
+
+
+def _sets_preference(path: Path, pyproject: bool) -> bool | None:
+    """Whether a uv config file sets python-preference; None if it holds no uv settings
+    (a pyproject.toml without [tool.uv]: uv looks further up).  A file uv cannot parse is
+    uv's to report, so it counts as not setting one."""
+    try:
+        data = project.read_toml(path)
+    except UserError:
+        return False
+    if pyproject:
+        tool = data.get("tool")
+        table = tool.get("uv") if isinstance(tool, dict) else None
+        if not isinstance(table, dict):
+            return None
+        return "python-preference" in table
+    return "python-preference" in data
+
+
+def uv_config_preference(invocation: Invocation, environ: Mapping[str, str], start: Path,
+                         proj: project.Project | None, tools: bool, watched: list[Path]
+                         ) -> bool:
+    """uv's settings discovery (its lib.rs): ``--config-file``/``UV_CONFIG_FILE`` alone; none
+    under ``--no-config``; else the nearest uv.toml or pyproject.toml with [tool.uv] above the
+    workspace root (or the start directory; not for tools), the user's uv.toml and the
+    system's.  True when one of them sets python-preference."""
+    explicit = invocation.config_file or environ.get("UV_CONFIG_FILE")
+    if explicit:
+        path = Path.cwd() / (invocation.directory or "") / explicit
+        watched.append(path)
+        return path.is_file() and bool(_sets_preference(path, False))
+    if no_config(invocation, environ):
+        return False
+    candidates: list[tuple[Path, bool]] = []
+    if not tools:
+        for directory in ((proj.root if proj else start), *(proj.root if proj else start).parents):
+            for name, is_pyproject in (("uv.toml", False), ("pyproject.toml", True)):
+                path = directory / name
+                watched.append(path)
+                if path.is_file():
+                    found = _sets_preference(path, is_pyproject)
+                    if found is not None:
+                        candidates.append((path, False))
+                        if found:
+                            return True
+                        break
+            if candidates:
+                break
+    user = paths.global_python_version(environ).parent / "uv.toml"
+    dirs = [d for d in environ.get("XDG_CONFIG_DIRS", "/etc/xdg").split(":") if d]
+    system = [Path(d) / "uv" / "uv.toml" for d in dirs] + [Path("/etc/uv/uv.toml")]
+    watched.append(user)
+    if user.is_file() and _sets_preference(user, False):
+        return True
+    for path in system:
+        watched.append(path)
+        if path.is_file():
+            return bool(_sets_preference(path, False))
+    return False
 
 
 def start_dir(invocation: Invocation, environ: Mapping[str, str]) -> Path:
@@ -229,7 +350,27 @@ def _libraries(env_settings: dict[str, Any], proj_settings: dict[str, Any],
     return libraries
 
 
-def gather(invocation: Invocation, environ: Mapping[str, str]) -> Inputs:
+def _script(invocation: Invocation, stdin: bytes | None, watched: list[Path]
+            ) -> tuple[Path | None, dict[str, Any] | None]:
+    """The script `uv run` was given (a file, or ``-``: stdin) and its PEP 723 metadata."""
+    if invocation.script == "-":
+        if stdin is None:
+            return None, None
+        return None, project.script_metadata_text(stdin.decode("utf-8", "replace"),
+                                                  "the script on standard input")
+    if not invocation.script:
+        return None, None
+    candidate = Path.cwd() / (invocation.directory or "") / invocation.script
+    watched.append(candidate)
+    if not candidate.is_file():
+        return None, None
+    script = candidate.resolve()
+    watched.append(script)
+    return script, project.script_metadata(script)
+
+
+def gather(invocation: Invocation, environ: Mapping[str, str],
+           stdin: bytes | None = None) -> Inputs:
     warnings: list[str] = []
     start = start_dir(invocation, environ)
     if not start.is_dir():
@@ -237,18 +378,17 @@ def gather(invocation: Invocation, environ: Mapping[str, str]) -> Inputs:
                         EXIT_CONFIG)
     start = start.resolve()
     watched: list[Path] = []
-    script: Path | None = None
-    script_meta: dict[str, Any] | None = None
-    if invocation.script and invocation.script != "-":
-        candidate = Path.cwd() / (invocation.directory or "") / invocation.script
-        if candidate.is_file():
-            script = candidate.resolve()
-            watched.append(script)
-            script_meta = project.script_metadata(script)
+    script, script_meta = _script(invocation, stdin, watched)
+    script_dir = script.parent if script is not None else None
     tools = invocation.command[:1] == ("tool",)
-    proj = None if (script_meta is not None or tools) else project.find(start)
+    proj = None
+    if script_meta is None and not tools:
+        examined: list[Path] = []
+        try:
+            proj = project.find(start, examined)
+        finally:
+            watched.extend(examined)
     if proj is not None:
-        watched.extend(proj.examined)
         flake_lock = proj.root / "flake.lock"
         watched.append(flake_lock)
     user, config_path = user_settings(environ, warnings)
@@ -269,7 +409,8 @@ def gather(invocation: Invocation, environ: Mapping[str, str]) -> Inputs:
     auto = next((s["auto-libraries"] for s in (env_settings, proj_settings, user)
                  if "auto-libraries" in s), True)
 
-    python = python_request(invocation, environ, start, proj, script_meta, watched)
+    python = python_request(invocation, environ, start, proj, script_meta, watched, script_dir)
+    preference = uv_config_preference(invocation, environ, start, proj, tools, watched)
     committed_lock: Path | None = None
     if proj is not None:
         lock_dir = proj.root
@@ -295,6 +436,7 @@ def gather(invocation: Invocation, environ: Mapping[str, str]) -> Inputs:
         lock_dir=lock_dir,
         watched=tuple(dict.fromkeys(watched)),
         warnings=tuple(warnings),
+        preference=preference,
         project_source=project_source,
         committed_lock=committed_lock,
     )

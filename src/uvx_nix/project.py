@@ -7,6 +7,7 @@ the workspace root above it whose members include it.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,13 +29,20 @@ class Project:
     pyproject: dict[str, Any]
     root_pyproject: dict[str, Any]
     examined: tuple[Path, ...] = field(default=())
+    # Every member's requires-python (the root's first), as uv intersects them.
+    member_requires: tuple[tuple[Path, str], ...] = field(default=())
 
     @property
     def requires_python(self) -> str | None:
-        value = self.root_pyproject.get("project", {}).get("requires-python")
-        if value is None and self.root != self.directory:
-            value = self.pyproject.get("project", {}).get("requires-python")
-        return value if isinstance(value, str) else None
+        """The workspace's requires-python: the intersection of its members' (uv's
+        ``find_requires_python``), written as one specifier set; None if no member has one."""
+        specs = [spec for _, spec in self.member_requires]
+        if not specs:  # (also a Project built without its members)
+            value = self.root_pyproject.get("project", {}).get("requires-python")
+            if value is None and self.root != self.directory:
+                value = self.pyproject.get("project", {}).get("requires-python")
+            return value if isinstance(value, str) else None
+        return ", ".join(dict.fromkeys(specs))
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -83,10 +91,74 @@ def _matches_any(root: Path, directory: Path, patterns: list[str]) -> bool:
     return any(rel.match(p) or rel == Path(p) for p in patterns)
 
 
-def find(start: Path) -> Project | None:
-    """The project containing ``start`` (resolved), or None outside any project."""
+def _requires(data: dict[str, Any]) -> str | None:
+    table = data.get("project")
+    value = table.get("requires-python") if isinstance(table, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _glob_dirs(root: Path, pattern: str, examined: list[Path]) -> list[Path]:
+    """Directories matching a workspace ``members`` glob; the directories listed on the way
+    are recorded in ``examined`` (a member added later changes their signature)."""
+    import fnmatch
+
+    found = [root]
+    for part in Path(pattern).parts:
+        if part == "**":
+            deeper: list[Path] = []
+            for base in found:
+                examined.append(base)
+                deeper += [base, *(p for p in base.rglob("*") if p.is_dir())]
+                examined.extend(p for p in deeper if p.is_dir())
+            found = deeper
+        elif any(c in part for c in "*?["):
+            matched: list[Path] = []
+            for base in found:
+                examined.append(base)
+                try:
+                    names = sorted(os.listdir(base))
+                except OSError:
+                    continue
+                matched += [base / n for n in names
+                            if fnmatch.fnmatchcase(n, part) and (base / n).is_dir()]
+            found = matched
+        else:
+            examined.extend(base / part for base in found)
+            found = [base / part for base in found if (base / part).is_dir()]
+    return list(dict.fromkeys(found))
+
+
+def workspace_requires(root: Path, root_data: dict[str, Any], examined: list[Path]
+                       ) -> tuple[tuple[Path, str], ...]:
+    """(pyproject, requires-python) of the root (when it is a package) and every member."""
+    out: list[tuple[Path, str]] = []
+    own = _requires(root_data)
+    if own is not None:
+        out.append((root / "pyproject.toml", own))
+    members, exclude = _members(root, root_data)
+    seen = {root}
+    for pattern in members:
+        for directory in _glob_dirs(root, pattern, examined):
+            if directory in seen or _matches_any(root, directory, exclude):
+                continue
+            seen.add(directory)
+            path = directory / "pyproject.toml"
+            examined.append(path)
+            if not path.is_file():
+                continue
+            spec = _requires(read_toml(path))
+            if spec is not None:
+                out.append((path, spec))
+    return tuple(out)
+
+
+def find(start: Path, examined: list[Path] | None = None) -> Project | None:
+    """The project containing ``start`` (resolved), or None outside any project.  Every
+    path looked at is added to ``examined`` (when given), found or not: a project that
+    appears later must invalidate what was decided without it."""
     start = start.resolve()
-    examined: list[Path] = []
+    if examined is None:
+        examined = []
     directory: Path | None = None
     data: dict[str, Any] = {}
     for candidate in (start, *start.parents):
@@ -111,7 +183,8 @@ def find(start: Path) -> Project | None:
                 not _matches_any(candidate, directory, exclude):
             root, root_data = candidate, parsed
             break
-    return Project(directory, root, data, root_data, tuple(examined))
+    requires = workspace_requires(root, root_data, examined)
+    return Project(directory, root, data, root_data, tuple(examined), requires)
 
 
 def python_version_file(start: Path, stop: Path | None) -> tuple[Path | None, list[Path]]:
@@ -124,6 +197,33 @@ def python_version_file(start: Path, stop: Path | None) -> tuple[Path | None, li
             return path, examined
         if stop is not None and candidate == stop:
             break
+    return None, examined
+
+
+VERSION_FILES = (".python-version", ".python-versions")
+
+
+def version_file(start: Path, stop: Path | None, global_dir: Path, *, local: bool = True
+                 ) -> tuple[Path | None, list[Path]]:
+    """uv's ``PythonVersionFile::discover``: the nearest ``.python-version`` (or
+    ``.python-versions``) from ``start`` up to ``stop`` (inclusive, or /), else the global
+    one in ``global_dir``.  Also every path looked at, found or not (the hot cache watches
+    them all: a pin created later must be seen)."""
+    examined: list[Path] = []
+    if local:
+        for candidate in (start, *start.parents):
+            for name in VERSION_FILES:
+                path = candidate / name
+                examined.append(path)
+                if path.is_file():
+                    return path, examined
+            if stop is not None and candidate == stop:
+                break
+    for name in VERSION_FILES:
+        path = global_dir / name
+        examined.append(path)
+        if path.is_file():
+            return path, examined
     return None, examined
 
 
@@ -142,18 +242,23 @@ def read_python_version(path: Path) -> str | None:
 
 def script_metadata(path: Path) -> dict[str, Any] | None:
     """PEP 723 inline metadata of a script (None when it has none)."""
-    import tomlkit
-    from tomlkit.exceptions import TOMLKitError
-
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
+    return script_metadata_text(text, str(path))
+
+
+def script_metadata_text(text: str, origin: str) -> dict[str, Any] | None:
+    """PEP 723 inline metadata in a script's text (a file's, or ``uv run -``'s stdin)."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
     blocks = [m for m in _SCRIPT_BLOCK.finditer(text) if m.group("type") == "script"]
     if not blocks:
         return None
     if len(blocks) > 1:
-        raise UserError(f"{path} has more than one '# /// script' block; keep one", EXIT_CONFIG)
+        raise UserError(f"{origin} has more than one '# /// script' block; keep one", EXIT_CONFIG)
     content = "".join(
         line[2:] if line.startswith("# ") else line[1:]
         for line in blocks[0].group("content").splitlines(keepends=True)
@@ -161,5 +266,5 @@ def script_metadata(path: Path) -> dict[str, Any] | None:
     try:
         return tomlkit.parse(content).unwrap()
     except (TOMLKitError, ValueError) as exc:
-        raise UserError(f"the '# /// script' block of {path} is not valid TOML; fix it",
+        raise UserError(f"the '# /// script' block of {origin} is not valid TOML; fix it",
                         EXIT_CONFIG) from exc

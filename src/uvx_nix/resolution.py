@@ -56,6 +56,7 @@ class Resolved:
             "auto": "1" if self.inputs.auto_libraries else "0",
             "root": str(self.inputs.project.root) if self.inputs.project else "",
             "lock_dir": str(self.inputs.lock_dir),
+            "preference": "config" if self.inputs.preference else "",
         }
 
 
@@ -395,11 +396,11 @@ def gcroot_points(gcroot: Path, entry: lockfile.SystemEntry) -> bool:
 
 
 def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: str,
-                state_path: str) -> dict[str, str]:
+                state_path: str, stdin: bytes | None = None) -> dict[str, str]:
     """Slow path of the wrapper: resolve, then memo the result in the hot state."""
     if invocation.offline:
         environ = {**environ, "UV_OFFLINE": "1"}
-    inp = inputs_mod.gather(invocation, environ)
+    inp = inputs_mod.gather(invocation, environ, stdin)
     quiet = invocation.quiet > 0
     resolved = ensure(inp, environ, quiet=quiet)
     fields = resolved.fields(environ)

@@ -65,9 +65,17 @@ let
   newestFirst = sort (a: b: cmpList a.release b.release > 0)
     (if finals != [ ] then finals else matching);
 
+  # uv walks its search path in order and takes the first interpreter that satisfies the
+  # request: with nixpkgs' default `python3` first (as `python3` and `python` lead a NixOS
+  # profile), that is python3 when it matches, else the newest match.
+  defaultVersion =
+    let r = tryEval (pkgs.python3.version or null); in if r.success then r.value else null;
+  defaultMatch = filter (c: c.implementation == "cpython" && !c.freeThreaded
+    && c.version == defaultVersion) matching;
   chosenAttr =
     if req.mode == "default" then "python3"
     else if req.mode == "attribute" then req.attribute
+    else if req.mode == "match" && defaultMatch != [ ] then (head defaultMatch).attribute
     else if req.mode == "match" && newestFirst != [ ] then (head newestFirst).attribute
     else null;
   python =
