@@ -3,6 +3,7 @@ simulation, each observation of the issue checked against plain uv given the sam
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -184,3 +185,126 @@ def test_pep723_metadata_on_stdin(sim: Sim, project_dir: Path) -> None:
     big = script + "".join(f"x{i} = {i}\n" for i in range(6000)) + "print('end', x5999)\n"
     res = uvx(sim, ["run", "-"], cwd=project_dir, input=big, check=True)
     assert res.stdout.split() == [sim.pkgs["python311"], "end", "5999"], res.stdout[-200:]
+
+
+# --- Major: a lock that belongs to the project --------------------------------------------
+
+def _closure(sim: Sim, links: list[Path], cwd: Path) -> set[str]:
+    """Every store path kept alive by these GC root links."""
+    paths: set[str] = set()
+    for link in links:
+        res = sim.run(["nix-store", "--query", "--requisites", str(link)], cwd=cwd,
+                      binds=[link.parent])
+        assert res.returncode == 0, res.stderr
+        paths.update(res.stdout.split())
+    return paths
+
+
+def _roots(sim: Sim, project: Path) -> list[Path]:
+    """The project's GC roots and those of its one-off requests (in the user cache)."""
+    links = list((project / ".uvx-nix" / "gcroots").glob("*"))
+    links += list((sim.home / ".cache" / "uvx-nix" / "oneoff").glob("*/*/.uvx-nix/gcroots/*"))
+    return [link for link in links if link.is_symlink()]
+
+
+def _venv_python(venv: Path) -> str:
+    home = next(line.split("=", 1)[1].strip() for line in
+                (venv / "pyvenv.cfg").read_text().splitlines() if line.startswith("home"))
+    return "/".join(home.split("/")[:4])
+
+
+def test_the_lock_belongs_to_the_project(sim: Sim, project_dir: Path, tmp_path: Path) -> None:
+    """The same uvx-nix.lock from every member directory, after one-off requests and after a
+    failed one; every venv's interpreter stays rooted; a second round starts no Nix."""
+    (project_dir / "pyproject.toml").write_text(
+        '[project]\nname = "root"\nversion = "0.1.0"\nrequires-python = ">=3.10"\n'
+        '[tool.uv.workspace]\nmembers = ["packages/*"]\n')
+    for name, pin in (("a", "3.11"), ("b", "3.13")):
+        member = project_dir / "packages" / name
+        member.mkdir(parents=True)
+        (member / "pyproject.toml").write_text(
+            f'[project]\nname = "{name}"\nversion = "0.1.0"\n')
+        (member / ".python-version").write_text(pin + "\n")
+    a, b = project_dir / "packages" / "a", project_dir / "packages" / "b"
+    binds = [project_dir]
+    log = tmp_path / "nix.log"
+    rec = sim.recording_nix(log)
+    uvx(sim, ["sync"], cwd=project_dir, binds=binds, path_prepend=[rec], check=True)
+    lock = (project_dir / "uvx-nix.lock").read_bytes()
+    assert b'python-attribute = "python312"' in lock
+    steps: list[tuple[list[str], Path, int]] = [
+        (["lock"], a, 0),                                   # reads a's pin (3.11): a one-off
+        (RUN, b, 0),                                        # syncs: the root's request
+        (["venv", "--clear"], b, 0),                          # reads b's pin (3.13): a one-off
+        (["run", "--python", "3.13", "python", "-c", PRINT], project_dir, 0),
+        (["venv", "--clear", "--python", "3.11", "other-venv"], project_dir, 0),
+        (["run", "-p", "3.9", "python", "-c", PRINT], project_dir, 71),
+    ]
+    for rounds in range(2):
+        before = len(nix_lines(log))
+        for args, cwd, code in steps:
+            res = uvx(sim, args, cwd=cwd, binds=binds, path_prepend=[rec])
+            assert res.returncode == code, (args, res.stderr)
+            assert (project_dir / "uvx-nix.lock").read_bytes() == lock, args
+        if rounds == 1:  # all cached now; only the failed request asks Nix again (it locks
+            # the registry's floating nixpkgs, then builds), and leaves no root behind
+            assert len(nix_lines(log)) - before <= 2, nix_lines(log)[before:]
+    assert (project_dir / ".venv" / "pyvenv.cfg").exists()
+    roots = _roots(sim, project_dir)
+    for link in roots:  # a failed request left no root pointing at nothing
+        manifest = json.loads((link / "manifest.nix").read_text())
+        assert manifest["python"] is not None, link
+    kept = _closure(sim, roots, project_dir)
+    for venv, attr in ((project_dir / ".venv", "python313"), (b / ".venv", "python313"),
+                       (project_dir / "other-venv", "python311")):
+        assert _venv_python(venv) == sim.pkgs[attr], venv
+        assert sim.pkgs[attr] in kept, (venv, attr)
+    assert not list(project_dir.glob("packages/*/uvx-nix.lock"))
+
+
+def nix_lines(log: Path) -> list[str]:
+    return [line for line in log.read_text().splitlines() if line.strip()]
+
+
+def test_a_failed_request_keeps_the_project_root(sim: Sim, project_dir: Path) -> None:
+    write_project(project_dir)
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    root = project_dir / ".uvx-nix" / "gcroots" / "x86_64-linux"
+    target = root.resolve()
+    pyproject = project_dir / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('">=3.11"', '">=3.99"'))
+    res = uvx(sim, ["sync"], cwd=project_dir)
+    assert res.returncode == 71, res.stderr
+    assert root.resolve() == target
+    assert sim.pkgs["python312"] in _closure(sim, [root], project_dir)
+
+
+def test_a_venvs_interpreter_stays_rooted_until_uv_replaces_it(sim: Sim,
+                                                               project_dir: Path) -> None:
+    write_project(project_dir)
+    (project_dir / ".python-version").write_text("3.12\n")
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    (project_dir / ".python-version").write_text("3.13\n")
+    uvx(sim, ["nix", "lock"], cwd=project_dir, check=True)  # re-locks; the venv stays
+    assert _venv_python(project_dir / ".venv") == sim.pkgs["python312"]
+    kept = _closure(sim, [project_dir / ".uvx-nix" / "gcroots" / "x86_64-linux"], project_dir)
+    assert {sim.pkgs["python312"], sim.pkgs["python313"]} <= kept
+
+
+def test_nix_gc_touches_only_this_project(sim: Sim, project_dir: Path, tmp_path: Path) -> None:
+    one, two = project_dir / "one", project_dir / "two"
+    for p in (one, two):
+        p.mkdir()
+        write_project(p)
+        uvx(sim, RUN, cwd=p, check=True)
+    uvx(sim, ["run", "--python", "3.13", "python", "-c", PRINT], cwd=one, check=True)
+    res = uvx(sim, ["nix", "gc"], cwd=one, check=True)
+    assert "Dropped 2 GC root(s)" in res.stderr, res.stderr
+    assert not list((one / ".uvx-nix" / "gcroots").iterdir())
+    assert (two / ".uvx-nix" / "gcroots" / "x86_64-linux").is_symlink()
+    log = tmp_path / "nix.log"
+    rec = sim.recording_nix(log)
+    uvx(sim, RUN, cwd=two, path_prepend=[rec], check=True)
+    assert nix_lines(log) == [], "the other project's hot state was dropped"
+    uvx(sim, RUN, cwd=one, path_prepend=[rec], check=True)
+    assert nix_lines(log), "this project's state was kept"
