@@ -279,13 +279,18 @@ def test_a_venv_left_by_plain_uv_is_replaced(sim: Sim, project_dir: Path) -> Non
     plain = sim.run([f"{sim.pkgs['uv']}/bin/uv", "sync"], cwd=project_dir,
                     env={"UV_PYTHON_DOWNLOADS": "never"})
     assert "Could not start dynamically linked executable" in plain.stderr
+    (venv / "notes.txt").write_text("work")
     res = uvx(sim, ["sync"], cwd=project_dir)
     assert res.returncode == 0, res.stderr
-    assert f"removed {venv}" in res.stderr
+    # Moved aside, never deleted: the message says where.
+    aside = list(project_dir.glob(".venv.replaced-*"))
+    assert len(aside) == 1, res.stderr
+    assert f"moved {venv} to {aside[0]}" in res.stderr
+    assert (aside[0] / "notes.txt").read_text() == "work"
     assert f"home = {sim.pkgs['python312']}/bin" in (venv / "pyvenv.cfg").read_text()
     # A venv on a store interpreter is left alone.
     again = uvx(sim, ["sync"], cwd=project_dir, check=True)
-    assert "removed" not in again.stderr
+    assert "moved" not in again.stderr
 
 
 def test_offline_is_passed_to_nix(sim: Sim, project_dir: Path, tmp_path: Path) -> None:

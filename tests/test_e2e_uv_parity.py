@@ -308,3 +308,23 @@ def test_nix_gc_touches_only_this_project(sim: Sim, project_dir: Path, tmp_path:
     assert nix_lines(log) == [], "the other project's hot state was dropped"
     uvx(sim, RUN, cwd=one, path_prepend=[rec], check=True)
     assert nix_lines(log), "this project's state was kept"
+
+
+# --- Major: never lose the user's work ----------------------------------------------------
+
+def test_a_venv_on_a_symlinked_store_python_is_kept(sim: Sim, project_dir: Path) -> None:
+    """`python3 -m venv .venv` with NixOS's /run/current-system/sw/bin/python3 records a
+    home outside the store whose python resolves into it: the venv is the user's, kept."""
+    write_project(project_dir)
+    sw = project_dir / "sw" / "bin"
+    sw.mkdir(parents=True)
+    (sw / "python3").symlink_to(f"{sim.pkgs['python312']}/bin/python3")
+    venv = project_dir / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sw / "python3")
+    (venv / "pyvenv.cfg").write_text(f"home = {sw}\nversion_info = 3.12.1\n")
+    (venv / "work.txt").write_text("mine")
+    res = uvx(sim, ["lock"], cwd=project_dir)
+    assert "moved" not in res.stderr and "removed" not in res.stderr, res.stderr
+    assert (venv / "work.txt").read_text() == "mine"
+    assert not list(project_dir.glob(".venv.replaced-*"))

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from uvx_nix import __version__, activation, environment, paths, reference
@@ -18,6 +19,7 @@ from uvx_nix.argv import sync as argv_sync
 from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, UserError
 
 if TYPE_CHECKING:
+    from uvx_nix.inputs import Inputs
     from uvx_nix.resolution import Resolved
 
 COMMANDS = {
@@ -208,23 +210,56 @@ def _gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from uvx_nix import inputs
 
     inp = inputs.gather(_invocation(args), environ)
+    roots = inp.lock_dir / ".uvx-nix" / "gcroots"
+    dropped = _drop_roots(roots)
+    if inp.project is not None:
+        # One-off requests of this project (--python, UV_PYTHON...) keep theirs in the cache.
+        oneoffs = inputs.oneoff_dir(environ, inp.project.root)
+        if oneoffs.is_dir():
+            for lock_dir in oneoffs.iterdir():
+                dropped += _drop_roots(lock_dir / ".uvx-nix" / "gcroots")
+            shutil.rmtree(oneoffs, ignore_errors=True)
+    states = _drop_hot_states(environ, inp)
+    print(f"Dropped {dropped} GC root(s) in {roots} and {states} cached state(s) of this "
+          "project; the next uv call re-roots (and rebuilds if nix-collect-garbage ran)",
+          file=sys.stderr)
+    return 0
+
+
+def _drop_roots(roots: Path) -> int:
+    """Only a real directory of ours, and only links into the store: a cloned repository could
+    commit `.uvx-nix/gcroots` as a symlink to, say, ~/.local/bin."""
     from uvx_nix import files
 
-    roots = inp.lock_dir / ".uvx-nix" / "gcroots"
     dropped = 0
-    # Only a real directory of ours, and only links into the store: a cloned repository could
-    # commit `.uvx-nix/gcroots` as a symlink to, say, ~/.local/bin.
-    if files.real_directory(inp.lock_dir / ".uvx-nix") and files.real_directory(roots):
+    if files.real_directory(roots.parent) and files.real_directory(roots):
         for link in roots.iterdir():
             if link.is_symlink() and os.readlink(link).startswith("/nix/store/"):
                 link.unlink()
                 dropped += 1
+    return dropped
+
+
+def _drop_hot_states(environ: Mapping[str, str], inp: Inputs) -> int:
+    """Remove the hot states that belong to this project (or, outside one, to this lock)."""
+    from uvx_nix import state
+
     hot = paths.cache_dir(environ) / "hot"
-    if hot.is_dir():
-        shutil.rmtree(hot, ignore_errors=True)
-    print(f"Dropped {dropped} GC root(s) in {roots}; the next uv call re-roots "
-          "(and rebuilds if nix-collect-garbage ran)", file=sys.stderr)
-    return 0
+    mine = {str(inp.lock_dir)}
+    if inp.project is not None:
+        mine.add(str(inp.project.root))
+    dropped = 0
+    for path in hot.glob("*.state") if hot.is_dir() else []:
+        try:
+            data = path.read_bytes()
+            words = data.decode("utf-8", "surrogateescape").split("\0", 3)
+            fields, _, _ = state.decode(data, words[2] if len(words) > 2 else "")
+        except (OSError, ValueError, IndexError, UnicodeError):
+            continue
+        if fields.get("root") in mine or fields.get("lock_dir") in mine:
+            path.unlink(missing_ok=True)
+            dropped += 1
+    return dropped
 
 
 def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:

@@ -49,6 +49,8 @@ class Inputs:
     # A uv config file (uv.toml, [tool.uv], --config-file) sets python-preference: uvx-nix
     # then leaves the choice to it (see environment.preference_given).
     preference: bool = False
+    # A request that is not the project's own: its lock and GC root live in the user cache.
+    one_off: bool = False
     # True when the nixpkgs source comes from the project (pyproject.toml or flake.lock),
     # not from the user: its first use needs `uvx-nix nix allow` (see trust.py).
     project_source: bool = False
@@ -412,7 +414,14 @@ def gather(invocation: Invocation, environ: Mapping[str, str],
     python = python_request(invocation, environ, start, proj, script_meta, watched, script_dir)
     preference = uv_config_preference(invocation, environ, start, proj, tools, watched)
     committed_lock: Path | None = None
-    if proj is not None:
+    key = json.dumps([*request_key(python), nixpkgs.ref, libraries, strategy])
+    one_off = proj is not None and request_key(python) != request_key(
+        project_request(proj, environ, watched))
+    if proj is not None and one_off:
+        # Not the project's own request (--python, UV_PYTHON, a member's pin for a command
+        # that reads it, `uv venv` elsewhere): resolved and rooted outside the project's lock.
+        lock_dir = oneoff_dir(environ, proj.root) / _digest(key)
+    elif proj is not None:
         lock_dir = proj.root
         if not os.access(lock_dir, os.W_OK):
             warnings.append(f"{lock_dir} is not writable; keeping uvx-nix.lock in the user cache")
@@ -420,8 +429,6 @@ def gather(invocation: Invocation, environ: Mapping[str, str],
             committed_lock = proj.root / "uvx-nix.lock"
             watched.append(committed_lock)
     else:
-        key = json.dumps([python.kind, python.implementation, [str(c) for c in python.clauses],
-                          nixpkgs.ref, libraries, strategy])
         lock_dir = paths.cache_dir(environ) / "scripts" / _digest(key)
     return Inputs(
         system=current_system(),
@@ -437,9 +444,33 @@ def gather(invocation: Invocation, environ: Mapping[str, str],
         watched=tuple(dict.fromkeys(watched)),
         warnings=tuple(warnings),
         preference=preference,
+        one_off=one_off,
         project_source=project_source,
         committed_lock=committed_lock,
     )
+
+
+def request_key(req: request.PythonRequest) -> list[object]:
+    """What of a request decides the interpreter (not where it came from)."""
+    if req.kind in ("default", "path"):
+        return ["default"]
+    return [req.kind, req.implementation, [str(c) for c in req.clauses], req.free_threaded]
+
+
+def project_request(proj: project.Project, environ: Mapping[str, str],
+                    watched: list[Path]) -> request.PythonRequest:
+    """The project's own request, the one its uvx-nix.lock records: what `uv sync` asks for
+    anywhere in the workspace (the root's pin, the global pin, requires-python), without
+    --python or UV_PYTHON."""
+    from uvx_nix import argv
+
+    plain = {k: v for k, v in environ.items() if k != "UV_PYTHON"}
+    return python_request(argv.sync(), plain, proj.root, proj, None, watched)
+
+
+def oneoff_dir(environ: Mapping[str, str], root: Path) -> Path:
+    """Where one-off requests of the project at ``root`` keep their lock and GC root."""
+    return paths.cache_dir(environ) / "oneoff" / _digest(str(root))
 
 
 def _digest(text: str) -> str:

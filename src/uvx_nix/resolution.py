@@ -124,13 +124,58 @@ def _python_spec(inp: inputs_mod.Inputs) -> dict[str, Any]:
 
 
 def _spec(inp: inputs_mod.Inputs, source: dict[str, str], python: dict[str, Any],
-          libraries: list[str]) -> dict[str, Any]:
-    return {
+          libraries: list[str], keep: list[str] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {
         "system": inp.system,
         "nixpkgs": source,
         "python": python,
         "libraries": [name.split(".") for name in libraries],
     }
+    if keep:
+        spec["keep"] = keep
+    return spec
+
+
+def venv_interpreter(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> list[str]:
+    """The store path of the interpreter the project's venv uses now, if any: the project's
+    GC root keeps it too, so a venv never loses its interpreter to the GC while it exists
+    (uv recreates it on the new interpreter only when it next syncs)."""
+    if inp.project is None or inp.one_off:
+        return []
+    from uvx_nix import venv
+
+    home = venv.home(venv.location(inp.project.root, environ))
+    if not home:
+        return []
+    real = os.path.realpath(home)
+    parts = real.split("/")
+    store_path = "/".join(parts[:4])
+    if len(parts) < 4 or not lockfile.is_store_path(store_path) or \
+            not os.path.isdir(store_path):
+        return []
+    return [store_path]
+
+
+def _link_target(link: Path) -> str | None:
+    try:
+        return os.readlink(link)
+    except OSError:
+        return None
+
+
+def _restore_root(gcroot: Path, target: str | None) -> None:
+    """Put a GC root back where it pointed before a build whose result is refused (a request
+    nixpkgs cannot satisfy): the project's interpreter must stay rooted."""
+    try:
+        if target is None:
+            gcroot.unlink(missing_ok=True)
+            return
+        tmp = gcroot.with_name(f".{gcroot.name}.{os.getpid()}.restore")
+        tmp.unlink(missing_ok=True)
+        os.symlink(target, tmp)
+        os.replace(tmp, gcroot)
+    except OSError:
+        pass
 
 
 def _entry_from_manifest(manifest: dict[str, Any], inp: inputs_mod.Inputs) -> lockfile.SystemEntry:
@@ -180,11 +225,11 @@ def _locked_source(lock: lockfile.Lock) -> dict[str, str]:
 
 
 def locked_spec(inp: inputs_mod.Inputs, lock: lockfile.Lock, python_attribute: str,
-                libraries: list[str]) -> dict[str, Any]:
+                libraries: list[str], keep: list[str] | None = None) -> dict[str, Any]:
     """The spec that builds exactly these attributes from the lock's nixpkgs (no matching)."""
     python: dict[str, Any] = {"mode": "attribute", "attribute": python_attribute,
                               "implementation": None, "clauses": [], "freeThreaded": False}
-    return _spec(inp, _locked_source(lock), python, libraries)
+    return _spec(inp, _locked_source(lock), python, libraries, keep)
 
 
 def fresh_source(inp: inputs_mod.Inputs, environ: Mapping[str, str], quiet: bool
@@ -205,7 +250,7 @@ def _realise_locked(inp: inputs_mod.Inputs, lock: lockfile.Lock, entry: lockfile
                     gcroot: Path, environ: Mapping[str, str], quiet: bool) -> None:
     """Rebuild exactly the locked attributes from the locked nixpkgs; they must match."""
     spec = locked_spec(inp, lock, entry.python_attribute,
-                       [lib.attribute for lib in entry.libraries])
+                       [lib.attribute for lib in entry.libraries], venv_interpreter(inp, environ))
     manifest = nix.build(spec, gcroot, environ, what="checking the locked interpreter",
                          quiet=quiet)
     got = manifest.get("python") or {}
@@ -287,7 +332,9 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         else:
             kind = inp.nixpkgs.kind
             source, url, runs = fresh_source(inp, environ, quiet)
-        spec = _spec(inp, source, _python_spec(inp), list(inp.libraries))
+        spec = _spec(inp, source, _python_spec(inp), list(inp.libraries),
+                     venv_interpreter(inp, environ))
+        previous = _link_target(gcroot)
         manifest = nix.build(spec, gcroot, environ, what="resolving the Python interpreter",
                              quiet=quiet)
         runs += 1
@@ -298,7 +345,11 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         warn(f"{exc.message}; using the last good resolution from {inp.lock_path} "
              f"({good.python_attribute} {good.python_version})", quiet)
         return Resolved(inp, lock, good, gcroot, runs, False, lock_unsaved=True)
-    entry = _entry_from_manifest(manifest, inp)
+    try:
+        entry = _entry_from_manifest(manifest, inp)
+    except UserError:
+        _restore_root(gcroot, previous)
+        raise
     if kind == "flake" and not nix.is_locked(url) and isinstance(manifest.get("source"), dict):
         url = nix.locked_url_from_source_info(url, manifest["source"])
     systems = dict(lock.systems) if (lock and lock.fingerprint == fingerprint and same_source

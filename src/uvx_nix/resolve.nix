@@ -126,9 +126,14 @@ let
       lastModified = flake.lastModified or flake.sourceInfo.lastModified or null;
     };
 
+  # Store paths to keep alive with this result: the interpreter the project's venv still
+  # uses (it may differ from the one just chosen until uv recreates the venv). Referenced
+  # from the manifest, so they are in the GC root's closure without being linked into it.
+  kept = map builtins.storePath (s.keep or [ ]);
+
   manifest = toFile "uvx-nix-manifest.json" (toJSON {
     format = 1;
-    inherit system candidates missing skipped;
+    inherit system candidates missing skipped kept;
     source = sourceInfo;
     python = pythonInfo;
     libraries = map (l: { inherit (l) attribute out name; }) libraries;
