@@ -325,6 +325,7 @@ def test_a_venv_on_a_symlinked_store_python_is_kept(sim: Sim, project_dir: Path)
     (venv / "pyvenv.cfg").write_text(f"home = {sw}\nversion_info = 3.12.1\n")
     (venv / "work.txt").write_text("mine")
     res = uvx(sim, ["lock"], cwd=project_dir)
-    assert "moved" not in res.stderr and "removed" not in res.stderr, res.stderr
+    assert "moved" not in res.stderr, res.stderr
+    assert "removed" not in res.stderr, res.stderr
     assert (venv / "work.txt").read_text() == "mine"
     assert not list(project_dir.glob(".venv.replaced-*"))

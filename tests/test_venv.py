@@ -42,7 +42,8 @@ def test_replace_foreign_never_follows_a_symlinked_venv(tmp_path: Path) -> None:
     assert venv.replace_foreign(real, quiet=True) is True
     assert not real.exists()
     aside = list(tmp_path.glob("real.replaced-*"))
-    assert len(aside) == 1 and (aside[0] / "work.txt").read_text() == "mine"
+    assert len(aside) == 1
+    assert (aside[0] / "work.txt").read_text() == "mine"
 
 
 def test_install_hook_is_idempotent(tmp_path: Path) -> None:
