@@ -329,3 +329,66 @@ def test_a_venv_on_a_symlinked_store_python_is_kept(sim: Sim, project_dir: Path)
     assert "removed" not in res.stderr, res.stderr
     assert (venv / "work.txt").read_text() == "mine"
     assert not list(project_dir.glob(".venv.replaced-*"))
+
+
+GL_EXT = """
+#include <Python.h>
+extern int glStub(void);
+static PyObject *f(PyObject *s, PyObject *a) { return PyLong_FromLong(glStub()); }
+static PyMethodDef m[] = {{"f", f, METH_NOARGS, ""}, {0}};
+static struct PyModuleDef d = {PyModuleDef_HEAD_INIT, "uvxnix_gldemo", 0, -1, m};
+PyMODINIT_FUNC PyInit_uvxnix_gldemo(void) { return PyModule_Create(&d); }
+"""
+
+
+def _gl_wheel(wheels: Path, tmp: Path) -> None:
+    """A wheel whose extension needs libGL.so.1 (the look-alike nixpkgs has no libGL)."""
+    import sysconfig
+
+    from helpers.wheels import ABI3_TAG, write_wheel
+
+    subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,-soname,libGL.so.1", "-o",
+                    str(tmp / "libGL.so.1"), "-x", "c", "-"], input="int glStub(void){return 1;}",
+                   text=True, check=True)
+    ext = tmp / "ext.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", f"-I{sysconfig.get_paths()['include']}", "-o",
+                    str(ext), "-x", "c", "-", f"-L{tmp}", "-l:libGL.so.1"], input=GL_EXT,
+                   text=True, check=True)
+    write_wheel(wheels, "uvxnix-gldemo", ABI3_TAG, {"uvxnix_gldemo.abi3.so": ext.read_bytes()},
+                set())
+
+
+def test_auto_libraries_never_write_an_attribute_nixpkgs_lacks(sim: Sim, project_dir: Path,
+                                                                tmp_path: Path) -> None:
+    wheels = project_dir / "wheels"
+    _gl_wheel(wheels, tmp_path)
+    write_project(project_dir, deps=["uvxnix-gldemo"],
+                  extra='\n[tool.uv]\nno-index = true\nfind-links = ["wheels"]\n')
+    before = (project_dir / "pyproject.toml").read_text()
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    res = uvx(sim, ["run", "python", "-c", "import sys"], cwd=project_dir)
+    assert res.returncode == 0, res.stderr
+    assert "the locked nixpkgs has no libGL" in res.stderr
+    assert (project_dir / "pyproject.toml").read_text() == before
+    again = uvx(sim, ["run", "python", "-c", "print(1)"], cwd=project_dir, check=True)
+    assert again.stdout.strip() == "1"
+
+
+def test_a_missing_library_attribute_never_blocks_remove_or_lock(sim: Sim,
+                                                                 project_dir: Path) -> None:
+    """A configured attribute nixpkgs no longer has stops what needs the libraries, with one
+    line naming it, and never `uv remove` (of the package that needed it) or `uv lock`."""
+    write_project(project_dir, deps=["six"],
+                  extra='\n[tool.uvx-nix]\nlibraries = ["libGL"]\n')
+    run = uvx(sim, RUN, cwd=project_dir)
+    assert run.returncode == 71, run.stderr
+    errors = [ln for ln in run.stderr.splitlines() if "error" in ln]
+    assert len(errors) == 1, run.stderr
+    assert "nixpkgs has no library attribute 'libGL'" in errors[0]
+    locked = uvx(sim, ["lock", "--offline"], cwd=project_dir)
+    assert locked.returncode in (0, 1, 2), locked.stderr  # uv's own answer (offline)
+    assert "uvx-nix: error" not in locked.stderr, locked.stderr
+    removed = uvx(sim, ["remove", "--offline", "six"], cwd=project_dir)
+    assert "uvx-nix: error" not in removed.stderr, removed.stderr
+    assert removed.returncode == 0, removed.stderr
+    assert "six" not in (project_dir / "pyproject.toml").read_text()

@@ -19,6 +19,10 @@ from uvx_nix.argv import Invocation
 from uvx_nix.errors import EXIT_CONFIG, EXIT_LOCKFILE, EXIT_NIX_FAILED, EXIT_NO_MATCH, UserError
 
 LOCK_TIMEOUT = 600.0
+# Commands that run no code of the project: a configured library attribute nixpkgs lacks does
+# not stop them (it would stop `uv remove` of the very package that brought it in).
+LIBRARY_FREE = frozenset({("remove",), ("lock",), ("tree",), ("export",), ("venv",),
+                          ("init",), ("python",)})
 
 
 @dataclass(frozen=True)
@@ -286,7 +290,8 @@ def _lock_inputs(inp: inputs_mod.Inputs) -> dict[str, Any]:
 
 
 def ensure(inp: inputs_mod.Inputs, environ: Mapping[str, str], *, quiet: bool = False,
-           upgrade: bool = False, fallback: bool = True) -> Resolved:
+           upgrade: bool = False, fallback: bool = True,
+           without_missing_libraries: bool = False) -> Resolved:
     """The locked resolution for ``inp``, resolving or realising with Nix only when needed."""
     from filelock import FileLock, Timeout
 
@@ -297,14 +302,15 @@ def ensure(inp: inputs_mod.Inputs, environ: Mapping[str, str], *, quiet: bool = 
     try:
         with FileLock(str(work / "lock"), timeout=LOCK_TIMEOUT):
             return _ensure_locked(inp, environ, gcroot, quiet=quiet, upgrade=upgrade,
-                                  fallback=fallback)
+                                  fallback=fallback, lenient=without_missing_libraries)
     except Timeout as exc:
         raise UserError(f"another uvx-nix has held {work / 'lock'} for {LOCK_TIMEOUT:.0f}s; "
                         "if none is running, delete that file", EXIT_NIX_FAILED) from exc
 
 
 def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: Path, *,
-                   quiet: bool, upgrade: bool, fallback: bool) -> Resolved:
+                   quiet: bool, upgrade: bool, fallback: bool, lenient: bool = False
+                   ) -> Resolved:
     check_trust(inp, environ, None)
     fingerprint = inp.fingerprint()
     lock, raw = _read_lock(inp, fingerprint)
@@ -345,6 +351,9 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         warn(f"{exc.message}; using the last good resolution from {inp.lock_path} "
              f"({good.python_attribute} {good.python_version})", quiet)
         return Resolved(inp, lock, good, gcroot, runs, False, lock_unsaved=True)
+    if lenient and manifest.get("missing") and manifest.get("python"):
+        return _without_missing(inp, manifest, lockfile.Lock(fingerprint, _lock_inputs(inp),
+                                                             url, kind), gcroot, runs, quiet)
     try:
         entry = _entry_from_manifest(manifest, inp)
     except UserError:
@@ -364,6 +373,20 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         return Resolved(inp, new, entry, gcroot, runs, False, lock_unsaved=True)
     _mark_verified(environ, inp.lock_dir, raw)
     return Resolved(inp, new, entry, gcroot, runs, True)
+
+
+def _without_missing(inp: inputs_mod.Inputs, manifest: dict[str, Any], lock: lockfile.Lock,
+                     gcroot: Path, runs: int, quiet: bool) -> Resolved:
+    """A configured library nixpkgs does not have blocks only what needs the libraries:
+    `uv remove`, `uv lock` and friends run without it, and nothing is locked."""
+    missing = ", ".join(map(repr, manifest["missing"]))
+    warn(f"nixpkgs has no library attribute {missing}; running without it (commands that run "
+         "code stop here until you fix 'libraries' in [tool.uvx-nix], the user config or "
+         "UVX_NIX_LIBRARIES)", quiet)
+    entry = _entry_from_manifest({**manifest, "missing": []}, inp)
+    lock = lockfile.Lock(lock.fingerprint, lock.inputs, lock.nixpkgs_url, lock.nixpkgs_kind,
+                         {inp.system: entry})
+    return Resolved(inp, lock, entry, gcroot, runs, False, lock_unsaved=True)
 
 
 def _read_lock(inp: inputs_mod.Inputs, fingerprint: str) -> tuple[lockfile.Lock | None, bytes]:
@@ -453,7 +476,8 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
         environ = {**environ, "UV_OFFLINE": "1"}
     inp = inputs_mod.gather(invocation, environ, stdin)
     quiet = invocation.quiet > 0
-    resolved = ensure(inp, environ, quiet=quiet)
+    resolved = ensure(inp, environ, quiet=quiet,
+                      without_missing_libraries=invocation.command[:1] in LIBRARY_FREE)
     fields = resolved.fields(environ)
     if inp.project is not None and inp.strategy != "nix-ld":
         from uvx_nix import venv
@@ -471,3 +495,28 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
             return fields  # an odd path (a NUL in it) is not memoised; every call resolves
         state.save(state_path, data)
     return fields
+
+
+def missing_attributes(lock_path: Path, attributes: list[str], environ: Mapping[str, str],
+                       quiet: bool = False) -> list[str] | None:
+    """Which of ``attributes`` the locked nixpkgs lacks (one Nix build, rooted only while it
+    runs), so pyproject.toml is never edited to name one; None when there is no lock to ask."""
+    existing = lockfile.read(lock_path)
+    system = inputs_mod.current_system()
+    if existing is None or system not in existing[0].systems:
+        return None
+    lock = existing[0]
+    spec = {
+        "system": system,
+        "nixpkgs": _locked_source(lock),
+        "python": {"mode": "attribute", "attribute": lock.systems[system].python_attribute,
+                   "implementation": None, "clauses": [], "freeThreaded": False},
+        "libraries": [name.split(".") for name in attributes],
+    }
+    link = work_dir(lock_path.parent) / "gcroots" / f".check-{os.getpid()}"
+    try:
+        manifest = nix.build(spec, link, environ, what="checking library attributes",
+                             quiet=quiet)
+    finally:
+        link.unlink(missing_ok=True)
+    return [str(m) for m in manifest.get("missing") or []]

@@ -161,6 +161,28 @@ def _auto_libraries(fields: dict[str, str], site: Path, new: list[str],
     return attributes, doctor.driver_dirs(missing), sorted(missing)
 
 
+def _known_attributes(fields: Mapping[str, str], attributes: list[str],
+                      environ: Mapping[str, str], quiet: bool) -> list[str]:
+    """The attributes the locked nixpkgs has: pyproject.toml never gets one it lacks (every
+    later command would stop on it)."""
+    from uvx_nix import resolution
+    from uvx_nix.errors import UserError
+
+    try:
+        missing = resolution.missing_attributes(Path(fields["lockfile"]), attributes, environ,
+                                                quiet)
+    except (UserError, KeyError):
+        missing = None
+    if missing is None:
+        return []
+    if missing and not quiet:
+        sys.stderr.write(
+            f"warning: uvx-nix: the locked nixpkgs has no {', '.join(missing)} (what the new "
+            "wheels need); not added to [tool.uvx-nix] libraries: add an attribute it has, "
+            "or run `uvx-nix nix lock --upgrade`\n")
+    return [a for a in attributes if a not in missing]
+
+
 def on_change(fields: dict[str, str], state_key: str, state_path: str,
               environ: Mapping[str, str], reresolve: Callable[[], dict[str, str]],
               quiet: bool = False) -> dict[str, str]:
@@ -183,6 +205,8 @@ def on_change(fields: dict[str, str], state_key: str, state_path: str,
         if attributes and project:
             from uvx_nix import doctor
 
+            attributes = _known_attributes(fields, attributes, environ, quiet)
+        if attributes and project:
             pyproject = Path(project) / "pyproject.toml"
             added = doctor.add_libraries(pyproject, attributes)
             if added and not quiet:
