@@ -392,3 +392,128 @@ def test_a_missing_library_attribute_never_blocks_remove_or_lock(sim: Sim,
     assert "uvx-nix: error" not in removed.stderr, removed.stderr
     assert removed.returncode == 0, removed.stderr
     assert "six" not in (project_dir / "pyproject.toml").read_text()
+
+
+# --- Minor parity points --------------------------------------------------------------------
+
+WRAPPER = "tests/sim/.build/wrapper-bin/uvx-nix"
+
+
+def test_uvx_version_is_uvx_s_own(sim: Sim, project_dir: Path) -> None:
+    shims = project_dir / "shims"
+    shims.mkdir()
+    (shims / "uvx").symlink_to(sim.repo / WRAPPER)
+    real = sim.run([f"{uv_bin(sim)}/uvx", "--version"], cwd=project_dir, check=True)
+    assert real.stdout.startswith("uvx "), real.stdout
+    res = sim.run(["uvx", "--version"], cwd=project_dir, path_prepend=[shims, uv_bin(sim)])
+    assert (res.returncode, res.stdout) == (0, real.stdout), res
+
+
+def test_python_pin_says_what_plain_uv_says(sim: Sim, project_dir: Path) -> None:
+    ours, plain_dir = project_dir / "ours", project_dir / "plain"
+    for d in (ours, plain_dir):
+        d.mkdir()
+        write_project(d)
+    res = uvx(sim, ["python", "pin", "3.13"], cwd=ours)
+    plain = _plain_uv(sim, ["python", "pin", "3.13"], plain_dir)
+    assert "No interpreter found" not in res.stderr, res.stderr
+    assert (res.returncode, res.stdout, res.stderr) == \
+        (plain.returncode, plain.stdout, plain.stderr)
+    assert (ours / ".python-version").read_text() == "3.13\n"
+
+
+def test_global_options_before_nix_apply(sim: Sim, project_dir: Path) -> None:
+    proj = project_dir / "proj"
+    proj.mkdir()
+    write_project(proj)
+    status = uvx(sim, ["--directory", "proj", "nix", "status"], cwd=project_dir, check=True)
+    assert f"project: {proj}" in status.stdout, status.stdout
+    quiet = uvx(sim, ["-q", "--directory", "proj", "nix", "lock"], cwd=project_dir, check=True)
+    assert quiet.stderr == "", quiet.stderr
+    assert (proj / "uvx-nix.lock").exists()
+    loud = uvx(sim, ["--directory", "proj", "nix", "lock"], cwd=project_dir, check=True)
+    assert "Locked python312" in loud.stderr
+
+
+def test_a_broken_pyproject_gets_uvs_own_diagnostic(sim: Sim, project_dir: Path) -> None:
+    (project_dir / "pyproject.toml").write_text("[project\nname = ")
+    res = uvx(sim, RUN, cwd=project_dir)
+    plain = _plain_uv(sim, RUN, project_dir)
+    assert plain.returncode == 2, plain.stderr
+    assert (res.returncode, res.stderr) == (plain.returncode, plain.stderr)
+
+
+def test_python_install_links_the_executable_as_uv_does(sim: Sim, project_dir: Path) -> None:
+    res = uvx(sim, ["python", "install", "3.11"], cwd=project_dir, check=True)
+    link = sim.home / ".local" / "bin" / "python3.11"
+    assert f"Installed executable at {link}" in res.stderr, res.stderr
+    out = sim.run([str(link), "-c", PRINT], cwd=project_dir, check=True)
+    assert out.stdout.strip() == sim.pkgs["python311"]
+    uvx(sim, ["python", "install", "--no-bin", "3.13"], cwd=project_dir, check=True)
+    assert not (sim.home / ".local" / "bin" / "python3.13").exists()
+    # Rooted where it was built: the link under pythons/ is what Nix registered.
+    roots = sim.run(["nix-store", "--query", "--roots", sim.pkgs["python311"]], cwd=project_dir,
+                    check=True)
+    assert str(sim.home / ".local" / "share" / "uvx-nix" / "pythons") in roots.stdout
+    uvx(sim, ["python", "uninstall", "3.11"], cwd=project_dir, check=True)
+    assert not link.exists()
+
+
+def test_pip_install_system_is_one_clear_line(sim: Sim, project_dir: Path) -> None:
+    res = uvx(sim, ["pip", "install", "--system", "six"], cwd=project_dir)
+    assert res.returncode == 70, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert "read-only Nix store" in lines[0]
+    assert "uv venv" in lines[0]
+
+
+def test_an_old_uv_is_one_line_naming_the_minimum(sim: Sim, project_dir: Path) -> None:
+    write_project(project_dir)
+    old = project_dir / "old-uv"
+    old.write_text("#!/run/current-system/sw/bin/bash\necho 'uv 0.10.2 (old)'\n")
+    old.chmod(0o755)
+    res = uvx(sim, RUN, cwd=project_dir, env={"UVX_NIX_UV": str(old)})
+    assert res.returncode == 75, res.stderr
+    assert res.stderr.count("\n") == 1, res.stderr
+    assert "uv 0.10.2" in res.stderr
+    assert "0.11.8" in res.stderr
+    # A new enough uv is asked once (cached), not on every slow path.
+    log = project_dir / "uv.log"
+    logged = project_dir / "logged-uv"
+    logged.write_text("#!/run/current-system/sw/bin/bash\n"
+                      f'[ "$1" = --version ] && echo v >> {log}\n'
+                      f'exec {uv_bin(sim)}/uv "$@"\n')
+    logged.chmod(0o755)
+    env = {"UVX_NIX_UV": str(logged)}
+    uvx(sim, RUN, cwd=project_dir, env=env, check=True)
+    (project_dir / ".python-version").write_text("3.13\n")  # another slow path
+    uvx(sim, RUN, cwd=project_dir, env=env, check=True)
+    assert log.read_text() == "v\n"
+
+
+def test_errors_name_the_variable(sim: Sim, project_dir: Path) -> None:
+    write_project(project_dir)
+    res = uvx(sim, RUN, cwd=project_dir, env={"UVX_NIX_STRATEGY": "bogus"})
+    assert res.returncode == 70
+    assert "'strategy' in UVX_NIX_STRATEGY must be one of" in res.stderr, res.stderr
+    res = uvx(sim, RUN, cwd=project_dir, env={"UVX_NIX_LIBRARIES": "not valid!"})
+    assert "in libraries in UVX_NIX_LIBRARIES" in res.stderr, res.stderr
+
+
+def test_installed_shims_catch_a_uv_shebang(sim: Sim, project_dir: Path) -> None:
+    shims = project_dir / "shims"
+    res = uvx(sim, ["nix", "install-shims", "--dir", str(shims)], cwd=project_dir, check=True)
+    assert f"Installed uv and uvx in {shims}" in res.stderr
+    script = project_dir / "tool.py"
+    script.write_text("#!/usr/bin/env -S uv run --script\n"
+                      '# /// script\n# requires-python = "<3.12"\n# dependencies = []\n# ///\n'
+                      + PRINT + "\n")
+    script.chmod(0o755)
+    out = sim.run([str(script)], cwd=project_dir, path_prepend=[shims, uv_bin(sim)])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == sim.pkgs["python311"]
+    # Refuses to shadow a real uv in the chosen directory.
+    clash = uvx(sim, ["nix", "install-shims", "--dir", uv_bin(sim)], cwd=project_dir)
+    assert clash.returncode == 70
+    assert "is not uvx-nix" in clash.stderr

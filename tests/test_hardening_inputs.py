@@ -458,10 +458,11 @@ def _injection_cases() -> list[Case]:
 
 
 CASES: list[Case] = [
-    Case("pyproject-malformed", _pyproject_text(b"[project\nname = "), 70,
-         ("pyproject.toml is not valid TOML",)),
-    Case("pyproject-not-utf8", _pyproject_text(b'[project]\nname = "\xff"\n'), 70,
-         ("not UTF-8",)),
+    # A pyproject.toml uv cannot read: uv's own diagnostic and exit code, as with plain uv.
+    Case("pyproject-malformed", _pyproject_text(b"[project\nname = "), UV,
+         ("Failed to parse", "pyproject.toml")),
+    Case("pyproject-not-utf8", _pyproject_text(b'[project]\nname = "\xff"\n'), UV,
+         ("pyproject.toml",)),
     Case("requires-python-unsatisfiable", _requires(">=3.99"), 71,
          ("nixpkgs has no Python matching '>=3.99'", "cpython 3.10", "cpython 3.13")),
     Case("requires-python-garbage", _requires("banana"), 70,

@@ -12,18 +12,21 @@ import sys
 
 from uvx_nix import activation, environment, execute, paths, state
 from uvx_nix import argv as argv_mod
-from uvx_nix.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
+from uvx_nix.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: this is the hot path
     from collections.abc import Mapping, Sequence
+    from typing import NoReturn
 
+# uv commands that write into the interpreter they target (with --system: the store's).
+SYSTEM_WRITES = frozenset({("pip", "install"), ("pip", "sync"), ("pip", "uninstall")})
 # uv commands that may (re)install files into the project's venv.
 INSTALLING = frozenset({("sync",), ("add",), ("remove",), ("pip", "install"), ("pip", "sync"),
                         ("version",)})
 
 
-def hot_key(inv: argv_mod.Invocation, stdin: bytes | None = None) -> str:
+def hot_key(inv: argv_mod.Invocation, stdin: bytes | None = None, uv: str = "") -> str:
     """The hot state's key for this request (the start directory, --python, a script, and
     the flags and variables that change what uv is asked)."""
     from uvx_nix import __version__
@@ -35,7 +38,9 @@ def hot_key(inv: argv_mod.Invocation, stdin: bytes | None = None) -> str:
     elif inv.script:
         script = os.path.abspath(os.path.join(cwd, inv.directory or "", inv.script))
     parts = [__version__, cwd, inv.directory, inv.project, inv.python, script, inv.scope,
-             "no-config" if inv.no_config else "", inv.config_file]
+             "no-config" if inv.no_config else "", inv.config_file,
+             # another uv, or the same one upgraded in place: its version is checked again
+             f"{uv}\0{state.signature(uv)}" if uv else ""]
     return state.key(parts, os.environ)
 
 
@@ -79,31 +84,44 @@ def _capture_stdin() -> bytes | None:
     return data
 
 
-def _run(args: list[str], environ: Mapping[str, str]) -> int:  # noqa: RET503 - ends in exec
+def _exec(uv: str, args: list[str], env: Mapping[str, str],
+          uvx_args: list[str] | None) -> NoReturn:
+    """Exec uv; called as `uvx`, exec the real uvx beside it (its own --version and help)."""
+    if uvx_args is not None:
+        sibling = os.path.join(os.path.dirname(uv), "uvx")
+        if os.path.isfile(sibling) and os.access(sibling, os.X_OK):
+            execute.exec_uv(sibling, uvx_args, env)
+    execute.exec_uv(uv, args, env)
+
+
+def _run(args: list[str], environ: Mapping[str, str],
+         uvx_args: list[str] | None = None) -> int:
     inv = argv_mod.parse(args)
     if inv.own:
         from uvx_nix import commands
 
-        return commands.main(list(inv.tail), environ)
+        return commands.main(list(inv.tail), environ, inv)
     uv = execute.find_uv(environ)
     if inv.command == ("python", "uninstall") and activation.detect(environ).active:
         from uvx_nix import pythons
 
         if pythons.uninstall(inv, environ):
             return 0
-    if not inv.needs_interpreter or not activation.detect(environ).active:
-        execute.exec_uv(uv, args, environ)
+    version = uvx_args is not None and uvx_args[:1] in (["--version"], ["-V"])
+    if version or not inv.needs_interpreter or not activation.detect(environ).active:
+        _exec(uv, args, environ, uvx_args)
     if inv.command == ("python", "install"):
         from uvx_nix import pythons
 
         return pythons.install(inv, environ)
     stdin = _capture_stdin() if inv.script == "-" and inv.command == ("run",) else None
-    key = hot_key(inv, stdin)
+    key = hot_key(inv, stdin, uv)
     path = os.path.join(paths.cache_dir_str(environ), "hot", state.filename(key))
     fields = state.load(path, key)
     if fields is None:
         from uvx_nix import resolution
 
+        execute.check_version(uv, paths.cache_dir_str(environ))
         fields = resolution.resolve_for(inv, environ, key, path, stdin)
     site = fields.get("site")
     if site and state.signature(site) != fields.get("site_sig"):
@@ -113,6 +131,8 @@ def _run(args: list[str], environ: Mapping[str, str]) -> int:  # noqa: RET503 - 
             return resolution.resolve_for(inv, environ, key, path, stdin)
 
         fields = venv.on_change(fields, key, path, environ, again, quiet=inv.quiet > 0)
+    if inv.command[:2] in SYSTEM_WRITES:
+        _refuse_store_writes(inv, fields, environ)
     if inv.command[:1] == ("python",):
         from uvx_nix import pythons
 
@@ -133,7 +153,24 @@ def _run(args: list[str], environ: Mapping[str, str]) -> int:  # noqa: RET503 - 
         if where is not None:
             doctor.after_uv(where, Path(lock_dir))
         return code
-    execute.exec_uv(uv, args, env)
+    _exec(uv, args, env, uvx_args)
+
+
+def _refuse_store_writes(inv: argv_mod.Invocation, fields: Mapping[str, str],
+                         environ: Mapping[str, str]) -> None:
+    """`uv pip install --system` would write into the nixpkgs interpreter, in the read-only
+    store: one clear line instead of uv's raw OS error."""
+    options = inv.args[: len(inv.args) - len(inv.tail)]
+    system = "--system" in options or environ.get("UV_SYSTEM_PYTHON", "").strip().lower() in (
+        "1", "true", "yes", "y", "on", "t")
+    elsewhere = any(o.split("=", 1)[0] in ("--target", "--prefix") for o in options)
+    if system and not elsewhere:
+        verb = " ".join(inv.command)
+        raise UserError(
+            f"`uv {verb} --system` would change the nixpkgs interpreter "
+            f"{fields.get('interpreter', '')}, which lives in the read-only Nix store; use a "
+            f"virtual environment (`uv venv`, then `uv {verb}`) or --target/--prefix DIR",
+            EXIT_CONFIG)
 
 
 def error_line(message: str, environ: Mapping[str, str], kind: str = "error") -> str:
@@ -147,11 +184,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run as ``uvx-nix ARGS`` (or ``uv``/``uvx`` via a link); returns the exit code on error."""
     args = list(sys.argv[1:] if argv is None else argv)
     prog = os.path.basename(sys.argv[0]) if argv is None else "uvx-nix"
+    uvx_args = None
     if prog == "uvx":
-        args = ["tool", "run", *args]
+        uvx_args, args = args, ["tool", "run", *args]
     environ = os.environ
     try:
-        return _run(args, environ)
+        return _run(args, environ, uvx_args)
     except UserError as exc:
         if environ.get("UVX_NIX_DEBUG") == "1":
             import traceback

@@ -137,16 +137,15 @@ def _settings(data: dict[str, Any], origin: str, warnings: list[str]) -> dict[st
     return out
 
 
-def _env_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+def _env_settings(environ: Mapping[str, str], warnings: list[str]) -> dict[str, Any]:
+    """The UVX_NIX_* settings, each validated under its own name (an error names it)."""
     data: dict[str, Any] = {}
-    if environ.get("UVX_NIX_NIXPKGS"):
-        data["nixpkgs"] = environ["UVX_NIX_NIXPKGS"]
-    if "UVX_NIX_LIBRARIES" in environ:
-        data["libraries"] = environ["UVX_NIX_LIBRARIES"]
-    if "UVX_NIX_DEFAULT_LIBRARIES" in environ:
-        data["default-libraries"] = environ["UVX_NIX_DEFAULT_LIBRARIES"]
-    if environ.get("UVX_NIX_STRATEGY"):
-        data["strategy"] = environ["UVX_NIX_STRATEGY"]
+    for key, var, empty_counts in (("nixpkgs", "UVX_NIX_NIXPKGS", False),
+                                   ("libraries", "UVX_NIX_LIBRARIES", True),
+                                   ("default-libraries", "UVX_NIX_DEFAULT_LIBRARIES", True),
+                                   ("strategy", "UVX_NIX_STRATEGY", False)):
+        if var in environ and (empty_counts or environ[var]):
+            data.update(_settings({key: environ[var]}, var, warnings))
     if environ.get("UVX_NIX_AUTO_LIBRARIES"):
         data["auto-libraries"] = environ["UVX_NIX_AUTO_LIBRARIES"].lower() in ("1", "true", "yes")
     return data
@@ -388,6 +387,10 @@ def gather(invocation: Invocation, environ: Mapping[str, str],
         examined: list[Path] = []
         try:
             proj = project.find(start, examined)
+        except UserError:
+            # A pyproject.toml uv cannot read either: uv reports it in its own words (and exit
+            # code) for the commands that read the project; resolve as outside a project.
+            proj = None
         finally:
             watched.extend(examined)
     if proj is not None:
@@ -397,7 +400,7 @@ def gather(invocation: Invocation, environ: Mapping[str, str],
     watched.append(config_path)
     proj_settings = _settings(proj.settings, f"[tool.uvx-nix] of {proj.root / 'pyproject.toml'}",
                               warnings) if proj else {}
-    env_settings = _settings(_env_settings(environ), "UVX_NIX_* variables", warnings)
+    env_settings = _env_settings(environ, warnings)
 
     nixpkgs, project_source = _nixpkgs_source(env_settings, proj_settings, user, proj)
     libraries = _libraries(env_settings, proj_settings, user)
