@@ -414,6 +414,7 @@ def test_python_pin_says_what_plain_uv_says(sim: Sim, project_dir: Path) -> None
     for d in (ours, plain_dir):
         d.mkdir()
         write_project(d)
+        (d / ".python-version").write_text("3.12\n")  # re-pinning from another pin
     res = uvx(sim, ["python", "pin", "3.13"], cwd=ours)
     plain = _plain_uv(sim, ["python", "pin", "3.13"], plain_dir)
     assert "No interpreter found" not in res.stderr, res.stderr
