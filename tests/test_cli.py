@@ -125,7 +125,7 @@ def test_main_never_has_an_internal_error(monkeypatch: pytest.MonkeyPatch, args:
     monkeypatch.setattr(activation, "detect",
                         lambda environ, root="/": activation.Activation(True, "test"))
     monkeypatch.setattr(resolution, "resolve_for", fake_resolve)
-    monkeypatch.setattr(commands, "main", lambda argv, environ: 0)
+    monkeypatch.setattr(commands, "main", lambda argv, environ, outer=None: 0)
     monkeypatch.setattr(pythons, "install", lambda inv, environ: 0)  # would run nix
     monkeypatch.setattr(pythons, "uninstall", lambda inv, environ: False)
     monkeypatch.setenv("UVX_NIX_CACHE_DIR", "/nonexistent/uvx-nix-cache")

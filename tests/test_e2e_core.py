@@ -183,11 +183,11 @@ def test_errors_are_one_line_with_documented_codes(sim: Sim, project_dir: Path) 
                   cwd=project_dir, env={"UVX_NIX_UV": f"{sim.pkgs['uv']}/bin/uv"})
     assert res.returncode == 72, res
     assert "nix was not found on PATH" in res.stderr
-    # unreadable pyproject.toml
+    # unreadable pyproject.toml: uv's own diagnostic and exit code, as with plain uv
     (project_dir / "pyproject.toml").write_text("[project\nname = ")
     res = uvx(sim, ["sync"], cwd=project_dir)
-    assert res.returncode == 70, res
-    assert "pyproject.toml is not valid TOML" in res.stderr
+    assert res.returncode == 2, res
+    assert "Failed to parse" in res.stderr
     write_project(project_dir)
     # damaged lockfile
     (project_dir / "uvx-nix.lock").write_bytes(b"\x00\xffgarbage")

@@ -40,7 +40,7 @@ def hot_key(inv: argv_mod.Invocation, stdin: bytes | None = None, uv: str = "") 
     parts = [__version__, cwd, inv.directory, inv.project, inv.python, script, inv.scope,
              "no-config" if inv.no_config else "", inv.config_file,
              # another uv, or the same one upgraded in place: its version is checked again
-             f"{uv}\0{state.signature(uv)}" if uv else ""]
+             f"{uv}:{state.signature(uv)}" if uv else ""]
     return state.key(parts, os.environ)
 
 
