@@ -115,11 +115,20 @@ def generate(rng: random.Random, ident: int) -> dict[str, Any]:
         flags.append("--no-config")
     if rng.random() < 0.04:
         env["UV_NO_CONFIG"] = "1"
-    mode = rng.choices(["find", "script-find", "stdin", "run", "run-script"],
-                       [50, 15, 12, 12, 11])[0]
+    mode = rng.choices(["find", "script-find", "stdin", "run", "run-script", "venv", "sync"],
+                       [40, 12, 10, 10, 9, 10, 9])[0]
+    if mode == "sync" and kind == "none":
+        mode = "venv"
     stdin = None
+    venv = ".venv"
     leading = flags if rng.random() < 0.3 else []  # global options before the command
     trailing = [] if leading else flags
+    if cwd != "." and mode not in ("script-find", "run-script") and rng.random() < 0.2:
+        # `uv --directory DIR ...` from the top of the tree.
+        leading = ["--directory", cwd, *leading]
+        run_from = "."
+    else:
+        run_from = cwd
     if mode == "find":
         args = [*leading, "python", "find", *trailing]
     elif mode == "script-find":
@@ -133,12 +142,19 @@ def generate(rng: random.Random, ident: int) -> dict[str, Any]:
         args = [*leading, "run", *trailing, "-"]
     elif mode == "run":
         args = [*leading, "run", *trailing, "python", "-c", PRINT]
-    else:
+    elif mode == "run-script":
         rel = rng.choice(["s.py", "scripts/s.py"])
         files[f"{cwd}/{rel}"] = _script(rng.choice(REQUIRES))
         args = [*leading, "run", *trailing, rel]
-    return {"id": ident, "files": files, "config": config, "cwd": cwd, "env": env,
-            "args": args, "stdin": stdin, "mode": "find" if "find" in mode else "run"}
+    elif mode == "venv":
+        venv = f"{cwd}/v"
+        args = [*leading, "venv", *trailing, "v"]
+    else:
+        venv = f"{cwd.split('/')[0]}/.venv"  # the workspace root's (proj/ or ws/)
+        args = [*leading, "sync", *trailing]
+    kinds = {"find": "find", "script-find": "find", "venv": "venv", "sync": "venv"}
+    return {"id": ident, "files": files, "config": config, "cwd": run_from, "env": env,
+            "args": args, "stdin": stdin, "mode": kinds.get(mode, "run"), "venv": venv}
 
 
 def _seed() -> int:
@@ -179,3 +195,6 @@ def test_uvx_nix_chooses_what_plain_uv_chooses(sim: Sim, project_dir: Path) -> N
     outcomes = {r["uv"]["outcome"] for r in results}
     assert "error" in outcomes
     assert sum(1 for o in outcomes if o.startswith("/nix/store/")) >= 3, outcomes
+    for kind in ("find", "run", "venv"):
+        assert any(r["uv"]["outcome"].startswith("/nix/store/") for r in results
+                   if by_id[r["id"]]["mode"] == kind), kind

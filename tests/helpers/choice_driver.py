@@ -22,16 +22,37 @@ def _write(base: str, files: dict[str, str]) -> None:
             f.write(text)
 
 
-def _outcome(res: subprocess.CompletedProcess[str], mode: str) -> str:
+def _venv_home(venv: str) -> str:
+    try:
+        with open(os.path.join(venv, "pyvenv.cfg"), encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.partition("=")
+                if key.strip() == "home":
+                    return value.strip()
+    except OSError:
+        pass
+    return ""
+
+
+def _outcome(res: subprocess.CompletedProcess[str], mode: str, venv: str) -> str:
     """The store path of the interpreter used, or 'error'."""
     if res.returncode != 0:
         return "error"
+    if mode == "venv":
+        value = _venv_home(venv)
+        if not value:
+            return "error"
+        return _store_path(value)
     lines = [line for line in res.stdout.splitlines() if line.strip()]
     if not lines:
         return "error"
     value = lines[-1].strip()
     if mode == "find":
         value = os.path.realpath(value)
+    return _store_path(value)
+
+
+def _store_path(value: str) -> str:
     parts = value.split("/")
     if len(parts) < 4 or parts[1:3] != ["nix", "store"]:
         return f"not-a-store-path:{value}"
@@ -77,7 +98,8 @@ def main() -> int:
             else:
                 argv = ["uvx-nix", *case["args"]]
             res = _run(argv, cwd, side_env, case.get("stdin"))
-            results[who] = {"outcome": _outcome(res, case["mode"]),
+            venv = os.path.join(root, "tree", case.get("venv", ".venv"))
+            results[who] = {"outcome": _outcome(res, case["mode"], venv),
                             "stderr": res.stderr[-600:]}
         print(json.dumps({"id": case["id"], **results}), flush=True)
     return 0
