@@ -4,7 +4,9 @@
   # The only input. flake.lock is written by the first `nix flake lock` run by a maintainer
   # with network access; the tests (tests/test_flake.py) use --override-input nixpkgs and
   # need neither network nor a lock file. See docs/flake-verification.md.
-  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.05";
+  # A maintained release (NixOS 26.05 is supported until 2026-12-31; move to the next one when
+  # it is out). Users who follow their own nixpkgs use `inputs.uvx-nix.inputs.nixpkgs.follows`.
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
 
   outputs =
     { self, nixpkgs }:
@@ -41,6 +43,7 @@
         default = {
           type = "app";
           program = lib.getExe self.packages.${system}.default;
+          meta.description = "uv with nixpkgs interpreters and native libraries";
         };
       });
 
@@ -78,7 +81,11 @@
       });
 
       nixosModules.default = import ./nix/nixos-module.nix;
-      homeManagerModules.default = import ./nix/home-manager-module.nix;
+      # `homeModules` is the name `nix flake check` knows (NixOS/nix#10858);
+      # `homeManagerModules` stays for configurations written against 0.1.0 (it is the one
+      # "unknown flake output" warning left, see docs/flake-verification.md).
+      homeModules.default = import ./nix/home-manager-module.nix;
+      homeManagerModules.default = self.homeModules.default;
 
       templates.default = {
         path = ./nix/template;

@@ -45,7 +45,7 @@
   nixpkgs = lib.mkOption {
     type = lib.types.nullOr lib.types.str;
     default = null;
-    example = "github:NixOS/nixpkgs/nixos-25.05";
+    example = "github:NixOS/nixpkgs/nixos-26.05";
     description = ''
       The nixpkgs that interpreters and libraries come from, as a flake reference or a path.
       null leaves uvx-nix's default: a project's own setting or flake.lock, else the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -33,4 +34,29 @@ def write_project(directory: Path, *, requires: str = ">=3.11", deps: Sequence[s
         f'[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = "{requires}"\n'
         f"dependencies = [{deps_text}]\n{extra}"
     )
+    return directory
+
+
+def local_nixpkgs(sim: Sim, directory: Path, packages: str, bindings: str = "") -> Path:
+    """A test's own nixpkgs in ``directory``: the simulation's look-alike plus ``packages``
+    (Nix attribute bindings).  Available to them: ``base`` (the look-alike), ``bb`` (its
+    busybox) and ``mk name script`` (a derivation running ``script`` with busybox sh, with a
+    fresh nonce, so it is never already in the store); ``bindings`` adds let-bindings."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "default.nix").write_text(f"""\
+args:
+let
+  base = import {sim.nixpkgs_dir} args;
+  bb = "${{base.busybox}}/bin/busybox";
+  mk = name: script: derivation {{
+    inherit name;
+    system = base.system;
+    builder = bb;
+    args = [ "sh" "-c" script ];
+    nonce = "{uuid.uuid4().hex}";
+  }};
+{bindings}in
+base // {{
+{packages}}}
+""")
     return directory

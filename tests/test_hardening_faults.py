@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from e2e import uv_bin, uvx, write_project
+from e2e import local_nixpkgs, uv_bin, uvx, write_project
 from helpers.sim import SW_BIN, Sim
 
 pytestmark = pytest.mark.sim
@@ -30,29 +29,11 @@ def _nixpkgs(sim: Sim, where: Path, slow_seconds: int = 6) -> Path:
 
     ``broken`` fails in its builder, ``evalfail`` throws when evaluated and ``slow`` sleeps
     (a fresh nonce per call, so it is never already in the store)."""
-    nonce = uuid.uuid4().hex
-    directory = where / "nixpkgs-faults"
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "default.nix").write_text(f"""\
-args:
-let
-  base = import {sim.nixpkgs_dir} args;
-  sh = "${{base.busybox}}/bin/busybox";
-  mk = name: script: derivation {{
-    inherit name;
-    system = base.system;
-    builder = sh;
-    args = [ "sh" "-c" script ];
-    nonce = "{nonce}";
-  }};
-in
-base // {{
+    return local_nixpkgs(sim, where / "nixpkgs-faults", f"""\
   broken = mk "broken" "echo uvx-nix-test: the broken builder failed >&2; exit 1";
   evalfail = throw "uvx-nix-test: evalfail cannot be evaluated";
-  slow = mk "slow" "${{sh}} sleep {slow_seconds}; ${{sh}} mkdir -p $out/lib";
-}}
+  slow = mk "slow" "${{bb}} sleep {slow_seconds}; ${{bb}} mkdir -p $out/lib";
 """)
-    return directory
 
 
 def _lock(project: Path) -> bytes | None:
@@ -106,12 +87,16 @@ def test_nix_failing_at_evaluation(sim: Sim, project_dir: Path) -> None:
 def test_nix_failing_at_build(sim: Sim, project_dir: Path) -> None:
     write_project(project_dir)
     pkgs = _nixpkgs(sim, project_dir)
-    # With no earlier resolution there is nothing to fall back to: a one-line error.
+    # With no earlier resolution there is nothing to fall back to: one error, whose first
+    # line names the cause and the log, followed by the failed build's last lines.
     res = uvx(sim, FIND, cwd=project_dir,
               env={"UVX_NIX_NIXPKGS": str(pkgs), "UVX_NIX_LIBRARIES": "broken"})
-    line = _one_error_line(res, 73)
-    assert "broken" in line
-    assert "failed" in line
+    assert res.returncode == 73, res
+    line, *rest = res.stderr.splitlines()
+    assert line.startswith("uvx-nix: error: "), res.stderr
+    assert "builder for 'broken' failed" in line
+    assert rest == ["last lines of the build of broken:",
+                    "  broken> uvx-nix-test: the broken builder failed"], res.stderr
     assert not (project_dir / "uvx-nix.lock").exists()
     good = uvx(sim, FIND, cwd=project_dir, env={"UVX_NIX_NIXPKGS": str(pkgs)})
     assert good.returncode == 0, good.stderr

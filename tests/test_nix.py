@@ -14,7 +14,7 @@ REV = "a" * 40
 
 
 @pytest.mark.parametrize(("text", "kind"), [
-    ("github:NixOS/nixpkgs/nixos-25.05", "flake"), ("nixpkgs", "flake"),
+    ("github:NixOS/nixpkgs/nixos-26.05", "flake"), ("nixpkgs", "flake"),
     ("flake:nixpkgs", "flake"), ("path:/some/dir", "flake"), ("<nixpkgs>", "channel"),
     ("/some/dir", "path"), ("git+https://example.org/nixpkgs?ref=main", "flake"),
 ])
@@ -31,7 +31,7 @@ def test_bad_sources_are_one_line_errors(text: str) -> None:
 
 
 @pytest.mark.parametrize(("ref", "locked"), [
-    (f"github:NixOS/nixpkgs/{REV}", True), ("github:NixOS/nixpkgs/nixos-25.05", False),
+    (f"github:NixOS/nixpkgs/{REV}", True), ("github:NixOS/nixpkgs/nixos-26.05", False),
     ("path:/x?narHash=sha256-abc", True), ("flake:nixpkgs", False),
 ])
 def test_is_locked(ref: str, locked: bool) -> None:
@@ -40,7 +40,7 @@ def test_is_locked(ref: str, locked: bool) -> None:
 
 def test_locked_url_from_source_info() -> None:
     info = {"rev": REV, "narHash": "sha256-x+y/z=", "outPath": "/nix/store/h-source"}
-    assert nix.locked_url_from_source_info("github:NixOS/nixpkgs/nixos-25.05", info) == \
+    assert nix.locked_url_from_source_info("github:NixOS/nixpkgs/nixos-26.05", info) == \
         f"github:NixOS/nixpkgs/{REV}?narHash=sha256-x%2By%2Fz%3D"
     assert nix.locked_url_from_source_info("path:/dir", info) == \
         "path:/nix/store/h-source?narHash=sha256-x%2By%2Fz%3D"
@@ -70,3 +70,41 @@ def test_nix_missing_is_a_one_line_error() -> None:
     with pytest.raises(UserError) as info:
         nix.nix_executable({"PATH": "/nonexistent"})
     assert info.value.exit_code == EXIT_NIX_MISSING
+
+
+@pytest.mark.parametrize("spelled", [
+    # `nix flake metadata --json`'s url for one hash: Nix 2.8, then Nix 2.24 and later.
+    "path:/p?lastModified=1&narHash=sha256-ab+c%2fd=",
+    "path:/p?lastModified=1&narHash=sha256-ab%2Bc/d%3D",
+])
+def test_canonical_url_is_the_same_whichever_nix_wrote_it(spelled: str) -> None:
+    assert nix.canonical_url(spelled) == "path:/p?lastModified=1&narHash=sha256-ab%2Bc%2Fd%3D"
+
+
+def test_canonical_url_leaves_urls_without_a_query_alone() -> None:
+    assert nix.canonical_url(f"github:NixOS/nixpkgs/{REV}") == f"github:NixOS/nixpkgs/{REV}"
+
+
+@pytest.mark.parametrize("detail", [
+    # check-meta.nix's current wording, then the one before 2025.
+    "Refusing to evaluate package 'cudatoolkit-12.8.1' in /nix/store/x-source/pkgs/a.nix:1 "
+    "because it has an unfree license (\u2018nvidiaCudaRedist\u2019) a) To temporarily allow "
+    "unfree packages, you can use an environment variable ... $ export NIXPKGS_ALLOW_UNFREE=1",
+    "Package \u2018cudatoolkit-12.8.1\u2019 in /nix/store/x-source/pkgs/a.nix:1 has an unfree "
+    "license (\u2018nvidiaCudaRedist\u2019), refusing to evaluate.",
+])
+def test_an_unfree_refusal_names_the_setting_not_nixpkgs_variable(detail: str) -> None:
+    message = nix._refusal(detail)
+    assert message is not None
+    assert message.startswith("nixpkgs refuses cudatoolkit-12.8.1: it has an unfree license "
+                              "(nvidiaCudaRedist)")
+    assert "allow-unfree = true" in message
+    assert "NIXPKGS_ALLOW_UNFREE" not in message
+
+
+def test_an_insecure_refusal_is_named() -> None:
+    detail = ("Refusing to evaluate package 'openssl-1.1.1w' in /nix/store/x/pkgs/o.nix:3 "
+              "because it is marked as insecure Known issues: - end of life")
+    assert nix._refusal(detail) == ("nixpkgs refuses openssl-1.1.1w: it is marked as insecure; "
+                                    "use a maintained attribute instead in 'libraries'")
+    assert nix._refusal("error: attribute 'x' missing") is None

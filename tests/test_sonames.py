@@ -11,13 +11,14 @@ REQUIRED = {
     "libstdc++.so.6": "stdenv.cc.cc.lib", "libgcc_s.so.1": "stdenv.cc.cc.lib",
     "libz.so.1": "zlib", "libGL.so.1": "libGL", "libEGL.so.1": "libGL",
     "libGLU.so.1": "libGLU", "libglib-2.0.so.0": "glib", "libgthread-2.0.so.0": "glib",
-    "libgobject-2.0.so.0": "glib", "libX11.so.6": "xorg.libX11", "libXext.so.6": "xorg.libXext",
-    "libXrender.so.1": "xorg.libXrender", "libxcb.so.1": "xorg.libxcb", "libSM.so.6": "xorg.libSM",
-    "libICE.so.6": "xorg.libICE", "libfontconfig.so.1": "fontconfig",
+    "libgobject-2.0.so.0": "glib", "libX11.so.6": "libx11", "libXext.so.6": "libxext",
+    "libXrender.so.1": "libxrender", "libxcb.so.1": "libxcb", "libSM.so.6": "libsm",
+    "libICE.so.6": "libice", "libfontconfig.so.1": "fontconfig",
     "libfreetype.so.6": "freetype", "libexpat.so.1": "expat", "libssl.so.3": "openssl",
     "libcrypto.so.3": "openssl", "libffi.so.8": "libffi", "libsqlite3.so.0": "sqlite",
-    "libxml2.so.2": "libxml2", "libxslt.so.1": "libxslt", "libexslt.so.0": "libxslt",
-    "libjpeg.so.8": "libjpeg", "libpng16.so.16": "libpng", "libzstd.so.1": "zstd",
+    "libxml2.so.2": "libxml2_13", "libxml2.so.16": "libxml2", "libxslt.so.1": "libxslt",
+    "libexslt.so.0": "libxslt", "libjpeg.so.8": "libjpeg8", "libjpeg.so.62": "libjpeg",
+    "libpng16.so.16": "libpng", "libzstd.so.1": "zstd",
     "liblzma.so.5": "xz", "libbz2.so.1.0": "bzip2", "libgomp.so.1": "stdenv.cc.cc.lib",
     "libgfortran.so.5": "gfortran.cc.lib", "libquadmath.so.0": "gfortran.cc.lib",
     "libportaudio.so.2": "portaudio", "libsndfile.so.1": "libsndfile",
@@ -25,7 +26,7 @@ REQUIRED = {
     "libudev.so.1": "systemd", "libusb-1.0.so.0": "libusb1", "libuuid.so.1": "util-linux",
     "libncursesw.so.6": "ncurses", "libreadline.so.8": "readline", "libkrb5.so.3": "krb5",
     "libgssapi_krb5.so.2": "krb5", "libpq.so.5": "postgresql", "libvulkan.so.1": "vulkan-loader",
-    "libOpenCL.so.1": "ocl-icd", "libgbm.so.1": "mesa", "libcurl.so.4": "curl",
+    "libOpenCL.so.1": "ocl-icd", "libgbm.so.1": "libgbm", "libcurl.so.4": "curl",
     "libnuma.so.1": "numactl", "libomp.so": "llvmPackages.openmp",
 }
 FAMILIES = ["libXi", "libXrandr", "libXcursor", "libXfixes", "libXinerama", "libXcomposite",
@@ -72,9 +73,27 @@ def test_driver_libraries_are_a_marker_not_an_attribute() -> None:
 def test_family_fallback_for_other_versions() -> None:
     assert sonames.family("libhdf5.so.200") == "libhdf5"
     assert sonames.lookup("libhdf5.so.200") == "hdf5"
-    assert sonames.lookup("libicuuc.so.74") == "icu"
+    # A versioned family prefers the attribute of that version (nixpkgs has icu74 and icu76).
+    assert sonames.lookup("libicuuc.so.74") == "icu74"
+    assert sonames.lookup("libicui18n.so.76") == "icu76"
     assert sonames.lookup("libssl.so.1.1") == "openssl_1_1"
     assert sonames.lookup("libssl.so.4") is None  # the family's entries disagree: no guess
     assert sonames.lookup("libunknown-thing.so.3") is None
-    # Families whose sonames disagree have no fallback (libjpeg.so.8 and .62 agree: fine).
-    assert sonames.lookup("libjpeg.so.9") == "libjpeg"
+    # Families whose sonames disagree have no fallback (libjpeg.so.8 is libjpeg8, .62 libjpeg).
+    assert sonames.lookup("libjpeg.so.7") is None
+
+
+@pytest.mark.parametrize(("attribute", "expected"), [
+    ("xorg.libX11", ("libx11", "xorg.libX11")),  # an old name asks for the new one first
+    ("libx11", ("libx11", "xorg.libX11")),
+    ("xorg.xcbutilwm", ("libxcb-wm", "xorg.xcbutilwm")),
+    ("zlib", ("zlib",)),
+])
+def test_names_current_first_then_older(attribute: str, expected: tuple[str, ...]) -> None:
+    assert sonames.names(attribute) == expected
+
+
+def test_every_renamed_table_entry_keeps_its_old_name() -> None:
+    for attribute in sonames.TABLE.values():
+        assert not attribute.startswith("xorg."), attribute  # the table names current ones
+    assert all(old.startswith("xorg.") for olds in sonames.RENAMED.values() for old in olds)

@@ -11,12 +11,20 @@ from uvx_nix.errors import EXIT_UNTRUSTED, UserError
 
 STORE = "/nix/store/" + "a" * 32 + "-source"
 NAR = "sha256-" + "A" * 43 + "="
+# A hash with '+' and '/', as Nix 2.8 and Nix 2.24+ spell it in `nix flake metadata --json`.
+NAR_RAW = "sha256-" + "ab+c/" * 8 + "abc="
+NAR_NIX_2_8 = NAR_RAW.replace("/", "%2f")
+NAR_NIX_2_26 = NAR_RAW.replace("+", "%2B").replace("=", "%3D")
 
 
 @pytest.mark.parametrize(("url", "safe"), [
     (f"path:{STORE}", True),
     (f"path:{STORE}?narHash={NAR}", True),
     (f"path:{STORE}?lastModified=1700000000&narHash={NAR}", True),
+    (f"path:{STORE}?lastModified=1700000000&narHash={NAR_NIX_2_8}", True),
+    (f"path:{STORE}?lastModified=1700000000&narHash={NAR_NIX_2_26}", True),
+    (f"path:{STORE}?narHash=sha256-short%3D", False),
+    (f"path:{STORE}?lastModified=x&narHash={NAR}", False),
     (f"path:{STORE}?narHash={NAR}&dir=..", False),
     ("path:/nix/store/../../proc/self/cwd/evil", False),
     (f"path:{STORE}/../../../etc", False),

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/test and scripts/demo: everything a fresh Debian or Ubuntu machine needs
 # before the NixOS simulation can be set up. Installs Debian packages with apt (as root), makes
 # the project's own virtual environment (.venv, never the machine's Python: a Debian Python is

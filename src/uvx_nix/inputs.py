@@ -27,7 +27,8 @@ from uvx_nix.errors import EXIT_CONFIG, UserError
 RESOLVER_VERSION = 2
 DEFAULT_LIBRARIES = ("stdenv.cc.cc.lib", "zlib")
 STRATEGIES = ("interpreter", "nix-ld")
-SETTINGS = ("nixpkgs", "libraries", "default-libraries", "strategy", "auto-libraries")
+SETTINGS = ("nixpkgs", "libraries", "default-libraries", "strategy", "auto-libraries",
+            "allow-unfree")
 _ATTR = re.compile(r"^[A-Za-z_][A-Za-z0-9_'-]*(\.[A-Za-z_][A-Za-z0-9_'-]*)*$")
 MAX_LIBRARIES = 100
 
@@ -56,6 +57,9 @@ class Inputs:
     project_source: bool = False
     # A read-only project's own uvx-nix.lock, honoured when lock_dir had to move to the cache.
     committed_lock: Path | None = None
+    # nixpkgs may evaluate packages with an unfree licence (cudaPackages.*): the `allow-unfree`
+    # setting, never the user's own NIXPKGS_ALLOW_UNFREE or nixpkgs config.
+    allow_unfree: bool = False
 
     @property
     def lock_path(self) -> Path:
@@ -70,6 +74,8 @@ class Inputs:
             "libraries": list(self.libraries),
             "strategy": self.strategy,
         }
+        if self.allow_unfree:  # only when set: locks written before the setting keep their key
+            data["allow-unfree"] = True
         blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
         return "sha256:" + hashlib.sha256(blob).hexdigest()
 
@@ -130,10 +136,11 @@ def _settings(data: dict[str, Any], origin: str, warnings: list[str]) -> dict[st
             raise UserError(
                 f"'strategy' in {origin} must be one of {', '.join(STRATEGIES)}", EXIT_CONFIG)
         out["strategy"] = data["strategy"]
-    if "auto-libraries" in data:
-        if not isinstance(data["auto-libraries"], bool):
-            raise UserError(f"'auto-libraries' in {origin} must be true or false", EXIT_CONFIG)
-        out["auto-libraries"] = data["auto-libraries"]
+    for key in ("auto-libraries", "allow-unfree"):
+        if key in data:
+            if not isinstance(data[key], bool):
+                raise UserError(f"'{key}' in {origin} must be true or false", EXIT_CONFIG)
+            out[key] = data[key]
     return out
 
 
@@ -148,6 +155,8 @@ def _env_settings(environ: Mapping[str, str], warnings: list[str]) -> dict[str, 
             data.update(_settings({key: environ[var]}, var, warnings))
     if environ.get("UVX_NIX_AUTO_LIBRARIES"):
         data["auto-libraries"] = environ["UVX_NIX_AUTO_LIBRARIES"].lower() in ("1", "true", "yes")
+    if environ.get("UVX_NIX_ALLOW_UNFREE"):
+        data["allow-unfree"] = environ["UVX_NIX_ALLOW_UNFREE"].lower() in ("1", "true", "yes")
     return data
 
 
@@ -413,6 +422,8 @@ def gather(invocation: Invocation, environ: Mapping[str, str],
             "configuration or use strategy 'interpreter'", EXIT_CONFIG)
     auto = next((s["auto-libraries"] for s in (env_settings, proj_settings, user)
                  if "auto-libraries" in s), True)
+    allow_unfree = next((s["allow-unfree"] for s in (env_settings, proj_settings, user)
+                         if "allow-unfree" in s), False)
 
     python = python_request(invocation, environ, start, proj, script_meta, watched, script_dir)
     preference = uv_config_preference(invocation, environ, start, proj, tools, watched)
@@ -450,6 +461,7 @@ def gather(invocation: Invocation, environ: Mapping[str, str],
         one_off=one_off,
         project_source=project_source,
         committed_lock=committed_lock,
+        allow_unfree=allow_unfree,
     )
 
 

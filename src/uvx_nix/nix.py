@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
+from uvx_nix import paths, progress
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, EXIT_NIX_MISSING, UserError
 
 FLAGS = ("--extra-experimental-features", "nix-command flakes")
@@ -48,7 +49,7 @@ def parse_source(text: str, origin: str) -> Source:
     if not raw or len(raw) > 2000 or any(ord(c) < 32 for c in raw):
         raise UserError(
             f"invalid nixpkgs source {raw[:60]!r} in {origin}: use a flake reference like "
-            "'github:NixOS/nixpkgs/nixos-25.05', 'path:/some/dir', or '<nixpkgs>'"
+            "'github:NixOS/nixpkgs/nixos-26.05', 'path:/some/dir', or '<nixpkgs>'"
         )
     if raw == "<nixpkgs>":
         return Source("channel", raw, origin)
@@ -60,7 +61,7 @@ def parse_source(text: str, origin: str) -> Source:
         return Source("flake", raw, origin)
     raise UserError(
         f"invalid nixpkgs source {raw[:60]!r} in {origin}: use a flake reference like "
-        "'github:NixOS/nixpkgs/nixos-25.05', 'path:/some/dir', or '<nixpkgs>'"
+        "'github:NixOS/nixpkgs/nixos-26.05', 'path:/some/dir', or '<nixpkgs>'"
     )
 
 
@@ -80,59 +81,106 @@ def nix_executable(environ: Mapping[str, str]) -> str:
     return found
 
 
-def _error_tail(stderr: str) -> str:
-    lines = [ln.rstrip() for ln in stderr.splitlines() if ln.strip()]
-    noise = ("warning:", "building '", "copying")
-    lines = [ln for ln in lines if not ln.lstrip().startswith(noise)]
-    for i, line in enumerate(lines):
-        if line.lstrip().startswith("error:"):
-            tail = lines[i : i + 3]
-            break
-    else:
-        tail = lines[-3:]
-    text = " ".join(part.strip() for part in tail)
-    return text[:600] if text else "no message"
-
-
 def _nix(args: list[str], environ: Mapping[str, str], *, what: str, quiet: bool = False) -> str:
-    """Run nix with the flags always needed; return stdout or raise a one-line error."""
+    """Run nix with the flags always needed; return stdout or raise an error naming the cause.
+
+    Nix writes its structured log (``--log-format internal-json``) to stderr; progress.py
+    turns it into one status line on a terminal, keeps the failing build's last lines, and
+    writes the readable log to the cache directory, kept when Nix fails."""
     exe = nix_executable(environ)
     if environ.get("UV_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
         # uv was asked to stay offline (--offline / UV_OFFLINE): so is Nix (no substituters,
         # downloaded sources considered up to date).
         args = ["--offline", *args]
-    show = not quiet and sys.stderr.isatty()
-    if show:
-        sys.stderr.write(f"uvx-nix: {what} with Nix...")
-        sys.stderr.flush()
+    argv = [exe, *FLAGS, "--log-format", "internal-json", *args]
+    display = progress.Display(progress.mode(environ, quiet, sys.stderr), what, environ)
+    log = progress.LogFile(paths.cache_dir(environ), argv)
     try:
-        proc = subprocess.run(
-            [exe, *FLAGS, *args],
-            env=dict(environ),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        proc = subprocess.Popen(argv, env=dict(environ), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as exc:
+        log.end(keep=False)
         raise UserError(f"could not start nix ({exc}); check your Nix installation",
                         EXIT_NIX_MISSING) from exc
-    finally:
-        if show:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-    if proc.returncode != 0:
-        if proc.returncode < 0:
-            detail = f"nix was killed by signal {-proc.returncode}"
-        else:
-            detail = _error_tail(proc.stderr)
-        raise UserError(
-            f"nix failed while {what}: {detail} (run with UVX_NIX_DEBUG=1 for the full log)",
-            EXIT_NIX_FAILED,
-        )
-    if environ.get("UVX_NIX_DEBUG") == "1" and proc.stderr:
-        sys.stderr.write(proc.stderr)
-    return proc.stdout
+    try:
+        stdout, state = progress.follow(proc, display, log.write)
+    except BaseException:
+        proc.kill()  # interrupted: do not leave Nix running behind the user's back
+        proc.wait()
+        log.end(keep=True)
+        raise
+    if proc.returncode == 0:
+        log.end(keep=False)
+        return stdout
+    where = log.end(keep=True)
+    raise UserError(_failure(what, proc.returncode, state, where), EXIT_NIX_FAILED)
+
+
+def _failure(what: str, returncode: int, state: progress.NixLog, log: Path | None) -> str:
+    """One error: the cause (the evaluation error with its position, or the build that failed),
+    where the full log is, then the failed build's last lines."""
+    if returncode < 0:
+        detail = f"nix was killed by signal {-returncode}"
+        build = None
+    else:
+        detail, build = state.failure()
+    refusal = _refusal(detail)
+    if refusal is not None:
+        return refusal
+    where = f"full log: {log}, or" if log is not None else "for the full log,"
+    message = f"nix failed while {what}: {detail} ({where} run with UVX_NIX_DEBUG=1)"
+    if build is not None and build.lines:
+        lines = list(build.lines)[-progress.LAST_LINES:]
+        message += f"\nlast lines of the build of {build.name}:"
+        message += "".join(f"\n  {build.name}> {line}" for line in lines)
+    return message
+
+
+# nixpkgs' check-meta.nix refusing a package, in its current wording ("Refusing to evaluate
+# package 'n-v' in POS because it has an unfree license (<L>)") and the older one ("Package
+# <n-v> in POS has an unfree license (<L>), refusing to evaluate."), where <> are nixpkgs'
+# typographic quotes (U+2018, U+2019).
+_PACKAGE = r"(?:Refusing to evaluate package|Package) ['\u2018]([^'\u2019]+)['\u2019].*? "
+_UNFREE = re.compile(_PACKAGE + r"has an unfree license \(\u2018([^\u2019]*)\u2019\)")
+_INSECURE = re.compile(_PACKAGE + r"(?:is )?marked as insecure")
+
+
+def _refusal(detail: str) -> str | None:
+    """nixpkgs' own hint (export NIXPKGS_ALLOW_UNFREE=1) does not apply through uvx-nix, which
+    keeps the user's NIXPKGS_* variables out of the evaluation: name the setting instead."""
+    if m := _UNFREE.search(detail):
+        return (f"nixpkgs refuses {m.group(1)}: it has an unfree license ({m.group(2)}); to use "
+                "it, set allow-unfree = true in [tool.uvx-nix] or the user config, or "
+                "UVX_NIX_ALLOW_UNFREE=1")
+    if m := _INSECURE.search(detail):
+        return (f"nixpkgs refuses {m.group(1)}: it is marked as insecure; use a maintained "
+                "attribute instead in 'libraries'")
+    return None
+
+
+def query_params(query: str) -> list[tuple[str, str]]:
+    """A flake URL's query, percent-decoded. Not ``urllib.parse.parse_qsl``: Nix never reads
+    ``+`` as a space, and Nix 2.8 writes a narHash's ``+`` unencoded."""
+    out = []
+    for part in query.split("&"):
+        key, _, value = part.partition("=")
+        out.append((unquote(key), unquote(value)))
+    return out
+
+
+def canonical_url(url: str) -> str:
+    """One spelling of a locked flake URL whichever Nix wrote it.
+
+    ``nix flake metadata --json`` prints a narHash as ``sha256-ab+c%2fd=`` under Nix 2.8 and as
+    ``sha256-ab%2Bc/d%3D`` from 2.24 on; both decode to the same hash. Locks store the query
+    percent-encoded in full (``%2B``, ``%2F``, ``%3D``), which every Nix reads back, so a lock
+    does not change with the writer's Nix version.
+    """
+    base, sep, query = url.partition("?")
+    if not sep or not query:
+        return url
+    parts = [f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query_params(query)]
+    return f"{base}?{'&'.join(parts)}"
 
 
 def lock_flake(ref: str, environ: Mapping[str, str], quiet: bool = False) -> str:
@@ -147,7 +195,7 @@ def lock_flake(ref: str, environ: Mapping[str, str], quiet: bool = False) -> str
                         EXIT_NIX_FAILED) from exc
     if not isinstance(url, str) or not url:
         raise UserError(f"nix flake metadata gave no locked URL for {ref!r}", EXIT_NIX_FAILED)
-    return url
+    return canonical_url(url)
 
 
 def locked_url_from_source_info(ref: str, info: Mapping[str, Any]) -> str:
@@ -164,11 +212,55 @@ def locked_url_from_source_info(ref: str, info: Mapping[str, Any]) -> str:
     return ref
 
 
+def _user_nix_conf_files(environ: Mapping[str, str]) -> str:
+    """The user's own nix.conf files, as Nix finds them (NIX_USER_CONF_FILES, else
+    nix/nix.conf under XDG_CONFIG_HOME and each of XDG_CONFIG_DIRS)."""
+    if "NIX_USER_CONF_FILES" in environ:
+        return environ["NIX_USER_CONF_FILES"]
+    home = environ.get("HOME", "")
+    dirs = [environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"),
+            *(environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":")]
+    return ":".join(os.path.join(d, "nix", "nix.conf") for d in dirs if d)
+
+
+def evaluation_environ(environ: Mapping[str, str], spec: Mapping[str, Any],
+                       empty_home: Path) -> dict[str, str]:
+    """The environment ``nix build`` of resolve.nix runs with: the user's Nix settings, but
+    nothing that changes what nixpkgs evaluates to.
+
+    nixpkgs reads the user's config (``NIXPKGS_CONFIG``, ``~/.config/nixpkgs/config.nix``),
+    overlays (``<nixpkgs-overlays>``, ``$XDG_CONFIG_HOME/nixpkgs/overlays``) and
+    ``NIXPKGS_ALLOW_*`` through ``builtins.getEnv`` (pkgs/top-level/impure.nix,
+    impure-overlays.nix, stdenv/generic/check-meta.nix). resolve.nix passes ``config`` and
+    ``overlays`` itself where it imports nixpkgs, but a flake's ``legacyPackages`` takes its
+    overlays from the environment: for a flake, HOME and XDG_CONFIG_HOME point at an empty
+    directory (Nix still reads the user's nix.conf, through NIX_USER_CONF_FILES, and keeps
+    its caches) and ``nixpkgs-overlays`` leaves NIX_PATH. ``allowUnfree`` is the only way in.
+    """
+    env = {k: v for k, v in environ.items() if not k.startswith("NIXPKGS_")}
+    if spec.get("allowUnfree"):
+        env["NIXPKGS_ALLOW_UNFREE"] = "1"
+    if spec.get("nixpkgs", {}).get("type") == "flake":
+        home = environ.get("HOME", "")
+        for var, default in (("XDG_CACHE_HOME", ".cache"), ("XDG_DATA_HOME", ".local/share"),
+                             ("XDG_STATE_HOME", ".local/state")):
+            env[var] = environ.get(var) or os.path.join(home, default)
+        env["NIX_USER_CONF_FILES"] = _user_nix_conf_files(environ)
+        env["HOME"] = str(empty_home)
+        env["XDG_CONFIG_HOME"] = str(empty_home / ".config")
+        if "NIX_PATH" in env:
+            env["NIX_PATH"] = ":".join(
+                e for e in env["NIX_PATH"].split(":") if not e.startswith("nixpkgs-overlays="))
+    return env
+
+
 def build(spec: Mapping[str, Any], out_link: Path, environ: Mapping[str, str], *,
           what: str, quiet: bool = False) -> dict[str, Any]:
     """Evaluate resolve.nix with ``spec`` as data, build, root at ``out_link``, read manifest."""
+    empty_home = out_link.parent / "nixpkgs-home"
     try:
         out_link.parent.mkdir(parents=True, exist_ok=True)
+        empty_home.mkdir(exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create {out_link.parent} ({exc.strerror}); remove or rename "
                         "what is in the way", EXIT_CONFIG) from exc
@@ -178,7 +270,7 @@ def build(spec: Mapping[str, Any], out_link: Path, environ: Mapping[str, str], *
             "--argstr", "spec", json.dumps(spec, sort_keys=True),
             "--out-link", str(out_link),
         ],
-        environ,
+        evaluation_environ(environ, spec, empty_home),
         what=what,
         quiet=quiet,
     )

@@ -56,6 +56,7 @@ def install(inv: Invocation, environ: Mapping[str, str]) -> int:
     """Realise each requested interpreter from nixpkgs and root it; uv is not run."""
     from uvx_nix import resolution
 
+    environ = resolution.no_progress(inv, environ)
     inp = inputs_mod.gather(inv, environ)
     resolution.check_trust(inp, environ, None)
     base = directory(environ)

@@ -16,22 +16,27 @@ VARIABLES: dict[str, str] = {
     "UVX_NIX_STRATEGY": "`interpreter` (default: a nixpkgs Python) or `nix-ld` "
                         "(uv's own Pythons through nix-ld).",
     "UVX_NIX_AUTO_LIBRARIES": "0 turns off automatic library detection after the venv changes.",
+    "UVX_NIX_ALLOW_UNFREE": "1 lets nixpkgs evaluate packages with an unfree licence "
+                            "(the allow-unfree setting).",
     "UVX_NIX_TRUST": "1 trusts project-supplied nixpkgs sources and libraries without "
                      "`uvx-nix nix allow` (for CI).",
     "UVX_NIX_CONFIG": "Path of the user config file. Default: "
                       "$XDG_CONFIG_HOME/uvx-nix/config.toml.",
     "UVX_NIX_CACHE_DIR": "Cache directory. Default: $XDG_CACHE_HOME/uvx-nix.",
-    "UVX_NIX_DEBUG": "1 shows Nix's full output and Python tracebacks.",
+    "UVX_NIX_DEBUG": "1 shows Nix's full log as it runs (instead of the status line) and "
+                     "Python tracebacks.",
     "UVX_NIX_SCOPE": "0 stops a venv's Python from restarting itself to pick up the "
                      "libraries.",
 }
 
 SETTINGS: dict[str, str] = {
-    "nixpkgs": "nixpkgs source: a flake ref such as github:NixOS/nixpkgs/nixos-25.05, "
+    "nixpkgs": "nixpkgs source: a flake ref such as github:NixOS/nixpkgs/nixos-26.05, "
                "path:/dir, or <nixpkgs>.",
     "libraries": "nixpkgs attribute paths whose lib/ directories wheels may need, "
-                 "e.g. [\"libGL\", \"glib\", \"xorg.libX11\"].",
+                 "e.g. [\"libGL\", \"glib\", \"libx11\"].",
     "default-libraries": "Replaces the default set [\"stdenv.cc.cc.lib\", \"zlib\"].",
     "strategy": "\"interpreter\" (default) or \"nix-ld\".",
     "auto-libraries": "true (default) adds libraries that newly installed wheels need.",
+    "allow-unfree": "true lets nixpkgs evaluate packages with an unfree licence "
+                    "(cudaPackages.*); default false, whatever NIXPKGS_ALLOW_UNFREE says.",
 }

@@ -8,13 +8,14 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from uvx_nix import inputs as inputs_mod
-from uvx_nix import lockfile, nix, paths, state
+from uvx_nix import lockfile, nix, paths, sonames, state
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import EXIT_CONFIG, EXIT_LOCKFILE, EXIT_NIX_FAILED, EXIT_NO_MATCH, UserError
 
@@ -34,6 +35,8 @@ class Resolved:
     nix_runs: int
     lock_written: bool
     lock_unsaved: bool = False  # resolved, but the lock could not be written: do not memo it
+    nixpkgs_release: str = ""  # nixpkgs' lib.trivial.release, when Nix ran and gave one
+    fell_back: bool = False  # Nix failed: this is the last good resolution
 
     def fields(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
         libs = ":".join(f"{lib.path}/lib" for lib in self.entry.libraries)
@@ -133,7 +136,9 @@ def _spec(inp: inputs_mod.Inputs, source: dict[str, str], python: dict[str, Any]
         "system": inp.system,
         "nixpkgs": source,
         "python": python,
-        "libraries": [name.split(".") for name in libraries],
+        "libraries": [{"name": name, "paths": [alt.split(".") for alt in sonames.names(name)]}
+                      for name in libraries],
+        "allowUnfree": inp.allow_unfree,
     }
     if keep:
         spec["keep"] = keep
@@ -251,7 +256,7 @@ def fresh_source(inp: inputs_mod.Inputs, environ: Mapping[str, str], quiet: bool
 
 
 def _realise_locked(inp: inputs_mod.Inputs, lock: lockfile.Lock, entry: lockfile.SystemEntry,
-                    gcroot: Path, environ: Mapping[str, str], quiet: bool) -> None:
+                    gcroot: Path, environ: Mapping[str, str], quiet: bool) -> str:
     """Rebuild exactly the locked attributes from the locked nixpkgs; they must match."""
     spec = locked_spec(inp, lock, entry.python_attribute,
                        [lib.attribute for lib in entry.libraries], venv_interpreter(inp, environ))
@@ -275,6 +280,12 @@ def _realise_locked(inp: inputs_mod.Inputs, lock: lockfile.Lock, entry: lockfile
                 f"{inp.lock_path} names {locked} for {attribute}, but the locked nixpkgs gives "
                 f"{actual}; the lock was edited or comes from another nixpkgs: review it, then "
                 "run `uvx-nix nix lock --upgrade`", EXIT_LOCKFILE)
+    return _release(manifest)
+
+
+def _release(manifest: Mapping[str, Any]) -> str:
+    value = manifest.get("nixpkgsRelease")
+    return value if isinstance(value, str) else ""
 
 
 def _lock_inputs(inp: inputs_mod.Inputs) -> dict[str, Any]:
@@ -324,9 +335,9 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
             return Resolved(inp, lock, entry, gcroot, 0, False)
         # A lock this machine has not checked, or paths gone: rebuild exactly what it names.
         check_trust(inp, environ, lock, raw)
-        _realise_locked(inp, lock, entry, gcroot, environ, quiet)
+        release = _realise_locked(inp, lock, entry, gcroot, environ, quiet)
         _mark_verified(environ, inp.lock_dir, raw)
-        return Resolved(inp, lock, entry, gcroot, 1, False)
+        return Resolved(inp, lock, entry, gcroot, 1, False, nixpkgs_release=release)
 
     runs = 0
     same_source = lock is not None and lock.inputs.get("nixpkgs") == inp.nixpkgs.ref
@@ -348,9 +359,10 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         good = _last_good(inp, environ, lock, raw, gcroot) if fallback else None
         if exc.exit_code != EXIT_NIX_FAILED or good is None or lock is None:
             raise
-        warn(f"{exc.message}; using the last good resolution from {inp.lock_path} "
+        cause = exc.message.splitlines()[0]  # not the failed build's last lines
+        warn(f"{cause}; using the last good resolution from {inp.lock_path} "
              f"({good.python_attribute} {good.python_version})", quiet)
-        return Resolved(inp, lock, good, gcroot, runs, False, lock_unsaved=True)
+        return Resolved(inp, lock, good, gcroot, runs, False, lock_unsaved=True, fell_back=True)
     if lenient and manifest.get("missing") and manifest.get("python"):
         return _without_missing(inp, manifest, lockfile.Lock(fingerprint, _lock_inputs(inp),
                                                              url, kind), gcroot, runs, quiet)
@@ -370,9 +382,10 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
     except OSError as exc:
         warn(f"could not write {inp.lock_path} ({exc.strerror}); using the result without "
              "saving it", quiet)
-        return Resolved(inp, new, entry, gcroot, runs, False, lock_unsaved=True)
+        return Resolved(inp, new, entry, gcroot, runs, False, lock_unsaved=True,
+                        nixpkgs_release=_release(manifest))
     _mark_verified(environ, inp.lock_dir, raw)
-    return Resolved(inp, new, entry, gcroot, runs, True)
+    return Resolved(inp, new, entry, gcroot, runs, True, nixpkgs_release=_release(manifest))
 
 
 def _without_missing(inp: inputs_mod.Inputs, manifest: dict[str, Any], lock: lockfile.Lock,
@@ -474,10 +487,14 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
     """Slow path of the wrapper: resolve, then memo the result in the hot state."""
     if invocation.offline:
         environ = {**environ, "UV_OFFLINE": "1"}
+    environ = no_progress(invocation, environ)
     inp = inputs_mod.gather(invocation, environ, stdin)
     quiet = invocation.quiet > 0
+    started = time.monotonic()
     resolved = ensure(inp, environ, quiet=quiet,
                       without_missing_libraries=invocation.command[:1] in LIBRARY_FREE)
+    if resolved.nix_runs and not quiet and not resolved.fell_back:
+        sys.stderr.write(closing_line(resolved, time.monotonic() - started) + "\n")
     fields = resolved.fields(environ)
     if inp.project is not None and inp.strategy != "nix-ld":
         from uvx_nix import venv
@@ -497,6 +514,37 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
     return fields
 
 
+def closing_line(resolved: Resolved, seconds: float) -> str:
+    """What a miss did, in one line: ``Resolved CPython 3.12.8 and 2 libraries from nixpkgs
+    25.11 (abc1234) in 14.2s; locked in uvx-nix.lock``."""
+    from uvx_nix import progress
+
+    entry, lock = resolved.entry, resolved.lock
+    implementation = {"cpython": "CPython", "pypy": "PyPy"}.get(entry.implementation,
+                                                                entry.implementation)
+    count = len(entry.libraries)
+    what = f"{implementation} {entry.python_version}"
+    if count:
+        what += f" and {count} {'library' if count == 1 else 'libraries'}"
+    source = progress.describe_source(lock.nixpkgs_kind, lock.nixpkgs_url,
+                                      resolved.nixpkgs_release)
+    where = progress.show_path(resolved.inputs.lock_path)
+    if resolved.lock_written:
+        return f"Resolved {what} from {source} in {seconds:.1f}s; locked in {where}"
+    if resolved.lock_unsaved:
+        return f"Resolved {what} from {source} in {seconds:.1f}s (not saved in {where})"
+    return f"Fetched {what} from {source} in {seconds:.1f}s, as locked in {where}"
+
+
+def no_progress(invocation: Invocation, environ: Mapping[str, str]) -> Mapping[str, str]:
+    """uv's ``--no-progress`` hides uvx-nix's status line too (Nix's run reads the variable)."""
+    from uvx_nix import progress
+
+    if progress.asked_no_progress(invocation.args):
+        return {**environ, "UV_NO_PROGRESS": "1"}
+    return environ
+
+
 def missing_attributes(lock_path: Path, attributes: list[str], environ: Mapping[str, str],
                        quiet: bool = False) -> list[str] | None:
     """Which of ``attributes`` the locked nixpkgs lacks (one Nix build, rooted only while it
@@ -511,7 +559,9 @@ def missing_attributes(lock_path: Path, attributes: list[str], environ: Mapping[
         "nixpkgs": _locked_source(lock),
         "python": {"mode": "attribute", "attribute": lock.systems[system].python_attribute,
                    "implementation": None, "clauses": [], "freeThreaded": False},
-        "libraries": [name.split(".") for name in attributes],
+        "libraries": [{"name": name, "paths": [alt.split(".") for alt in sonames.names(name)]}
+                      for name in attributes],
+        "allowUnfree": False,
     }
     link = work_dir(lock_path.parent) / "gcroots" / f".check-{os.getpid()}"
     try:

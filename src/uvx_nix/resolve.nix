@@ -15,7 +15,14 @@ let
   system = s.system;
 
   flake = if s.nixpkgs.type == "flake" then getFlake s.nixpkgs.ref else null;
-  importArgs = { inherit system; config = { }; overlays = [ ]; };
+  # Nothing of the user's own nixpkgs config or overlays: the same spec gives the same store
+  # paths whoever evaluates it. A flake's legacyPackages takes no config; for it the caller
+  # passes allowUnfree as NIXPKGS_ALLOW_UNFREE=1 and hides the user's overlays (see nix.py).
+  importArgs = {
+    inherit system;
+    config = { allowUnfree = s.allowUnfree or false; };
+    overlays = [ ];
+  };
   pkgs =
     if flake != null then
       (if flake ? legacyPackages && flake.legacyPackages ? ${system}
@@ -29,10 +36,17 @@ let
   inherit (import ./versions.nix) cmpList clauseOk toInt;
 
   interps = pkgs.pythonInterpreters or { };
-  candidateNames = filter (n: match "(python|pypy)[0-9]+(FreeThreading)?" n != null) (attrNames interps);
+  # The interpreters are named by pythonInterpreters; each is read through its top-level
+  # attribute (`pkgs.python312`, which a flake's own overlays may change, unlike
+  # `pythonInterpreters.python312`). The free-threaded builds are top-level only
+  # (`python313FreeThreading = python313.override { enableGIL = false; }`).
+  baseNames = filter (n: match "(python|pypy)[0-9]+" n != null) (attrNames interps);
+  freeThreadedNames = filter (n: pkgs ? ${n}) (map (n: "${n}FreeThreading") baseNames);
+  candidateNames = baseNames ++ freeThreadedNames;
+  interpreter = n: if pkgs ? ${n} then pkgs.${n} else interps.${n};
   describe = n:
     let
-      p = interps.${n};
+      p = interpreter n;
       sv = p.sourceVersion or { };
       impl = p.implementation or (if match "pypy.*" n != null then "pypy" else "cpython");
       release =
@@ -80,8 +94,8 @@ let
     else null;
   python =
     if chosenAttr == null then null
-    else if interps ? ${chosenAttr} then interps.${chosenAttr}
-    else pkgs.${chosenAttr} or null;
+    else if pkgs ? ${chosenAttr} then pkgs.${chosenAttr}
+    else interps.${chosenAttr} or null;
   pythonInfo = if python == null then null else {
     attribute = chosenAttr;
     out = unsafe "${python}";
@@ -99,11 +113,25 @@ let
     if p ? outputSpecified && p.outputSpecified then p else p.lib or p.out or p;
   isGlibc = p: (p.pname or (parseDrvName (p.name or "")).name) == "glibc";
   isDrv = p: isAttrs p && (p.type or "") == "derivation";
-  lookup = path:
+  # A library is asked for by the name the user configured and the names it had or has in
+  # other nixpkgs releases (current first; e.g. libx11, then xorg.libX11, deprecated in
+  # 2026-01 with a warning on every use). The first that exists is taken; existence is
+  # tested with `?` only, so a deprecated name that is not taken is never evaluated (and
+  # never warns, which abort-on-warn would turn into an error).
+  exists = path:
+    let parent = byPath (lib'.init path); in
+    parent != null && isAttrs parent && parent ? ${lib'.last path};
+  lib' = {
+    init = l: genList (i: elemAt l i) (length l - 1);
+    last = l: elemAt l (length l - 1);
+  };
+  lookup = entry:
     let
+      found = filter exists entry.paths;
+      path = if found != [ ] then head found else head entry.paths;
       v = byPath path;
       items = if isList v then v else [ v ];
-      name = builtins.concatStringsSep "." path;
+      name = entry.name;
     in {
       inherit name;
       missing = v == null || !(all isDrv items);
@@ -131,9 +159,14 @@ let
   # from the manifest, so they are in the GC root's closure without being linked into it.
   kept = map builtins.storePath (s.keep or [ ]);
 
+  # nixpkgs' release ("25.11"), only to name it in the closing line; null when absent.
+  nixpkgsRelease =
+    let r = tryEval (pkgs.lib.trivial.release or null);
+    in if r.success && builtins.isString r.value then r.value else null;
+
   manifest = toFile "uvx-nix-manifest.json" (toJSON {
     format = 1;
-    inherit system candidates missing skipped kept;
+    inherit system candidates missing skipped kept nixpkgsRelease;
     source = sourceInfo;
     python = pythonInfo;
     libraries = map (l: { inherit (l) attribute out name; }) libraries;

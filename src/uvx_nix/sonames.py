@@ -8,7 +8,7 @@ graphics driver provides (``/run/opengl-driver/lib`` on NixOS), which no attribu
 When several packages ship a soname, the table names exactly one, chosen by this rule, in
 order: (1) the package built from the library's own upstream project (``libGL.so.1`` ->
 ``libGL``, libglvnd, not ``mesa``); (2) the attribute nixpkgs' own derivations use as the
-dependency (``xorg.libX11``, ``stdenv.cc.cc.lib``); (3) the shortest attribute path, then
+dependency (``libx11``, ``stdenv.cc.cc.lib``); (3) the shortest attribute path, then
 alphabetical.  The attribute is given without an output suffix except where the library
 output is a separate attribute (``stdenv.cc.cc.lib``, ``gfortran.cc.lib``).
 
@@ -62,7 +62,7 @@ TABLE: dict[str, str] = {
     "libglfw.so.3": "glfw",
     "libepoxy.so.0": "libepoxy",
     "libdrm.so.2": "libdrm",
-    "libgbm.so.1": "mesa",
+    "libgbm.so.1": "libgbm",
     "libvulkan.so.1": "vulkan-loader",
     "libOpenCL.so.1": "ocl-icd",
     # GPU driver libraries: only the running driver can provide them.
@@ -82,47 +82,47 @@ TABLE: dict[str, str] = {
     "libgio-2.0.so.0": "glib",
     "libpcre2-8.so.0": "pcre2",
     # X11 and XCB.
-    "libX11.so.6": "xorg.libX11",
-    "libX11-xcb.so.1": "xorg.libX11",
-    "libXext.so.6": "xorg.libXext",
-    "libXrender.so.1": "xorg.libXrender",
-    "libxcb.so.1": "xorg.libxcb",
-    "libxcb-shm.so.0": "xorg.libxcb",
-    "libxcb-render.so.0": "xorg.libxcb",
-    "libxcb-xfixes.so.0": "xorg.libxcb",
-    "libxcb-shape.so.0": "xorg.libxcb",
-    "libxcb-randr.so.0": "xorg.libxcb",
-    "libxcb-glx.so.0": "xorg.libxcb",
-    "libxcb-xkb.so.1": "xorg.libxcb",
-    "libxcb-sync.so.1": "xorg.libxcb",
-    "libxcb-xinerama.so.0": "xorg.libxcb",
-    "libxcb-icccm.so.4": "xorg.xcbutilwm",
-    "libxcb-image.so.0": "xorg.xcbutilimage",
-    "libxcb-keysyms.so.1": "xorg.xcbutilkeysyms",
-    "libxcb-render-util.so.0": "xorg.xcbutilrenderutil",
-    "libxcb-util.so.1": "xorg.xcbutil",
-    "libxcb-cursor.so.0": "xorg.xcbutilcursor",
-    "libSM.so.6": "xorg.libSM",
-    "libICE.so.6": "xorg.libICE",
-    "libXi.so.6": "xorg.libXi",
-    "libXrandr.so.2": "xorg.libXrandr",
-    "libXcursor.so.1": "xorg.libXcursor",
-    "libXfixes.so.3": "xorg.libXfixes",
-    "libXinerama.so.1": "xorg.libXinerama",
-    "libXcomposite.so.1": "xorg.libXcomposite",
-    "libXdamage.so.1": "xorg.libXdamage",
-    "libXtst.so.6": "xorg.libXtst",
-    "libXxf86vm.so.1": "xorg.libXxf86vm",
-    "libXt.so.6": "xorg.libXt",
-    "libXau.so.6": "xorg.libXau",
-    "libXdmcp.so.6": "xorg.libXdmcp",
-    "libXft.so.2": "xorg.libXft",
-    "libXmu.so.6": "xorg.libXmu",
-    "libXpm.so.4": "xorg.libXpm",
-    "libXss.so.1": "xorg.libXScrnSaver",
-    "libXv.so.1": "xorg.libXv",
-    "libxshmfence.so.1": "xorg.libxshmfence",
-    "libxkbfile.so.1": "xorg.libxkbfile",
+    "libX11.so.6": "libx11",
+    "libX11-xcb.so.1": "libx11",
+    "libXext.so.6": "libxext",
+    "libXrender.so.1": "libxrender",
+    "libxcb.so.1": "libxcb",
+    "libxcb-shm.so.0": "libxcb",
+    "libxcb-render.so.0": "libxcb",
+    "libxcb-xfixes.so.0": "libxcb",
+    "libxcb-shape.so.0": "libxcb",
+    "libxcb-randr.so.0": "libxcb",
+    "libxcb-glx.so.0": "libxcb",
+    "libxcb-xkb.so.1": "libxcb",
+    "libxcb-sync.so.1": "libxcb",
+    "libxcb-xinerama.so.0": "libxcb",
+    "libxcb-icccm.so.4": "libxcb-wm",
+    "libxcb-image.so.0": "libxcb-image",
+    "libxcb-keysyms.so.1": "libxcb-keysyms",
+    "libxcb-render-util.so.0": "libxcb-render-util",
+    "libxcb-util.so.1": "libxcb-util",
+    "libxcb-cursor.so.0": "libxcb-cursor",
+    "libSM.so.6": "libsm",
+    "libICE.so.6": "libice",
+    "libXi.so.6": "libxi",
+    "libXrandr.so.2": "libxrandr",
+    "libXcursor.so.1": "libxcursor",
+    "libXfixes.so.3": "libxfixes",
+    "libXinerama.so.1": "libxinerama",
+    "libXcomposite.so.1": "libxcomposite",
+    "libXdamage.so.1": "libxdamage",
+    "libXtst.so.6": "libxtst",
+    "libXxf86vm.so.1": "libxxf86vm",
+    "libXt.so.6": "libxt",
+    "libXau.so.6": "libxau",
+    "libXdmcp.so.6": "libxdmcp",
+    "libXft.so.2": "libxft",
+    "libXmu.so.6": "libxmu",
+    "libXpm.so.4": "libxpm",
+    "libXss.so.1": "libxscrnsaver",
+    "libXv.so.1": "libxv",
+    "libxshmfence.so.1": "libxshmfence",
+    "libxkbfile.so.1": "libxkbfile",
     "libxkbcommon.so.0": "libxkbcommon",
     "libxkbcommon-x11.so.0": "libxkbcommon",
     "libwayland-client.so.0": "wayland",
@@ -135,10 +135,11 @@ TABLE: dict[str, str] = {
     "libfribidi.so.0": "fribidi",
     "libgraphite2.so.3": "graphite2",
     "libexpat.so.1": "expat",
-    "libxml2.so.2": "libxml2",
+    "libxml2.so.2": "libxml2_13",
+    "libxml2.so.16": "libxml2",
     "libxslt.so.1": "libxslt",
     "libexslt.so.0": "libxslt",
-    "libjpeg.so.8": "libjpeg",
+    "libjpeg.so.8": "libjpeg8",
     "libjpeg.so.62": "libjpeg",
     "libturbojpeg.so.0": "libjpeg",
     "libpng16.so.16": "libpng",
@@ -308,10 +309,70 @@ def driver_related(soname: str) -> bool:
     return is_driver(soname) or family(soname) in DRIVER_FAMILIES
 
 
+# Families nixpkgs packages one attribute per major version of (icu74, icu76, ...): the soname's
+# major version picks the attribute.
+VERSIONED_FAMILIES: dict[str, str] = {"libicuuc": "icu", "libicui18n": "icu", "libicudata": "icu",
+                                      "libicuio": "icu"}
+_MAJOR = re.compile(r"^.+?\.so\.(?P<major>[0-9]+)")
+
+
 def lookup(soname: str) -> str | None:
     """The attribute path (or :data:`DRIVER`) for a soname: exact entry, then its family."""
     if soname in TABLE:
         return TABLE[soname]
     if is_driver(soname):
         return DRIVER
-    return FAMILIES.get(family(soname))
+    name = family(soname)
+    major = _MAJOR.match(soname)
+    if name in VERSIONED_FAMILIES and major:
+        return f"{VERSIONED_FAMILIES[name]}{major.group('major')}"
+    return FAMILIES.get(name)
+
+
+# Older names of an attribute, newest first: the set of nixpkgs releases one table serves.
+# nixpkgs deprecated the xorg set in 2026-01 (NixOS/nixpkgs#479724: "The xorg package set has
+# been deprecated, 'xorg.libX11' has been renamed to 'libx11'"; 26.05 has both, 25.11 and
+# older only the xorg names). Checked against the renames the warning names and
+# pkgs/servers/x11/xorg/default.nix's aliases; libxcb-cursor, libxinerama, libxft, libxmu,
+# libxscrnsaver, libxv, libxshmfence and libxkbfile follow the same pattern unconfirmed.
+RENAMED: dict[str, tuple[str, ...]] = {
+    "libx11": ("xorg.libX11",),
+    "libxxf86vm": ("xorg.libXxf86vm",),
+    "libxext": ("xorg.libXext",),
+    "libxrender": ("xorg.libXrender",),
+    "libxcb": ("xorg.libxcb",),
+    "libxcb-wm": ("xorg.xcbutilwm",),
+    "libxcb-image": ("xorg.xcbutilimage",),
+    "libxcb-keysyms": ("xorg.xcbutilkeysyms",),
+    "libxcb-render-util": ("xorg.xcbutilrenderutil",),
+    "libxcb-util": ("xorg.xcbutil",),
+    "libxcb-cursor": ("xorg.xcbutilcursor",),
+    "libsm": ("xorg.libSM",),
+    "libice": ("xorg.libICE",),
+    "libxi": ("xorg.libXi",),
+    "libxrandr": ("xorg.libXrandr",),
+    "libxcursor": ("xorg.libXcursor",),
+    "libxfixes": ("xorg.libXfixes",),
+    "libxinerama": ("xorg.libXinerama",),
+    "libxcomposite": ("xorg.libXcomposite",),
+    "libxdamage": ("xorg.libXdamage",),
+    "libxtst": ("xorg.libXtst",),
+    "libxt": ("xorg.libXt",),
+    "libxau": ("xorg.libXau",),
+    "libxdmcp": ("xorg.libXdmcp",),
+    "libxft": ("xorg.libXft",),
+    "libxmu": ("xorg.libXmu",),
+    "libxpm": ("xorg.libXpm",),
+    "libxscrnsaver": ("xorg.libXScrnSaver",),
+    "libxv": ("xorg.libXv",),
+    "libxshmfence": ("xorg.libxshmfence",),
+    "libxkbfile": ("xorg.libxkbfile",),
+}
+_CURRENT = {old: new for new, olds in RENAMED.items() for old in olds}
+
+
+def names(attribute: str) -> tuple[str, ...]:
+    """Every name ``attribute`` has had, current first: what resolution asks nixpkgs for, in
+    order, so one configured name works from nixpkgs 25.05 to unstable."""
+    current = _CURRENT.get(attribute, attribute)
+    return (current, *RENAMED.get(current, ()))

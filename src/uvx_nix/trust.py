@@ -21,16 +21,15 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from uvx_nix import paths
+from uvx_nix import nix, paths
 from uvx_nix.errors import EXIT_UNTRUSTED, UserError
 
 # A source already in the store, named exactly (no `..`, no extra query): the only locked
 # source a lockfile from elsewhere may name without permission. Official nixpkgs on GitHub
 # is NOT exempt: GitHub serves a fork's commits under the parent repository's name, and
 # query parameters such as `?host=` redirect the fetch.
-_STORE_SOURCE = re.compile(
-    r"path:/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._=-]+"
-    r"(\?(lastModified=[0-9]+&)?narHash=sha256-[A-Za-z0-9+/]{43}(=|%3D))?")
+_STORE_SOURCE = re.compile(r"path:/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._=-]+")
+_NAR_HASH = re.compile(r"sha256-[A-Za-z0-9+/]{43}=")
 
 
 def _key(root: Path, source: str, libraries: tuple[str, ...] = ()) -> str:
@@ -51,8 +50,23 @@ def is_allowed(root: Path, source: str, libraries: tuple[str, ...],
 
 
 def safe_lock_url(url: str) -> bool:
-    """A locked source that needs no permission: exactly a source already in the store."""
-    return bool(_STORE_SOURCE.fullmatch(url)) and "/.." not in url
+    """A locked source that needs no permission: exactly a source already in the store.
+
+    The query is judged decoded, so a narHash counts the same whichever Nix spelled it (2.8
+    writes ``+`` and ``%2f``, 2.24 and later ``%2B``, ``/`` and ``%3D``).
+    """
+    base, sep, query = url.partition("?")
+    if not _STORE_SOURCE.fullmatch(base) or "/.." in base:
+        return False
+    if not sep:
+        return True
+    params = nix.query_params(query)
+    keys = [k for k, _ in params]
+    if keys not in (["narHash"], ["lastModified", "narHash"]):
+        return False
+    values = dict(params)
+    return bool(_NAR_HASH.fullmatch(values["narHash"])) and \
+        values.get("lastModified", "0").isdigit()
 
 
 def require(root: Path, source: str, origin: str, libraries: tuple[str, ...],

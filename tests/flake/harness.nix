@@ -36,7 +36,7 @@ let
     inherit (c) warnings;
   };
 
-  home = evalWith ./host-home-manager.nix uvx.homeManagerModules.default;
+  home = evalWith ./host-home-manager.nix uvx.homeModules.default;
   homeSummary = c: {
     packages = names c.home.packages;
     configFile = builtins.mapAttrs (_: v: v.text or v.source) c.xdg.configFile;
@@ -83,7 +83,7 @@ in
     );
     pinned = nixosSummary (nixos {
       enable = true;
-      nixpkgs = "github:NixOS/nixpkgs/nixos-25.05";
+      nixpkgs = "github:NixOS/nixpkgs/nixos-26.05";
       libraries = [
         "libGL"
         "xorg.libX11"
@@ -101,7 +101,7 @@ in
     });
     pinned = homeSummary (home {
       enable = true;
-      nixpkgs = "github:NixOS/nixpkgs/nixos-25.05";
+      nixpkgs = "github:NixOS/nixpkgs/nixos-26.05";
     });
   };
 }

@@ -207,6 +207,26 @@ def pyenv_pythons() -> dict[str, Path]:
     return found
 
 
+def system_pythons() -> dict[str, Path]:
+    """Debian's own CPythons (prefix /usr), for a machine without pyenv's."""
+    found: dict[str, Path] = {}
+    for exe in sorted(Path("/usr/bin").glob("python3.*")):
+        m = re.fullmatch(r"python3\.(\d+)", exe.name)
+        if not m or int(m.group(1)) < 10 or not (Path("/usr/lib") / exe.name / "os.py").exists():
+            continue
+        res = subprocess.run([str(exe), "-c", "import platform; print(platform.python_version())"],
+                             capture_output=True, text=True, check=False)
+        if res.returncode == 0 and res.stdout.strip():
+            found[res.stdout.strip()] = Path("/usr")
+    return found
+
+
+def host_pythons() -> dict[str, Path]:
+    """version -> prefix of the CPythons >= 3.10 to re-home: pyenv's (3.10-3.13 on the CI kind
+    of machine), else Debian's own (one version on a plain Debian)."""
+    return pyenv_pythons() or system_pythons()
+
+
 # ---------------------------------------------------------------------------------------------
 # Package collectors
 
@@ -235,7 +255,8 @@ def c_glibc() -> Stage:
     s = Stage("glibc")
     for f in dpkg_files("libc6"):
         p = Path(f)
-        if p.parent == HOST_LIBDIR and ".so" in p.name and p.exists():
+        # Debian 13 has merged /usr: dpkg lists /usr/lib/x86_64-linux-gnu, /lib is a link to it.
+        if p.parent.resolve() == HOST_LIBDIR.resolve() and ".so" in p.name and p.exists():
             s.copy(p.resolve(), f"lib/{p.name}")
     s.copy(HOST_LIBDIR / "libgcc_s.so.1", "lib/libgcc_s.so.1")
     locale = Path("/usr/lib/locale/C.utf8")
@@ -293,14 +314,19 @@ def c_python(version: str, prefix: Path) -> Stage:
             s.copy(so, f"lib/{so.name}")
     s.link(f"libpython{mm}.so.1.0", f"lib/libpython{mm}.so")
     stdlib = prefix / "lib" / exe
+    # (Debian's own CPython has libpython linked in, dist-packages and EXTERNALLY-MANAGED.)
     s.tree(stdlib, f"lib/{exe}", ignore=[
         "test", "tests", "idlelib", "tkinter", "turtledemo", "__phello__", "config-*",
-        "site-packages", "_tkinter*.so", "lib2to3", "*.exe",
+        "site-packages", "dist-packages", "_tkinter*.so", "lib2to3", "*.exe",
+        "EXTERNALLY-MANAGED",
     ])
     (s.dir / f"lib/{exe}/site-packages").mkdir()
     (s.dir / f"lib/{exe}/site-packages/README.txt").write_text("store site-packages\n")
-    s.tree(prefix / "include", "include")
-    s.bundle_libs()
+    for inc in prefix.glob(f"include/{exe}*"):
+        s.tree(inc, f"include/{inc.name}")
+    # An extension module whose library this host lacks (nis needs libnsl.so.2, which Debian
+    # 13 no longer installs by default) is left out, as a nixpkgs build without it would be.
+    s.bundle_libs(optional=f"lib/{exe}/lib-dynload")
     return s
 
 
@@ -330,6 +356,20 @@ def c_uv() -> Stage:
     # The wheel also serves as the generic-Linux binary the tests expect to be refused.
     shutil.copy2(wheels[0], BUILD / "uv.whl")
     s.bundle_libs()
+    return s
+
+
+def c_stub_lib(name: str, sonames: list[str]) -> Stage:
+    """An empty shared library per soname, compiled here: a library the look-alike needs by
+    name (libX11.so.6 for the xorg rename) whatever the host has installed."""
+    s = Stage(name)
+    src = s.dir / "stub.c"
+    src.write_text("int uvx_nix_sim_stub(void) { return 0; }\n")
+    for so in sonames:
+        (s.dir / "lib").mkdir(exist_ok=True)
+        subprocess.run(["gcc", "-shared", "-fPIC", f"-Wl,-soname,{so}", "-o",
+                        str(s.dir / "lib" / so), str(src)], check=True)
+    src.unlink()
     return s
 
 
@@ -394,6 +434,10 @@ def c_zsh() -> Stage:
 def c_fish() -> Stage:
     s = c_simple("fish", ["fish"])
     s.tree("/usr/share/fish", "share/fish", ignore=["man", "groff", "completions"])
+    # fish 4 takes its paths relative to bin/fish only when both share/fish and etc/fish exist
+    # (fish-shell src/env/config_paths.rs); nixpkgs' fish has both.
+    (s.dir / "etc/fish").mkdir(parents=True)
+    (s.dir / "etc/fish/config.fish").write_text("# system-wide fish configuration (empty)\n")
     s.bundle_libs()
     return s
 
@@ -423,7 +467,7 @@ def fingerprint() -> str:
         if w:
             st = Path(w).resolve().stat()
             h.update(f"{p}:{Path(w).resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
-    for v, d in pyenv_pythons().items():
+    for v, d in host_pythons().items():
         h.update(f"{v}:{d}".encode())
     ld = Path("/lib64/ld-linux-x86-64.so.2").resolve().stat()
     h.update(f"ld:{ld.st_size}:{ld.st_mtime_ns}".encode())
@@ -448,9 +492,10 @@ def main() -> int:
         ):
             return 0
     log("collecting host programs into store sources (first run only)")
-    pythons = pyenv_pythons()
+    pythons = host_pythons()
     if not pythons:
-        raise SystemExit("setup-sim: no pyenv CPython >= 3.10 found (PYENV_ROOT/versions)")
+        raise SystemExit("setup-sim: no CPython >= 3.10 found (pyenv's, or /usr/bin/python3.X); "
+                         "install python3 with apt-get")
     stages: list[tuple[str, Stage]] = [
         ("busybox", c_busybox()),
         ("glibc", c_glibc()),
@@ -459,6 +504,7 @@ def main() -> int:
         ("zlib", c_libs("zlib", ["libz.so.1"])),
         ("openssl", c_libs("openssl", ["libssl.so.3", "libcrypto.so.3"])),
         ("libffi", c_libs("libffi", ["libffi.so.8"])),
+        ("libx11", c_stub_lib("libx11", ["libX11.so.6", "libX11-xcb.so.1"])),
         ("bash", c_bundled("bash", ["bash"], {"bin/sh": "bash"})),
         ("coreutils", c_coreutils()),
         ("nix", c_nix()),

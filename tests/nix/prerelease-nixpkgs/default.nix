@@ -21,11 +21,14 @@ let
       executable = "python3.${toString minor}";
       interpreter = "${drv}/bin/python3.${toString minor}";
     };
+  # As in nixpkgs, the top-level python3XX is what an overlay changes (here: 3.13.5 on top of
+  # the set's 3.13.2), and the free-threaded build is a top-level attribute only.
   pkgs = rec {
-    python313 = py 13 2 "";
+    python313 = py 13 5 "";
     python314 = py 14 0 "b1";
     python3 = python313;
-    pythonInterpreters = { inherit python313 python314; };
+    python313FreeThreading = py 13 5 "" // { executable = "python3.13t"; };
+    pythonInterpreters = { python313 = py 13 2 ""; inherit python314; };
   };
 in
 pkgs

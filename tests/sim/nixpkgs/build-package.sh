@@ -9,7 +9,9 @@ pe() { $interp --library-path $patchelf/lib:$glibc/lib $patchelf/bin/patchelf "$
 rpath="$out/lib:$glibc/lib"
 while read kind rel; do
   case $kind in
-    exe) pe --set-interpreter $interp --set-rpath "$rpath" "$out/$rel" ;;
+    # Two calls, RUNPATH first: patchelf 0.18 (Debian 13) setting both at once, or the
+    # interpreter first, breaks a non-PIE executable (Debian's own python3.13 segfaults).
+    exe) pe --set-rpath "$rpath" "$out/$rel" && pe --set-interpreter $interp "$out/$rel" ;;
     lib) pe --set-rpath "$rpath" "$out/$rel" ;;
   esac
 done < $src/nix-support/sim-elf

@@ -4,7 +4,25 @@
 # scripts/setup-sim collected from this machine (program + its shared-library closure).
 # The builders only use store tools (a static busybox, a store glibc loader and patchelf),
 # so any output can be deleted and rebuilt inside the simulated root.
-{ system ? builtins.currentSystem, ... }:
+#
+# Arguments as nixpkgs' pkgs/top-level/impure.nix takes them: without `config` the user's
+# $NIXPKGS_CONFIG or ~/.config/nixpkgs/config.nix is read, without `overlays` the user's
+# overlays (impure-overlays.nix); both are empty under pure evaluation.
+let
+  homeDir = builtins.getEnv "HOME";
+in
+{ system ? builtins.currentSystem
+, config ?
+    let
+      configFile = builtins.getEnv "NIXPKGS_CONFIG";
+      configFile2 = homeDir + "/.config/nixpkgs/config.nix";
+    in
+    if configFile != "" && builtins.pathExists configFile then import configFile
+    else if homeDir != "" && builtins.pathExists configFile2 then import configFile2
+    else { }
+, overlays ? import ./impure-overlays.nix
+, ...
+}:
 let
   lib = import ./lib.nix;
   data = builtins.fromJSON (builtins.readFile ./sim-sources.json);
@@ -94,6 +112,56 @@ let
 
   pythonInterpreters = builtins.mapAttrs mkPython data.pythons;
 
+  # nixpkgs' python3XXFreeThreading: `python3XX.override { enableGIL = false; }`, top-level
+  # only (not in pythonInterpreters), with a `t` on libPrefix and so on executable
+  # (pkgs/top-level/all-packages.nix, nixpkgs#337791). There is no free-threaded CPython
+  # here to re-home: the look-alike's bin/python3.XXt is the GIL build under that name, enough
+  # for choosing and locking the attribute, not for uv (which asks the interpreter itself).
+  mkFreeThreaded = base:
+    let
+      libPrefix = "python${base.pythonVersion}t";
+      self = derivation {
+        name = "python3-${base.version}";
+        inherit system;
+        builder = sh;
+        args = [ "sh" "-ec" ''
+          PATH=${busybox}/bin
+          mkdir -p $out/bin
+          ln -s ${base}/bin/${base.executable} $out/bin/${libPrefix}
+          ln -s ${libPrefix} $out/bin/python3
+        '' ];
+      } // {
+        pname = "python3";
+        inherit (base) version pythonVersion sourceVersion implementation isPy3 isPy2;
+        inherit libPrefix;
+        executable = libPrefix;
+        interpreter = "${self}/bin/${libPrefix}";
+        sitePackages = "lib/${libPrefix}/site-packages";
+      };
+    in
+    self;
+  freeThreading = builtins.listToAttrs (map
+    (n: { name = "${n}FreeThreading"; value = mkFreeThreaded pythonInterpreters.${n}; })
+    (builtins.filter (n: builtins.compareVersions pythonInterpreters.${n}.pythonVersion "3.13" >= 0)
+      (builtins.attrNames pythonInterpreters)));
+
+  # What check-meta.nix does with an unfree licence (pkgs/stdenv/generic/check-meta.nix):
+  # `allowUnfree = config.allowUnfree || getEnv "NIXPKGS_ALLOW_UNFREE" == "1"`, else the
+  # derivation refuses to evaluate, with nixpkgs' message. (Only its first lines are copied.)
+  allowUnfree = (config.allowUnfree or false) || builtins.getEnv "NIXPKGS_ALLOW_UNFREE" == "1";
+  checkMeta = pos: drv:
+    let
+      unfree = !(drv.meta.license.free or true);
+      msg = "Refusing to evaluate package '${drv.name}' in ${pos} because it has an unfree "
+        + "license (‘${drv.meta.license.shortName}’)\n"
+        + "a) To temporarily allow unfree packages, you can use an environment variable\n"
+        + "   for a single invocation of the nix tools.\n\n"
+        + "     $ export NIXPKGS_ALLOW_UNFREE=1\n";
+    in
+    if unfree && !allowUnfree
+    then drv // { outPath = throw msg; drvPath = throw msg; out = throw msg; }
+    else drv;
+
   gccLibSrc = source "gcc-lib";
   gcc = derivation {
     name = "gcc-${data.gccVersion or "12"}";
@@ -107,8 +175,8 @@ let
 
   simple = key: args: mkPackage ({ pname = key; src = source key; } // args);
 
-  pkgs = rec {
-    inherit lib system glibc pythonInterpreters;
+  basePkgs = rec {
+    inherit lib system glibc pythonInterpreters config;
     stdenv = {
       inherit system;
       hostPlatform = { inherit system; isLinux = true; isx86_64 = system == "x86_64-linux"; };
@@ -122,6 +190,14 @@ let
     zlib = simple "zlib" { };
     openssl = simple "openssl" { };
     libffi = simple "libffi" { };
+    # nixpkgs deprecated the xorg set in 2026-01 (NixOS/nixpkgs#479724): the libraries are
+    # top-level (libx11), and every use of an xorg.* name warns with this text.
+    libx11 = simple "libx11" { };
+    xorg = builtins.mapAttrs
+      (old: new: lib.warn
+        "The xorg package set has been deprecated, 'xorg.${old}' has been renamed to '${new}'"
+        basePkgs.${new})
+      { libX11 = "libx11"; };
     bash = simple "bash" { };
     bashInteractive = bash;
     coreutils = simple "coreutils" { };
@@ -133,6 +209,22 @@ let
     tmux = simple "tmux" { };
     uv = simple "uv" { version = data.uvVersion; };
     python3 = pythonInterpreters.python312 or (builtins.head (builtins.attrValues pythonInterpreters));
+
+    # An unfree library set, as cudaPackages' redistributables are (licence nvidiaCudaRedist,
+    # pkgs/development/cuda-modules): refused unless allowed.
+    cudaPackages = {
+      cudatoolkit = checkMeta "pkgs/development/cuda-modules/cudatoolkit/default.nix:1"
+        (derivation {
+          name = "cudatoolkit-12.8.1";
+          inherit system;
+          builder = sh;
+          args = [ "sh" "-ec" "PATH=${busybox}/bin; mkdir -p $out/lib; echo look-alike > $out/lib/README" ];
+        } // {
+          pname = "cudatoolkit";
+          version = "12.8.1";
+          meta.license = { shortName = "nvidiaCudaRedist"; fullName = "CUDA Toolkit EULA"; free = false; };
+        });
+    };
 
     # Not in nixpkgs: the /run/current-system of the simulated NixOS.
     simSystem = derivation {
@@ -163,16 +255,20 @@ let
     };
     # Not in nixpkgs: name -> output path, read by setup-sim and the test helpers.
     simInfo = builtins.mapAttrs (n: p: "${p}") ({
-      inherit simSystem simAll glibc busybox patchelf zlib openssl libffi bash coreutils nix
+      inherit simSystem simAll glibc busybox patchelf zlib openssl libffi libx11 bash coreutils nix
         direnv git zsh fish tmux uv;
       "stdenv.cc.cc" = gcc;
       "stdenv.cc.cc.lib" = gcc.lib;
     } // pythonInterpreters);
-    allPaths = [ simSystem glibc gcc gcc.lib busybox patchelf zlib openssl libffi bash coreutils
+    allPaths = [ simSystem glibc gcc gcc.lib busybox patchelf zlib openssl libffi libx11 bash coreutils
       nix direnv git zsh fish tmux uv ]
       ++ builtins.attrValues pythonInterpreters
       ++ map source (builtins.attrNames data.sources);
-  } // pythonInterpreters;
+  } // pythonInterpreters // freeThreading;
+
+  # Overlays on top, as nixpkgs applies them (an overlay on a top-level name such as python312
+  # does not change pythonInterpreters.python312).
+  pkgs = lib.fix (lib.extends (lib.composeManyExtensions overlays) (final: basePkgs));
 in
 if system != hostSystem then
   throw "uvx-nix sim nixpkgs look-alike only provides ${hostSystem} (asked for ${system})"

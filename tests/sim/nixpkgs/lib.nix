@@ -27,4 +27,18 @@ rec {
   attrValues = builtins.attrValues;
   mapAttrs = builtins.mapAttrs;
   genAttrs = names: f: builtins.listToAttrs (map (n: { name = n; value = f n; }) names);
+  # lib.warn as nixpkgs' lib/trivial.nix has it: builtins.warn where Nix has it (2.23+, which
+  # abort-on-warn / NIX_ABORT_ON_WARN turn into an error), else a trace and the same abort.
+  warn =
+    if builtins ? warn then builtins.warn
+    else msg: builtins.trace "evaluation warning: ${msg}" (
+      if builtins.elem (builtins.getEnv "NIX_ABORT_ON_WARN") [ "1" "true" "yes" ]
+      then abort "NIX_ABORT_ON_WARN=true; warnings are treated as unrecoverable errors."
+      else x: x);
+  # Fixed points and overlays, as lib/fixed-points.nix defines them.
+  fix = f: let x = f x; in x;
+  extends = overlay: f: (final: let prev = f final; in prev // overlay final prev);
+  composeExtensions = f: g: final: prev:
+    let fApplied = f final prev; prev' = prev // fApplied; in fApplied // g final prev';
+  composeManyExtensions = builtins.foldl' composeExtensions (final: prev: { });
 }

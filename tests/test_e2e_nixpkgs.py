@@ -1,0 +1,138 @@
+"""What the real nixpkgs does that a hand-written one would not, end to end in the simulation:
+the user's own overlays and config, a flake's own overlays, unfree packages, free-threaded
+interpreters (the look-alike copies each shape from nixpkgs' sources; see tests/sim/nixpkgs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tomlkit
+
+from e2e import uvx, write_project
+from helpers.sim import Sim
+
+pytestmark = pytest.mark.sim
+# An overlay that swaps the top-level python313 for another derivation (the look-alike's
+# free-threaded build), as a personal or company overlay might.
+SWAP = "final: prev: { python313 = prev.python313FreeThreading; }\n"
+
+
+def _locked_python(project: Path) -> str:
+    doc = tomlkit.parse((project / "uvx-nix.lock").read_text())
+    return str(doc["systems"]["x86_64-linux"]["python"])
+
+
+def _pinned_313(project: Path) -> None:
+    write_project(project, requires=">=3.12")
+    (project / ".python-version").write_text("3.13\n")
+
+
+def test_a_personal_overlay_changes_nothing_in_the_lock(sim: Sim, project_dir: Path) -> None:
+    overlays = sim.home / ".config" / "nixpkgs" / "overlays"
+    overlays.mkdir(parents=True)
+    (overlays / "swap.nix").write_text(SWAP)
+    (sim.home / ".config" / "nixpkgs" / "config.nix").write_text("{ allowUnfree = true; }\n")
+    _pinned_313(project_dir)
+    # The overlay is real: nixpkgs' own legacyPackages picks it up for the user's shell.
+    seen = sim.run(["nix", "eval", "--impure", "--raw", "nixpkgs#python313.executable"],
+                   cwd=project_dir, check=True)
+    assert seen.stdout == "python3.13t"
+    uvx(sim, ["nix", "lock"], cwd=project_dir, check=True)
+    assert _locked_python(project_dir) == sim.pkgs["python313"]
+
+
+def test_a_flakes_own_overlay_is_honoured(sim: Sim, project_dir: Path, tmp_path: Path) -> None:
+    company = tmp_path / "company-nixpkgs"
+    company.mkdir()
+    (company / "flake.nix").write_text(
+        "{\n"
+        f'  inputs.nixpkgs.url = "path:{sim.nixpkgs_dir}";\n'
+        "  outputs = { self, nixpkgs }: {\n"
+        "    legacyPackages.x86_64-linux = let pkgs = nixpkgs.legacyPackages.x86_64-linux;\n"
+        f"      in pkgs // ({SWAP.strip()}) pkgs pkgs;\n"
+        "  };\n"
+        "}\n")
+    _pinned_313(project_dir)
+    sim.extra_binds.append(tmp_path)
+    # As its repository would have it: with a flake.lock.
+    sim.run(["nix", "flake", "lock", f"path:{company}"], cwd=project_dir, check=True)
+    res = uvx(sim, ["nix", "lock"], cwd=project_dir, env={"UVX_NIX_NIXPKGS": f"path:{company}"})
+    assert res.returncode == 0, res.stderr
+    locked = _locked_python(project_dir)
+    assert locked != sim.pkgs["python313"]
+    assert "python3.13t" in (project_dir / "uvx-nix.lock").read_text()
+
+
+def test_unfree_needs_the_setting_not_nixpkgs_variable(sim: Sim, project_dir: Path) -> None:
+    _pinned_313(project_dir)
+    env = {"UVX_NIX_LIBRARIES": "cudaPackages.cudatoolkit", "NIXPKGS_ALLOW_UNFREE": "1"}
+    refused = uvx(sim, ["nix", "lock"], cwd=project_dir, env=env)
+    assert refused.returncode == 73, refused
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1, refused.stderr
+    assert "nixpkgs refuses cudatoolkit-12.8.1: it has an unfree license (nvidiaCudaRedist)" \
+        in lines[0]
+    assert "UVX_NIX_ALLOW_UNFREE=1" in lines[0]
+    allowed = uvx(sim, ["nix", "lock"], cwd=project_dir,
+                  env={**env, "UVX_NIX_ALLOW_UNFREE": "1"})
+    assert allowed.returncode == 0, allowed.stderr
+    assert 'attribute = "cudaPackages.cudatoolkit"' in \
+        (project_dir / "uvx-nix.lock").read_text()
+
+
+def test_free_threaded_requests_lock_the_free_threaded_attribute(sim: Sim,
+                                                                 project_dir: Path) -> None:
+    _pinned_313(project_dir)
+    res = uvx(sim, ["nix", "lock"], cwd=project_dir, env={"UV_PYTHON": "3.13t"})
+    assert res.returncode == 0, res.stderr
+    lock = (project_dir / "uvx-nix.lock").read_text()
+    assert 'python-attribute = "python313FreeThreading"' in lock
+
+
+def _locked_libraries(project: Path) -> dict[str, str]:
+    doc = tomlkit.parse((project / "uvx-nix.lock").read_text())
+    libs = doc["systems"]["x86_64-linux"]["libraries"]
+    return {str(lib["attribute"]): str(lib["path"]) for lib in libs}
+
+
+@pytest.mark.parametrize("name", ["xorg.libX11", "libx11"])
+def test_a_renamed_library_resolves_without_its_warning_even_with_abort_on_warn(
+        sim: Sim, project_dir: Path, name: str) -> None:
+    _pinned_313(project_dir)
+    strict = {"NIX_ABORT_ON_WARN": "1"}  # abort-on-warn (Nix >= 2.23) and lib.warn's own check
+    # The deprecated name really is fatal under this setting...
+    old = sim.run(["nix", "eval", "--impure", "--raw", "nixpkgs#xorg.libX11.outPath"],
+                  cwd=project_dir, env=strict)
+    assert old.returncode != 0
+    assert "has been renamed to 'libx11'" in old.stderr
+    # ... and resolution never evaluates it while nixpkgs has the new one.
+    res = uvx(sim, ["nix", "lock"], cwd=project_dir,
+              env={**strict, "UVX_NIX_LIBRARIES": name})
+    assert res.returncode == 0, res.stderr
+    assert "deprecated" not in res.stderr
+    assert _locked_libraries(project_dir)[name] == sim.pkgs["libx11"]
+
+
+def test_a_new_name_falls_back_to_the_old_one_in_an_older_nixpkgs(
+        sim: Sim, project_dir: Path, tmp_path: Path) -> None:
+    older = tmp_path / "nixpkgs-25.11"
+    older.mkdir()
+    # A nixpkgs from before the rename: only xorg.libX11, no warning, no libx11.
+    (older / "flake.nix").write_text(
+        "{\n"
+        f'  inputs.nixpkgs.url = "path:{sim.nixpkgs_dir}";\n'
+        "  outputs = { self, nixpkgs }: {\n"
+        "    legacyPackages.x86_64-linux = let pkgs = nixpkgs.legacyPackages.x86_64-linux;\n"
+        '      in builtins.removeAttrs pkgs [ "libx11" ] // {\n'
+        "        xorg = { libX11 = pkgs.libx11; };\n"
+        "      };\n"
+        "  };\n"
+        "}\n")
+    _pinned_313(project_dir)
+    sim.extra_binds.append(tmp_path)
+    sim.run(["nix", "flake", "lock", f"path:{older}"], cwd=project_dir, check=True)
+    res = uvx(sim, ["nix", "lock"], cwd=project_dir,
+              env={"UVX_NIX_NIXPKGS": f"path:{older}", "UVX_NIX_LIBRARIES": "libx11"})
+    assert res.returncode == 0, res.stderr
+    assert _locked_libraries(project_dir)["libx11"] == sim.pkgs["libx11"]
