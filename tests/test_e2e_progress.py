@@ -122,7 +122,7 @@ def test_no_terminal_no_progress_only_the_closing_line(sim: Sim, project_dir: Pa
     # A user who has not checked this lock yet (a fresh HOME): its paths are realised.
     sim.reset_home(tmp_path / "other-home")
     other = uvx(sim, FIND, cwd=project_dir, env=env, check=True)
-    assert re.fullmatch(r"Fetched CPython 3\.13\.\d+ and 3 libraries from nixpkgs at /\S+ in "
+    assert re.fullmatch(r"Fetched CPython 3\.12\.\d+ and 3 libraries from nixpkgs at /\S+ in "
                         r"\d+\.\ds, as locked in uvx-nix\.lock\n", other.stderr), other.stderr
     # Quiet: nothing at all, on a miss too.
     (project_dir / ".python-version").write_text("3.13\n")
