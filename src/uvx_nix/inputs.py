@@ -177,16 +177,9 @@ def _pin(path: Path | None) -> request.PythonRequest | None:
     """The first request of a version file uv supports (it skips the others with a warning)."""
     if path is None:
         return None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read {path}; fix or remove it", EXIT_CONFIG) from exc
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
+    for line in project.read_python_versions(path):
         try:
-            return request.parse(stripped, str(path))
+            return request.parse(line, str(path))
         except UserError:
             continue  # uv: "Ignoring unsupported Python request ... in version file"
     return None
@@ -427,23 +420,12 @@ def gather(invocation: Invocation, environ: Mapping[str, str],
 
     python = python_request(invocation, environ, start, proj, script_meta, watched, script_dir)
     preference = uv_config_preference(invocation, environ, start, proj, tools, watched)
-    committed_lock: Path | None = None
     key = json.dumps([*request_key(python), nixpkgs.ref, libraries, strategy])
-    one_off = proj is not None and request_key(python) != request_key(
-        project_request(proj, environ, watched))
-    if proj is not None and one_off:
-        # Not the project's own request (--python, UV_PYTHON, a member's pin for a command
-        # that reads it, `uv venv` elsewhere): resolved and rooted outside the project's lock.
-        lock_dir = oneoff_dir(environ, proj.root) / _digest(key)
-    elif proj is not None:
-        lock_dir = proj.root
-        if not os.access(lock_dir, os.W_OK):
-            warnings.append(f"{lock_dir} is not writable; keeping uvx-nix.lock in the user cache")
-            lock_dir = paths.cache_dir(environ) / "projects" / _digest(str(proj.root))
-            committed_lock = proj.root / "uvx-nix.lock"
-            watched.append(committed_lock)
-    else:
-        lock_dir = paths.cache_dir(environ) / "scripts" / _digest(key)
+    own = project_request(proj, environ, watched) if proj is not None else None
+    one_off = own is not None and request_key(python) != request_key(own)
+    if own is not None and not one_off:
+        python = own  # the same request, as the project itself spells it (for the lock)
+    lock_dir, committed_lock = _lock_place(environ, proj, one_off, key, warnings, watched)
     return Inputs(
         system=current_system(),
         start=start,
@@ -463,6 +445,23 @@ def gather(invocation: Invocation, environ: Mapping[str, str],
         committed_lock=committed_lock,
         allow_unfree=allow_unfree,
     )
+
+
+def _lock_place(environ: Mapping[str, str], proj: project.Project | None, one_off: bool,
+                key: str, warnings: list[str], watched: list[Path]) -> tuple[Path, Path | None]:
+    """Where the lock lives (and a read-only project's committed lock to honour)."""
+    if proj is None:
+        return paths.cache_dir(environ) / "scripts" / _digest(key), None
+    if one_off:
+        # Not the project's own request (--python, UV_PYTHON, a member's pin for a command
+        # that reads it, `uv venv` elsewhere): resolved and rooted outside the project's lock.
+        return oneoff_dir(environ, proj.root) / _digest(key), None
+    if os.access(proj.root, os.W_OK):
+        return proj.root, None
+    warnings.append(f"{proj.root} is not writable; keeping uvx-nix.lock in the user cache")
+    committed = proj.root / "uvx-nix.lock"
+    watched.append(committed)
+    return paths.cache_dir(environ) / "projects" / _digest(str(proj.root)), committed
 
 
 def request_key(req: request.PythonRequest) -> list[object]:

@@ -187,19 +187,6 @@ def find(start: Path, examined: list[Path] | None = None) -> Project | None:
     return Project(directory, root, data, root_data, tuple(examined), requires)
 
 
-def python_version_file(start: Path, stop: Path | None) -> tuple[Path | None, list[Path]]:
-    """Find ``.python-version`` from ``start`` up to ``stop`` (inclusive) or /."""
-    examined: list[Path] = []
-    for candidate in (start, *start.parents):
-        path = candidate / ".python-version"
-        examined.append(path)
-        if path.is_file():
-            return path, examined
-        if stop is not None and candidate == stop:
-            break
-    return None, examined
-
-
 VERSION_FILES = (".python-version", ".python-versions")
 
 
@@ -227,17 +214,14 @@ def version_file(start: Path, stop: Path | None, global_dir: Path, *, local: boo
     return None, examined
 
 
-def read_python_version(path: Path) -> str | None:
-    """The first request in a ``.python-version`` file; None if it holds none."""
+def read_python_versions(path: Path) -> list[str]:
+    """The requests in a ``.python-version`` file, in order (comments and blank lines out)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read {path}; fix or remove it", EXIT_CONFIG) from exc
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            return stripped
-    return None
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.strip().startswith("#")]
 
 
 def script_metadata(path: Path) -> dict[str, Any] | None:
