@@ -223,3 +223,15 @@ def test_pip_system_into_the_store_is_refused(args: list[str], environ: dict[str
         assert "read-only Nix store" in info.value.message
     else:
         cli._refuse_store_writes(inv, fields, environ)
+
+
+def test_an_error_line_escapes_what_a_file_name_could_draw() -> None:
+    """A path a repository named (an escape sequence, a bidi control, a non-UTF-8 byte) is
+    escaped in the error line; a message's own line breaks stay."""
+    from uvx_nix.cli import error_line
+
+    name = "/p/x\x1b]0;owned\x07\u202e\udce9/pyproject.toml"
+    line = error_line(f"{name} is not valid TOML\nlast lines:", {"NO_COLOR": "1"})
+    assert line == ("uvx-nix: error: /p/x\\x1b]0;owned\\x07\\u202e\\udce9/pyproject.toml is "
+                    "not valid TOML\nlast lines:\n")
+    line.encode("utf-8")  # always writable, whatever the locale's error handler

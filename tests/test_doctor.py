@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from uvx_nix import doctor, elf, sonames
+from uvx_nix.errors import UserError
 
 HOST_LIBDIR = "/usr/lib/x86_64-linux-gnu"
 PROGRAM = "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n"
@@ -155,7 +156,7 @@ def test_patch_program_breaks_hardlinks(tmp_path: Path) -> None:
     assert loader is not None
     assert loader.interpreter is not None
     doctor.patch_program(venv_copy, "/nix/store/x-glibc/lib/ld.so", ["/nix/store/y-z/lib"],
-                         patchelf)
+                         patchelf, venv=tmp_path, root=tmp_path)
     assert cache.read_bytes() == original
     info = elf.read(venv_copy)
     assert info is not None
@@ -214,3 +215,16 @@ def test_no_venv_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_bad_option_is_exit_70(capsys: pytest.CaptureFixture[str]) -> None:
     assert doctor.command("doctor", ["--bogus"], {}) == 70
     assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_patch_program_refuses_a_file_outside_the_venv(tmp_path: Path) -> None:
+    venv = tmp_path / "project" / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    outside = _cc(tmp_path / "mine", PROGRAM)
+    before = outside.read_bytes()
+    (venv / "bin" / "prog").symlink_to(outside)
+    for path in (venv / "bin" / "prog", outside):
+        with pytest.raises(UserError, match="leads outside"):
+            doctor.patch_program(path, "/nix/store/x-glibc/lib/ld.so", [], "patchelf",
+                                 venv=venv, root=tmp_path / "project")
+    assert outside.read_bytes() == before

@@ -4,6 +4,7 @@ interpreters (the look-alike copies each shape from nixpkgs' sources; see tests/
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,10 @@ SWAP = "final: prev: { python313 = prev.python313FreeThreading; }\n"
 def _locked_python(project: Path) -> str:
     doc = tomlkit.parse((project / "uvx-nix.lock").read_text())
     return str(doc["systems"]["x86_64-linux"]["python"])
+
+
+def _locked_url(project: Path) -> str:
+    return str(tomlkit.parse((project / "uvx-nix.lock").read_text())["nixpkgs"]["url"])
 
 
 def _pinned_313(project: Path) -> None:
@@ -137,3 +142,81 @@ def test_a_new_name_falls_back_to_the_old_one_in_an_older_nixpkgs(
               env={"UVX_NIX_NIXPKGS": f"path:{older}", "UVX_NIX_LIBRARIES": "libx11"})
     assert res.returncode == 0, res.stderr
     assert _locked_libraries(project_dir)["libx11"] == sim.pkgs["libx11"]
+
+
+REVISION = "0123456789abcdef0123456789abcdef01234567"
+
+
+def _nixos_registry(sim: Sim, project: Path, tmp_path: Path, *, revision: str | None) -> str:
+    """This HOME as on a flake-built NixOS: the registry's nixpkgs is the system's nixpkgs
+    source in the store (nixos/modules/misc/nixpkgs-flake.nix), and ``nixos-version --json``
+    names its revision (nixos/modules/installer/tools/tools.nix). Returns the store path."""
+    meta = json.loads(sim.run(["nix", "flake", "metadata", "--json", f"path:{sim.nixpkgs_dir}"],
+                              cwd=project, check=True).stdout)
+    registry = sim.home / ".config" / "nix" / "registry.json"
+    registry.parent.mkdir(parents=True, exist_ok=True)
+    registry.write_text(json.dumps({"version": 2, "flakes": [
+        {"from": {"type": "indirect", "id": "nixpkgs"},
+         "to": {"type": "path", "path": meta["path"]}}]}))
+    if revision is not None:
+        tools = tmp_path / "system-bin"
+        tools.mkdir(exist_ok=True)
+        (tools / "nixos-version").write_text(
+            "#!/run/current-system/sw/bin/bash\n"
+            f"echo '{{\"nixosVersion\":\"26.05.20261130.0123456\","
+            f"\"nixpkgsRevision\":\"{revision}\"}}'\n")
+        (tools / "nixos-version").chmod(0o755)
+        sim.extra_binds.append(tmp_path)
+    return str(meta["path"])
+
+
+def test_a_nixos_registry_lock_names_a_revision_any_machine_can_fetch(
+        sim: Sim, project_dir: Path, tmp_path: Path) -> None:
+    _pinned_313(project_dir)
+    _nixos_registry(sim, project_dir, tmp_path, revision=REVISION)
+    tools = [tmp_path / "system-bin"]
+    res = uvx(sim, ["run", "python", "-c", "import sys; print(sys.base_prefix)"],
+              cwd=project_dir, path_prepend=tools)
+    assert res.returncode == 0, res.stderr  # realised here without the network
+    assert res.stdout.strip() == sim.pkgs["python313"]
+    url = _locked_url(project_dir)
+    assert url.startswith(f"github:NixOS/nixpkgs/{REVISION}?narHash=sha256-"), url
+    status = uvx(sim, ["nix", "status"], cwd=project_dir, path_prepend=tools, check=True)
+    assert f"locked nixpkgs: '{url}' (fetchable by any machine)" in status.stdout
+    # A teammate with the same nixpkgs source: exactly the locked paths, once allowed (a
+    # GitHub source from someone else's lock needs the user's word; see SECURITY.md).
+    committed = (project_dir / "uvx-nix.lock").read_text()
+    sim.reset_home(tmp_path / "teammate")
+    asked = uvx(sim, ["run", "python", "-c", "print(1)"], cwd=project_dir)
+    assert asked.returncode == 76, asked.stderr
+    uvx(sim, ["nix", "allow"], cwd=project_dir, check=True)
+    again = uvx(sim, ["run", "python", "-c", "import sys; print(sys.base_prefix)"],
+                cwd=project_dir)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == sim.pkgs["python313"]
+    assert (project_dir / "uvx-nix.lock").read_text() == committed
+
+
+def test_a_store_source_without_a_revision_is_locked_with_a_warning(
+        sim: Sim, project_dir: Path, tmp_path: Path) -> None:
+    _pinned_313(project_dir)
+    store = _nixos_registry(sim, project_dir, tmp_path, revision=None)
+    res = uvx(sim, ["nix", "lock"], cwd=project_dir)
+    assert res.returncode == 0, res.stderr
+    assert f"uvx-nix.lock names nixpkgs by a store path only this machine has ({store})" \
+        in res.stderr
+    assert _locked_url(project_dir).startswith(f"path:{store}?")
+    status = uvx(sim, ["nix", "status"], cwd=project_dir, check=True)
+    assert "(a path: only machines with this path can use the lock" in status.stdout
+
+
+def test_an_insecure_library_is_refused_in_one_line_naming_it(sim: Sim,
+                                                              project_dir: Path) -> None:
+    _pinned_313(project_dir)
+    res = uvx(sim, ["nix", "lock"], cwd=project_dir,
+              env={"UVX_NIX_LIBRARIES": "openssl_1_1", "NIXPKGS_ALLOW_INSECURE": "1"})
+    assert res.returncode == 73, res
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert lines[0].endswith("nixpkgs refuses openssl-1.1.1w: it is marked as insecure; use a "
+                             "maintained attribute instead in 'libraries'"), lines[0]

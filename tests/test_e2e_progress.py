@@ -27,7 +27,7 @@ CLOSING = re.compile(r"^Resolved CPython 3\.\d+\.\d+ and 3 libraries from nixpkg
 def _nixpkgs(sim: Sim, where: Path) -> Path:
     """The look-alike plus ``chatty`` (three lines, a second apart), ``chattyfail`` (the
     same, then it fails), ``evalpos`` (an evaluation error at a known position) and
-    ``pythonInterpreters.python312`` rebuilt by a chatty builder."""
+    ``python312`` (top level and in ``pythonInterpreters``) rebuilt by a chatty builder."""
     chat = 'chat = "for i in 1 2 3; do echo \\"compiling part $i of 3\\"; ${bb} sleep 1; done; ";\n'
     python = """\
   py = base.pythonInterpreters.python312;
@@ -43,7 +43,9 @@ def _nixpkgs(sim: Sim, where: Path) -> Path:
   evalpos = let empty = { }; in empty.nothere;
   bulky = mk "bulky-1.0"
     "${bb} mkdir -p $out/lib; ${bb} head -c 3000000 /dev/urandom > $out/lib/blob";
+  # As nixpkgs has it: the top-level python312 is pythonInterpreters' (inherit).
   pythonInterpreters = base.pythonInterpreters // { python312 = slowPython; };
+  python312 = slowPython;
 """, "  " + chat + python)
 
 

@@ -43,3 +43,35 @@ def test_real_directory(tmp_path: Path) -> None:
     assert files.real_directory(tmp_path / "d")
     assert not files.real_directory(tmp_path / "l")
     assert not files.real_directory(tmp_path / "missing")
+
+
+def test_read_bounded_refuses_what_a_repository_could_plant(tmp_path: Path) -> None:
+    """Only regular files, opened without blocking, inside the directory, within the size."""
+    import os
+
+    import pytest
+
+    from uvx_nix.errors import UserError
+
+    project = tmp_path / "project"
+    project.mkdir()
+    good = project / "ok"
+    good.write_bytes(b"x" * 10)
+    assert files.read_bounded(good, 10, within=project) == b"x" * 10
+    with pytest.raises(UserError, match="larger than"):
+        files.read_bounded(good, 9, within=project)
+    os.mkfifo(project / "fifo")
+    (project / "zero").symlink_to("/dev/zero")
+    for name in ("fifo", "zero"):
+        with pytest.raises(UserError, match="not a regular file") as info:
+            files.read_bounded(project / name, 10, within=None, code=74)
+        assert info.value.exit_code == 74
+    secret = tmp_path / "secret"
+    secret.write_text("token")
+    (project / "link").symlink_to(secret)
+    with pytest.raises(UserError, match="leads outside"):
+        files.read_bounded(project / "link", 10, within=project)
+    assert files.read_bounded(project / "link", 10, within=None) == b"token"
+    with pytest.raises(FileNotFoundError):
+        files.read_bounded(project / "missing", 10, within=project)
+    assert files.open_regular(project / "fifo") is None

@@ -490,7 +490,7 @@ CASES: list[Case] = [
     Case("lock-garbage-bytes", _lock_bytes(b"\x00\xff\xfe\x80garbage"), 74, ("not UTF-8",)),
     Case("lock-garbage-text", _lock_bytes(b"}}}{{{ not toml at all"), 74, ("not valid TOML",)),
     Case("lock-truncated", _truncated, 74, ("uvx-nix.lock",)),
-    Case("lock-is-a-directory", _lock_is_a_directory, 74, ("cannot be read",)),
+    Case("lock-is-a-directory", _lock_is_a_directory, 74, ("is not a regular file",)),
     Case("work-dir-is-a-file", _work_dir_is_a_file, 70, (".uvx-nix",)),
     Case("lock-newer-format", _version_99, 74, ("format 99", "upgrade uvx-nix")),
     Case("lock-format-1-migrated", _format_1, 0, ("migrated", "from format 1 to 2"),
@@ -506,9 +506,11 @@ CASES: list[Case] = [
          _interpreter(lambda s, old: s.bin("bash", "bash")), 74, ("outside its store path",)),
     Case("lock-python-of-another-attribute", _swap_store_path("python313", "python312"), 74,
          ("but the locked nixpkgs gives", "uvx-nix nix lock --upgrade")),
-    Case("lock-python-of-another-attribute-untrusted",
-         _swap_store_path("python313", "python312", trust=False), 76,
-         ("names its own nixpkgs source", "uvx-nix nix allow")),
+    # Edited in place: it still pins what this machine locked your own nixpkgs to, so it is
+    # re-checked without asking, and refused (a stranger's pin: test_e2e_attacks.py).
+    Case("lock-python-of-another-attribute-own-source",
+         _swap_store_path("python313", "python312", trust=False), 74,
+         ("but the locked nixpkgs gives", "uvx-nix nix lock --upgrade")),
     Case("lock-library-of-another-attribute", _swap_store_path("zlib", "openssl"), 74,
          ("but the locked nixpkgs gives", "uvx-nix nix lock --upgrade")),
     Case("home-unwritable", _ro_home(missing=False), 0, (), _prefix("python312")),

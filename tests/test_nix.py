@@ -108,3 +108,31 @@ def test_an_insecure_refusal_is_named() -> None:
     assert nix._refusal(detail) == ("nixpkgs refuses openssl-1.1.1w: it is marked as insecure; "
                                     "use a maintained attribute instead in 'libraries'")
     assert nix._refusal("error: attribute 'x' missing") is None
+
+
+def test_source_store_path_is_where_nix_puts_a_fetched_tree() -> None:
+    # Checked against `nix flake metadata --json` (narHash and path) of a path: flake.
+    assert nix.source_store_path("sha256-YUnPXWtmDZ3mB2AfbRoBLgMUBWX+Cd46lGvPDwig3Ew=") == \
+        "/nix/store/4ik3h56maf0f9driinrii3w0qzp58l0z-source"
+
+
+def test_a_store_source_is_shared_by_the_systems_revision(tmp_path: Path) -> None:
+    url = ("path:/nix/store/4ik3h56maf0f9driinrii3w0qzp58l0z-source?lastModified=1"
+           "&narHash=sha256-YUnPXWtmDZ3mB2AfbRoBLgMUBWX%2BCd46lGvPDwig3Ew%3D")
+    nowhere = {"PATH": str(tmp_path)}
+    same, warning = nix.shareable(url, nowhere)
+    assert same == url
+    assert warning is not None
+    assert "only this machine has" in warning
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tool = bin_dir / "nixos-version"
+    tool.write_text(f'#!/bin/sh\necho \'{{"nixosVersion":"26.05.1","nixpkgsRevision":"{REV}"}}\'\n')
+    tool.chmod(0o755)
+    shared, warning = nix.shareable(url, {"PATH": str(bin_dir)})
+    assert shared == f"github:NixOS/nixpkgs/{REV}?narHash=" + \
+        "sha256-YUnPXWtmDZ3mB2AfbRoBLgMUBWX%2BCd46lGvPDwig3Ew%3D"
+    assert warning is None
+    # Anything but a store source is locked as it is.
+    assert nix.shareable(f"github:NixOS/nixpkgs/{REV}", nowhere) == \
+        (f"github:NixOS/nixpkgs/{REV}", None)

@@ -87,7 +87,7 @@ def test_python_version_file_stops_at_the_root(tmp_path: Path) -> None:
 def test_read_python_versions(tmp_path: Path, text: str, expected: list[str]) -> None:
     path = tmp_path / ".python-version"
     path.write_text(text)
-    assert project.read_python_versions(path) == expected
+    assert project.read_python_versions(path, tmp_path) == expected
 
 
 def test_script_metadata(tmp_path: Path) -> None:

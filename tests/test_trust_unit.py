@@ -39,17 +39,82 @@ def test_safe_lock_url(url: str, safe: bool) -> None:
 def test_allow_is_per_project_and_source(tmp_path: Path) -> None:
     environ = {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
     root = tmp_path / "p"
-    assert not trust.is_allowed(root, "github:x/y", (), environ)
+    assert not trust.is_allowed(root, "github:x/y", environ)
     with pytest.raises(UserError) as info:
-        trust.require(root, "github:x/y", "pyproject.toml", (), environ)
+        trust.require(root, "github:x/y", "pyproject.toml", environ)
     assert info.value.exit_code == EXIT_UNTRUSTED
     assert "uvx-nix nix allow" in info.value.message
-    assert trust.is_allowed(root, "github:x/y", (), {**environ, "UVX_NIX_TRUST": "1"})
+    assert trust.is_allowed(root, "github:x/y", {**environ, "UVX_NIX_TRUST": "1"})
 
 
 def test_long_sources_are_shown_with_their_length(tmp_path: Path) -> None:
     environ = {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
     source = "github:NixOS/nixpkgs/" + "0" * 40 + "?" + "x" * 400 + "&host=evil"
     with pytest.raises(UserError) as info:
-        trust.require(tmp_path, source, "uvx-nix.lock", (), environ)
+        trust.require(tmp_path, source, "uvx-nix.lock", environ)
     assert f"{len(source)} characters in all" in info.value.message
+
+
+def test_sources_are_shown_escaped(tmp_path: Path) -> None:
+    """A source drawing over the terminal (escapes, a carriage return, bidi controls) is
+    shown with those characters escaped, on one line."""
+    environ = {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+    source = "github:evil/x\x1b[2K\rgithub:NixOS/nixpkgs/nixos-25.05\u202e\n"
+    with pytest.raises(trust.UntrustedError) as info:
+        trust.require(tmp_path, source, "uvx-nix.lock", environ, instead_of="flake:nixpkgs")
+    message = info.value.message
+    assert message.isprintable()
+    assert "\\x1b[2K\\rgithub" in message
+    assert "\\u202e\\n" in message
+    assert info.value.source == source
+    assert info.value.pinned
+
+
+def test_a_lock_pinning_what_this_machine_locked_needs_the_source_permitted(
+        tmp_path: Path) -> None:
+    environ = {"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    url = "github:NixOS/nixpkgs/" + "1" * 40 + f"?narHash={NAR}"
+    assert not trust.locked_here(environ, "flake", "github:NixOS/nixpkgs/nixos-25.05",
+                                 "flake", url)
+    trust.record_locked(environ, "flake", "github:NixOS/nixpkgs/nixos-25.05", "flake", url)
+    assert trust.locked_here(environ, "flake", "github:NixOS/nixpkgs/nixos-25.05",
+                             "flake", url)
+    assert not trust.locked_here(environ, "flake", "github:other/nixpkgs/nixos-25.05",
+                                 "flake", url)
+
+
+def test_deny_takes_back_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """deny: every permission of the project, its verified mark, the hot cache and direnv's
+    cached environment for it."""
+    import hashlib
+    import os
+
+    from uvx_nix import resolution
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\n')
+    (project / "uvx-nix.lock").write_text("# a lock\n")
+    environ = {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"),
+               "XDG_CACHE_HOME": str(tmp_path / "cache"),
+               "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    monkeypatch.chdir(project)
+    for source in ("github:a/b", "/proc/self/cwd/evil"):
+        assert trust.command("allow", [source], environ) == 0
+        assert trust.is_allowed(project, source, environ)
+    trust.command("allow", ["github:other/x"], environ)
+    inp_dir = tmp_path / "cache" / "uvx-nix"
+    marker = resolution._verified_marker(environ, project, b"# a lock\n")
+    marker.parent.mkdir(parents=True)
+    marker.touch()
+    (inp_dir / "hot").mkdir()
+    (inp_dir / "hot" / "x.state").touch()
+    direnv = inp_dir / "direnv" / (hashlib.sha256(os.fsencode(str(project))).hexdigest() + ".sh")
+    direnv.parent.mkdir()
+    direnv.touch()
+    assert trust.command("deny", [], environ) == 0
+    for source in ("github:a/b", "/proc/self/cwd/evil", "github:other/x"):
+        assert not trust.is_allowed(project, source, environ)
+    assert not marker.exists()
+    assert not (inp_dir / "hot").exists()
+    assert not direnv.exists()

@@ -167,7 +167,7 @@ use_uvnix() {
     if [[ "$(_uvnix_read_key "$cache")" == "$key" ]] && { ((sync == 0)) || [[ -d "$venv" ]]; }; then
         _uvnix_apply < "$cache"
         if [[ -d "${UV_PYTHON_SEARCH_PATH%%:*}" ]]; then
-            _uvnix_activate "$sync" "$venv"
+            _uvnix_activate "$sync" "$venv" 0
             return 0
         fi
         # The interpreter left the store (garbage collected): resolve again.
@@ -181,7 +181,7 @@ use_uvnix() {
         if _uvnix_owned "$cache"; then
             log_error "use uvnix: uvx-nix failed (exit $rc); using the last good environment from $cache"
             _uvnix_apply < "$cache"
-            _uvnix_activate "$sync" "$venv"
+            _uvnix_activate "$sync" "$venv" 0
             return 0
         fi
         log_error "use uvnix: uvx-nix failed (exit $rc) and there is no last good environment"
@@ -196,7 +196,7 @@ use_uvnix() {
         log_status "uvnix: uvx-nix sync"
         "$bin" sync --quiet >&2 || {
             synced=0
-            log_error "use uvnix: uvx-nix sync failed; the venv may be out of date"
+            log_error "use uvnix: uvx-nix sync failed; the venv is not activated"
         }
     fi
 
@@ -210,14 +210,53 @@ use_uvnix() {
         rm -f "$tmp"
         log_error "use uvnix: could not write $cache"
     fi
-    _uvnix_activate "$sync" "$venv"
+    _uvnix_activate "$sync" "$venv" "$synced"
+}
+
+_uvnix_inside() {
+    # $1: a venv; true when it and its bin/ are real directories (not links) inside the
+    # project $2, or anywhere when you chose an absolute UV_PROJECT_ENVIRONMENT yourself.
+    [[ -d "$1" && ! -L "$1" && -d "$1/bin" && ! -L "$1/bin" ]] || return 1
+    [[ "${UV_PROJECT_ENVIRONMENT:-}" == /* ]] && return 0
+    local venv root
+    venv=$(cd -- "$1" 2>/dev/null && pwd -P) || return 1
+    root=$(cd -- "$2" 2>/dev/null && pwd -P) || return 1
+    [[ "$venv" == "$root"/* ]]
+}
+
+_uvnix_locked_venv() {
+    # $1: a venv; true when its pyvenv.cfg (a regular file, read at most 64 KiB of it)
+    # names the locked interpreter's directory (UV_PYTHON_SEARCH_PATH) as its home.
+    local cfg=$1/pyvenv.cfg want=${UV_PYTHON_SEARCH_PATH%%:*} line key value
+    [[ -n "$want" && -f "$cfg" && ! -L "$cfg" ]] || return 1
+    while IFS= read -r line; do
+        key=${line%%=*}
+        key=${key//[[:space:]]/}
+        [[ "$key" == home ]] || continue
+        value=${line#*=}
+        value=${value#"${value%%[![:space:]]*}"}
+        value=${value%"${value##*[![:space:]]}"}
+        [[ "$value" == "$want" ]]
+        return
+    done < <(head -c 65536 -- "$cfg")
+    return 1
 }
 
 _uvnix_activate() {
-    # $1: 1 to activate the venv; $2: its directory.
+    # $1: 1 to activate the venv; $2: its directory; $3: 1 when this run synced it.
+    # Only a venv uv accepted in this run, or (from the cache, or the last good environment)
+    # one whose Python is the locked interpreter, and only a real directory inside the
+    # project: a repository's own `.venv/bin` must never come first on PATH.
     (($1)) || return 0
-    if [[ -d "$2" ]]; then
-        export VIRTUAL_ENV=$2
-        PATH_add "$2/bin"
+    [[ -e "$2" || -L "$2" ]] || return 0
+    if ! _uvnix_inside "$2" "$PWD"; then
+        log_error "use uvnix: not activating $2: it is a link or leads outside the project"
+        return 0
     fi
+    if [[ "${3:-0}" != 1 ]] && ! _uvnix_locked_venv "$2"; then
+        log_error "use uvnix: not activating $2: its Python is not the locked interpreter (run uvx-nix sync)"
+        return 0
+    fi
+    export VIRTUAL_ENV=$2
+    PATH_add "$2/bin"
 }

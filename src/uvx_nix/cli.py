@@ -12,7 +12,7 @@ import sys
 
 from uvx_nix import activation, environment, execute, paths, state
 from uvx_nix import argv as argv_mod
-from uvx_nix.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
+from uvx_nix.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, UserError, printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: this is the hot path
@@ -151,7 +151,7 @@ def _run(args: list[str], environ: Mapping[str, str],
         code = execute.run_uv(uv, args, env)
         where = venv.safe_location(Path(fields["root"]), environ)
         if where is not None:
-            doctor.after_uv(where, Path(lock_dir))
+            doctor.after_uv(where, Path(lock_dir), Path(fields["root"]))
         return code
     _exec(uv, args, env, uvx_args)
 
@@ -177,7 +177,7 @@ def error_line(message: str, environ: Mapping[str, str], kind: str = "error") ->
     color = sys.stderr.isatty() and "NO_COLOR" not in environ and environ.get("TERM") != "dumb"
     label = f"\033[1;31m{kind}\033[0m" if color and kind == "error" else (
         f"\033[1;33m{kind}\033[0m" if color else kind)
-    return f"uvx-nix: {label}: {message}\n"
+    return f"uvx-nix: {label}: {printable(message)}\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -188,6 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if prog == "uvx":
         uvx_args, args = args, ["tool", "run", *args]
     environ = os.environ
+    # Paths are bytes: a directory name that is not UTF-8 goes out as the bytes it is
+    # (messages escape what a repository could name; `nix env` must give the exact path).
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="surrogateescape")
     try:
         return _run(args, environ, uvx_args)
     except UserError as exc:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from uvx_nix import __version__, activation, environment, paths, reference
 from uvx_nix.argv import Invocation
 from uvx_nix.argv import sync as argv_sync
-from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, UserError
+from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, UserError, display, display_path
 
 if TYPE_CHECKING:
     from uvx_nix.inputs import Inputs
@@ -38,9 +38,10 @@ DELEGATED = {
     "shell-init": ("uvx_nix.integration", "Print the bash/zsh/fish integration that routes uv "
                    "and uvx through uvx-nix."),
     "direnv-lib": ("uvx_nix.integration", "Print the direnv library that defines `use uvnix`."),
-    "allow": ("uvx_nix.trust", "Trust this project's nixpkgs source and libraries "
-              "(like `direnv allow`)."),
-    "deny": ("uvx_nix.trust", "Revoke trust given with `uvx-nix nix allow`."),
+    "allow": ("uvx_nix.trust", "Allow the one nixpkgs source of this project uvx-nix asked "
+              "about, or the SOURCE given (like `direnv allow`)."),
+    "deny": ("uvx_nix.trust", "Take back every permission of this project given with "
+             "`uvx-nix nix allow`."),
 }
 
 
@@ -131,21 +132,26 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         print(f"uv: not found ({exc.message})")
     print(f"nix: {shutil.which('nix', path=environ.get('PATH')) or 'not found'}")
     inp = inputs.gather(_invocation(args), environ)
-    print(f"project: {inp.project.root if inp.project else 'none'}")
-    print(f"python request: {inp.python.describe()}")
-    print(f"nixpkgs: {inp.nixpkgs.ref} (from {inp.nixpkgs.origin})")
+    print(f"project: {display_path(inp.project.root) if inp.project else 'none'}")
+    print(f"python request: {display_path(inp.python.describe())}")
+    print(f"nixpkgs: {display(inp.nixpkgs.ref)} (from {display_path(inp.nixpkgs.origin)})")
     print(f"libraries: {', '.join(inp.libraries) or 'none'}")
     print(f"strategy: {inp.strategy}")
     existing = lockfile.read(inp.lock_path)
     if existing is None:
-        print(f"lockfile: {inp.lock_path} (missing: the next uv call resolves with Nix)")
+        print(f"lockfile: {display_path(inp.lock_path)} (missing: the next uv call resolves "
+              "with Nix)")
         print(f"hot cache: {_hot_state(args, environ)}")
         return 0
     lock, _ = existing
     entry = lock.systems.get(inp.system)
     fresh = lock.fingerprint == inp.fingerprint() and entry is not None
-    print(f"lockfile: {inp.lock_path} ({'up to date' if fresh else 'stale: inputs changed'})")
-    print(f"locked nixpkgs: {lock.nixpkgs_url}")
+    print(f"lockfile: {display_path(inp.lock_path)} "
+          f"({'up to date' if fresh else 'stale: inputs changed'})")
+    shared = ("a path: only machines with this path can use the lock; set nixpkgs to a "
+              "fetchable ref to share it" if lock.nixpkgs_url.startswith("path:")
+              else "fetchable by any machine")
+    print(f"locked nixpkgs: {display(lock.nixpkgs_url)} ({shared})")
     if entry is not None:
         present = all(os.path.exists(p) for p in entry.store_paths())
         print(f"interpreter: {entry.interpreter} ({entry.python_attribute} "
@@ -154,7 +160,7 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             print(f"library: {lib.attribute} {lib.path}/lib")
         gcroot = inp.lock_dir / ".uvx-nix" / "gcroots" / inp.system
         rooted = resolution.gcroot_points(gcroot, entry)
-        print(f"gc root: {gcroot} ({'held' if rooted else 'missing'})")
+        print(f"gc root: {display_path(gcroot)} ({'held' if rooted else 'missing'})")
     print(f"hot cache: {_hot_state(args, environ)}")
     return 0
 
@@ -172,7 +178,8 @@ def _hot_state(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     if not os.path.exists(path):
         return "empty (the next uv call reads the project files)"
     fields = state.load(path, key)
-    return f"fresh ({path})" if fields is not None else f"stale ({path})"
+    shown = display_path(path)
+    return f"fresh ({shown})" if fields is not None else f"stale ({shown})"
 
 
 def _lock(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -181,8 +188,8 @@ def _lock(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.quiet:
         return 0
     print(f"Locked {entry.python_attribute} ({entry.implementation} {entry.python_version}) "
-          f"and {len(entry.libraries)} libraries from {resolved.lock.nixpkgs_url} "
-          f"in {resolved.inputs.lock_path}", file=sys.stderr)
+          f"and {len(entry.libraries)} libraries from {display(resolved.lock.nixpkgs_url)} "
+          f"in {display_path(resolved.inputs.lock_path)}", file=sys.stderr)
     return 0
 
 

@@ -25,6 +25,7 @@ patch when uv re-installs the original (``uv sync --reinstall``, an upgrade).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from uvx_nix import elf, paths, sonames
 from uvx_nix import files as filesys
-from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError
+from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError, display_path, printable
 
 if TYPE_CHECKING:
     from uvx_nix.inputs import Inputs
@@ -48,6 +49,7 @@ EXIT_PROBLEMS = 1
 DRIVER_DIR = sonames.DRIVER
 NIX_LD_MARKER = "/run/current-system/sw/share/nix-ld"
 PATCHED_FORMAT = 1
+MAX_RECORD = 64 * 1024 * 1024  # torch's RECORD is a few MiB
 # What glibc always provides; used when the interpreter's glibc cannot be found.
 GLIBC_SONAMES = frozenset({
     "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
@@ -86,18 +88,36 @@ def venv_path(root: Path, environ: Mapping[str, str]) -> Path:
 
 def _site_dirs(venv: Path) -> list[Path]:
     lib = venv / "lib"
+    if not filesys.inside(lib, venv):
+        return []
     try:
         names = sorted(os.listdir(lib))
     except OSError:
         return []
     return [lib / n / "site-packages" for n in names
-            if n.startswith(("python", "pypy")) and (lib / n / "site-packages").is_dir()]
+            if n.startswith(("python", "pypy")) and (lib / n / "site-packages").is_dir()
+            and filesys.inside(lib / n / "site-packages", venv)]
+
+
+def outside_parts(venv: Path) -> list[Path]:
+    """The venv's directories that lead outside it (a `bin` or `lib` linked elsewhere):
+    nothing there is scanned or patched."""
+    parts = [venv / "bin", venv / "lib"]
+    lib = venv / "lib"
+    if filesys.inside(lib, venv):
+        with contextlib.suppress(OSError):
+            parts += [lib / n for n in sorted(os.listdir(lib))]
+            parts += [lib / n / "site-packages" for n in sorted(os.listdir(lib))]
+    return [p for p in parts if os.path.lexists(p) and not filesys.inside(p, venv)]
 
 
 def elf_files(venv: Path) -> list[Path]:
-    """Every regular ELF file under the venv's site-packages (recursively) and bin/."""
+    """Every regular ELF file under the venv's site-packages (recursively) and bin/, never
+    through a directory that leads outside the venv."""
     found: list[Path] = []
-    roots: list[tuple[Path, bool]] = [(venv / "bin", False)]
+    roots: list[tuple[Path, bool]] = []
+    if filesys.inside(venv / "bin", venv):
+        roots.append((venv / "bin", False))
     roots += [(site, True) for site in _site_dirs(venv)]
     for root, recursive in roots:
         for directory, subdirs, names in os.walk(root):
@@ -114,15 +134,24 @@ def elf_files(venv: Path) -> list[Path]:
 def record_files(record: Path) -> list[Path]:
     """The files a distribution installed, from its ``*.dist-info/RECORD``."""
     import csv
+    import io
 
     site = record.parent.parent
+    venv = site.parents[2] if len(site.parents) > 2 else site
     out: list[Path] = []
     try:
-        with open(record, encoding="utf-8", newline="") as f:
-            for row in csv.reader(f):
-                if row and row[0]:
-                    out.append(Path(os.path.normpath(site / row[0])))
+        text = filesys.read_bounded(record, MAX_RECORD, within=site).decode("utf-8")
+        for row in csv.reader(io.StringIO(text, newline="")):
+            if row and row[0]:
+                path = Path(os.path.normpath(site / row[0]))
+                # Only files inside the venv: a RECORD may name /proc/self/fd/1, a FIFO, or
+                # a file of yours elsewhere.
+                if filesys.inside(path, venv):
+                    out.append(path)
     except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    except UserError as exc:
+        _warn(f"skipping {display_path(record)}: {exc.message}")
         return []
     return out
 
@@ -354,9 +383,14 @@ def _stat_key(path: Path) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
-def patch_program(path: Path, interpreter: str, lib_dirs: Sequence[str], patchelf: str) -> None:
+def patch_program(path: Path, interpreter: str, lib_dirs: Sequence[str], patchelf: str, *,
+                  venv: Path, root: Path) -> None:
     """Set the ELF interpreter and append lib dirs to RUNPATH, on a copy renamed over ``path``
-    (uv hardlinks venv files to its cache; patchelf writes in place and would edit the cache)."""
+    (uv hardlinks venv files to its cache; patchelf writes in place and would edit the cache).
+    ``path`` must be a regular file inside ``venv``, checked again here."""
+    if path.is_symlink() or not filesys.inside(path, venv) or not filesys.inside(venv, root):
+        raise UserError(f"{display_path(path)} leads outside {display_path(venv)}; uvx-nix "
+                        "does not patch it", EXIT_CONFIG)
     info = elf.read(path)
     current = (info.runpath if info and info.runpath is not None else
                (info.rpath if info else None)) or ""
@@ -417,11 +451,15 @@ def _locked_target(lock_dir: Path) -> tuple[str, list[str]] | None:
     return info.interpreter, [f"{lib.path}/lib" for lib in entry.libraries]
 
 
-def repatch(venv: Path, lock_dir: Path, environ: Mapping[str, str] | None = None) -> int:
+def repatch(venv: Path, lock_dir: Path, environ: Mapping[str, str] | None = None,
+            root: Path | None = None) -> int:
     """Re-apply recorded patches whose file uv replaced; returns how many were re-patched.
 
-    Cheap when nothing changed: one read of patched.json and a stat per recorded file."""
+    Cheap when nothing changed: one read of patched.json and a stat per recorded file.  Each
+    file must still be a regular file inside the venv, and the venv inside the project
+    (``root``, default ``lock_dir``): a `bin` swapped for a link is not followed."""
     environ = os.environ if environ is None else environ
+    root = lock_dir if root is None else root
     if not patched_path(lock_dir).exists():
         return 0
     data = load_patched(lock_dir)
@@ -431,8 +469,14 @@ def repatch(venv: Path, lock_dir: Path, environ: Mapping[str, str] | None = None
     dirty = False
     for rel, record in sorted(files.items()):
         path = venv / rel
-        if not isinstance(record, dict) or not path.is_file() or ".." in Path(rel).parts or \
-                os.path.isabs(rel):
+        if not isinstance(record, dict) or ".." in Path(rel).parts or os.path.isabs(rel):
+            continue
+        if path.is_symlink() or not filesys.inside(path, venv) or \
+                not filesys.inside(venv, root):
+            _warn(f"not re-patching {display_path(path)}: it leads outside "
+                  f"{display_path(venv)}")
+            continue
+        if not path.is_file():
             continue
         interpreter, lib_dirs = target if target else (record.get("interpreter", ""),
                                                        list(record.get("lib_dirs", [])))
@@ -450,7 +494,7 @@ def repatch(venv: Path, lock_dir: Path, environ: Mapping[str, str] | None = None
             _warn(f"cannot re-patch {path}: no patchelf found; run `{_FIX}`")
             continue
         original = sha256_file(path)
-        patch_program(path, interpreter, lib_dirs, patchelf)
+        patch_program(path, interpreter, lib_dirs, patchelf, venv=venv, root=root)
         record.update({"original": original, "patched": sha256_file(path),
                        "interpreter": interpreter, "lib_dirs": lib_dirs,
                        "patchelf": patchelf, "stat": _stat_key(path)})
@@ -461,12 +505,12 @@ def repatch(venv: Path, lock_dir: Path, environ: Mapping[str, str] | None = None
     return changed
 
 
-def after_uv(venv: Path, lock_dir: Path) -> None:
+def after_uv(venv: Path, lock_dir: Path, root: Path | None = None) -> None:
     """The wrapper's hook after a uv command that may (re)install files: re-apply patches.
 
     Never raises; a failure is one warning line."""
     try:
-        count = repatch(venv, lock_dir)
+        count = repatch(venv, lock_dir, root=root)
     except Exception as exc:  # a hook after uv must not turn uv's success into a failure
         _warn(f"could not re-patch programs in {venv} ({type(exc).__name__}: {exc}); "
               f"run `{_FIX}`")
@@ -476,7 +520,7 @@ def after_uv(venv: Path, lock_dir: Path) -> None:
 
 
 def _warn(message: str, kind: str = "warning") -> None:
-    sys.stderr.write(f"{kind}: uvx-nix: {message}\n")
+    sys.stderr.write(f"{kind}: uvx-nix: {printable(message)}\n")
 
 
 def _patchelf(recorded: object, environ: Mapping[str, str]) -> str | None:
@@ -512,7 +556,10 @@ def add_libraries(pyproject: Path, attributes: Sequence[str]) -> list[str]:
     returns those that were added."""
     import tomlkit
 
-    text = pyproject.read_text(encoding="utf-8")
+    from uvx_nix import project
+
+    text = filesys.read_bounded(pyproject, project.MAX_TOML, within=pyproject.parent).decode(
+        "utf-8", "surrogateescape")
     doc = tomlkit.parse(text)
     tool = doc.get("tool")
     if tool is None:
@@ -535,7 +582,8 @@ def add_libraries(pyproject: Path, attributes: Sequence[str]) -> list[str]:
         libs.append(attribute)
     if added:
         mode = os.stat(pyproject).st_mode & 0o777
-        filesys.write_atomic(pyproject, tomlkit.dumps(doc).encode("utf-8"), mode)
+        filesys.write_atomic(pyproject, tomlkit.dumps(doc).encode("utf-8", "surrogateescape"),
+                             mode)
     return added
 
 
@@ -565,17 +613,28 @@ def _inputs(args: argparse.Namespace, environ: Mapping[str, str]) -> Inputs:
     return inputs.gather(argv.sync(args.directory), environ)
 
 
-def _venv(inp: Inputs, environ: Mapping[str, str]) -> Path:
+def _venv(inp: Inputs, environ: Mapping[str, str]) -> tuple[Path, Path]:
+    """The venv to inspect and the directory it must stay inside."""
     if inp.project is not None:
-        path = venv_path(inp.project.root, environ)
-    elif environ.get("VIRTUAL_ENV"):
+        path, base = venv_path(inp.project.root, environ), inp.project.root
+    elif environ.get("VIRTUAL_ENV"):  # one you activated yourself
         path = Path(environ["VIRTUAL_ENV"])
+        base = path
     else:
-        path = inp.start / ".venv"
+        path, base = inp.start / ".venv", inp.start
+        if os.path.islink(path) or not filesys.inside(path, base):
+            raise UserError(f"{display_path(path)} is a symlink or leads outside "
+                            f"{display_path(base)}; uvx-nix does not inspect or patch it",
+                            EXIT_CONFIG)
     if not (path / "pyvenv.cfg").is_file():
-        raise UserError(f"no virtual environment at {path}; run `uvx-nix sync` first",
-                        EXIT_CONFIG)
-    return path
+        raise UserError(f"no virtual environment at {display_path(path)}; run `uvx-nix sync` "
+                        "first", EXIT_CONFIG)
+    away = outside_parts(path)
+    if away:
+        raise UserError(f"{display_path(away[0])} leads outside {display_path(path)} (to "
+                        f"{display_path(os.path.realpath(away[0]))}); uvx-nix does not inspect "
+                        "or patch it: recreate the venv with `uv venv`", EXIT_CONFIG)
+    return path, base
 
 
 def _lib_dirs(resolved: Resolved) -> list[str]:
@@ -583,10 +642,12 @@ def _lib_dirs(resolved: Resolved) -> list[str]:
 
 
 def _rel(venv: Path, path: str) -> str:
+    """A venv file's name for the report: relative, escaped when a repository named it to
+    draw on the terminal."""
     try:
-        return str(Path(path).relative_to(venv))
+        return display_path(Path(path).relative_to(venv))
     except ValueError:
-        return path
+        return display_path(path)
 
 
 @dataclass
@@ -622,7 +683,7 @@ def _findings(venv: Path, resolved: Resolved, environ: Mapping[str, str],
 
 def _report(findings: _Findings, venv: Path, fixed: bool = False) -> None:
     scan_ = findings.scan
-    print(f"Checked {scan_.files} ELF file(s) in {venv}")
+    print(f"Checked {scan_.files} ELF file(s) in {display_path(venv)}")
     for soname, files in findings.driver.items():
         print(f"  {soname}: provided by the NVIDIA/Mesa driver at {DRIVER_DIR} "
               f"(needed by {_rel(venv, files[0])})")
@@ -666,7 +727,7 @@ def _json(findings: _Findings, venv: Path) -> dict[str, Any]:
     }
 
 
-def _fix(inp: Inputs, resolved: Resolved, venv: Path, findings: _Findings,
+def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Findings,
          environ: Mapping[str, str]) -> Resolved:
     from uvx_nix import resolution
 
@@ -685,7 +746,8 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, findings: _Findings,
         pyproject = inp.project.root / "pyproject.toml"
         added = add_libraries(pyproject, wanted) if wanted else []
         if added:
-            print(f"Added {', '.join(added)} to [tool.uvx-nix] libraries in {pyproject}",
+            print(f"Added {', '.join(added)} to [tool.uvx-nix] libraries in "
+                  f"{display_path(pyproject)}",
                   file=sys.stderr)
         inp = _inputs_again(inp, environ)
         resolved = resolution.ensure(inp, environ)
@@ -700,7 +762,8 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, findings: _Findings,
         for program in sorted(findings.scan.unstartable):
             path = Path(program)
             original = sha256_file(path)
-            patch_program(path, loader_info.interpreter, lib_dirs, patchelf)
+            patch_program(path, loader_info.interpreter, lib_dirs, patchelf, venv=venv,
+                          root=base)
             data["files"][_rel(venv, program)] = {
                 "original": original, "patched": sha256_file(path),
                 "interpreter": loader_info.interpreter, "lib_dirs": lib_dirs,
@@ -726,11 +789,11 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     except SystemExit as exc:
         return int(exc.code or 0) and EXIT_CONFIG
     inp = _inputs(args, environ)
-    venv = _venv(inp, environ)
+    venv, base = _venv(inp, environ)
     resolved = resolution.ensure(inp, environ, quiet=args.json)
     findings = _findings(venv, resolved, environ)
     if args.fix and not findings.ok:
-        resolved = _fix(inp, resolved, venv, findings, environ)
+        resolved = _fix(inp, resolved, venv, base, findings, environ)
         findings = _findings(venv, resolved, environ)
     if args.json:
         print(json.dumps(_json(findings, venv), indent=2, sort_keys=True))

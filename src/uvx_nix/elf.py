@@ -52,10 +52,22 @@ class ElfInfo:
                 for item in raw.split(":") if item]
 
 
+def _open(path: str | os.PathLike[str]) -> BinaryIO | None:
+    """A regular file, opened without blocking (a FIFO or a terminal is skipped, not
+    waited on)."""
+    from uvx_nix import files
+
+    fd = files.open_regular(path)
+    return None if fd is None else os.fdopen(fd, "rb")
+
+
 def is_elf(path: str | os.PathLike[str]) -> bool:
-    """True when the file starts with the ELF magic (one 4-byte read)."""
+    """True when the file is a regular file starting with the ELF magic (one 4-byte read)."""
     try:
-        with open(path, "rb") as f:
+        f = _open(path)
+        if f is None:
+            return False
+        with f:
             return f.read(4) == MAGIC
     except OSError:
         return False
@@ -64,7 +76,10 @@ def is_elf(path: str | os.PathLike[str]) -> bool:
 def read(path: str | os.PathLike[str]) -> ElfInfo | None:
     """The dynamic-loading facts of an ELF file; None if it is not ELF or cannot be read."""
     try:
-        with open(path, "rb") as f:
+        f = _open(path)
+        if f is None:
+            return None
+        with f:
             return read_stream(f)
     except OSError:
         return None

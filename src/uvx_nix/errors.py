@@ -26,7 +26,7 @@ EXIT_CODES: dict[int, str] = {
     EXIT_NIX_FAILED: "nix failed to evaluate or build",
     EXIT_LOCKFILE: "uvx-nix.lock is unreadable, newer than this uvx-nix, or failed validation",
     EXIT_UV_MISSING: "the real uv was not found, or uv and uvx-nix call each other in a loop",
-    EXIT_UNTRUSTED: "the project's nixpkgs source or libraries need `uvx-nix nix allow`",
+    EXIT_UNTRUSTED: "the project's nixpkgs source needs `uvx-nix nix allow`",
     EXIT_INTERNAL: "internal error in uvx-nix (a bug: please report it)",
     EXIT_INTERRUPTED: "interrupted (SIGINT)",
 }
@@ -42,3 +42,30 @@ class UserError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def display(text: str, limit: int = 300) -> str:
+    """Text from a repository, safe to print on a terminal: quoted, with every character
+    outside printable ASCII escaped (controls, bidi, look-alike letters, non-UTF-8 bytes),
+    cut after ``limit`` characters (then the length, so nothing hides past the line's end)."""
+    shown = ascii(text[:limit])
+    if len(text) > limit:
+        shown += f"… ({len(text)} characters in all: read the file)"
+    return shown
+
+
+def printable(message: str) -> str:
+    """A message for the terminal: every character that is not printable (an escape sequence
+    in a file name, a non-UTF-8 byte of a directory name, a bidi control) escaped, except the
+    line breaks a message may hold on purpose (the last lines of a failed build)."""
+    if message.isprintable():
+        return message
+    return "\n".join("".join(c if c.isprintable() else ascii(c)[1:-1] for c in line)
+                     for line in message.split("\n"))
+
+
+def display_path(path: object) -> str:
+    """A path for a message: as is when printable, else escaped like :func:`display`
+    (a newline, an escape sequence or a non-UTF-8 byte in a directory name)."""
+    text = str(path)
+    return text if text.isprintable() else display(text, 4096)

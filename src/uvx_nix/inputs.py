@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from uvx_nix import nix, paths, project, request
+from uvx_nix import files, nix, paths, project, request
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import EXIT_CONFIG, UserError
 
@@ -164,7 +164,7 @@ def user_settings(environ: Mapping[str, str], warnings: list[str]) -> tuple[dict
     path = paths.config_file(environ)
     if not path.is_file():
         return {}, path
-    return _settings(project.read_toml(path), str(path), warnings), path
+    return _settings(project.read_toml(path, None), str(path), warnings), path
 
 
 def no_config(invocation: Invocation, environ: Mapping[str, str]) -> bool:
@@ -173,11 +173,17 @@ def no_config(invocation: Invocation, environ: Mapping[str, str]) -> bool:
         "1", "true", "yes", "y", "on", "t")
 
 
-def _pin(path: Path | None) -> request.PythonRequest | None:
+def _pin(path: Path | None, global_dir: Path, root: Path | None = None
+         ) -> request.PythonRequest | None:
     """The first request of a version file uv supports (it skips the others with a warning)."""
     if path is None:
         return None
-    for line in project.read_python_versions(path):
+    within: Path | None = path.parent  # a repository's file must not lead outside
+    if path.parent == global_dir:
+        within = None  # the user's own
+    elif root is not None and files.inside(path.parent, root):
+        within = root
+    for line in project.read_python_versions(path, within):
         try:
             return request.parse(line, str(path))
         except UserError:
@@ -227,7 +233,7 @@ def python_request(invocation: Invocation, environ: Mapping[str, str], start: Pa
         origin = "the script's requires-python"
         script_rp = request.parse_specifiers(spec, origin) if isinstance(spec, str) else None
         path = find(script_dir or start, None)
-        pin = _pin(path)
+        pin = _pin(path, global_dir)
         if path is not None and not (script_rp and pin is not None and pin.kind == "version"
                                      and not request.intersects(pin.clauses, script_rp)):
             return pin or _default(str(path))
@@ -235,10 +241,10 @@ def python_request(invocation: Invocation, environ: Mapping[str, str], start: Pa
     if invocation.command[:1] == ("tool",):
         # Tools read only the global pin (uv's `with_no_local`).
         path = find(start, None, local=False)
-        return _pin(path) or _default(str(path) if path else "default")
+        return _pin(path, global_dir) or _default(str(path) if path else "default")
     if proj is None:
         path = find(start, None)
-        return _pin(path) or _default(str(path) if path else "default")
+        return _pin(path, global_dir) or _default(str(path) if path else "default")
     rp_text = proj.requires_python
     origin = f"requires-python of the workspace at {proj.root}"
     rp = request.parse_specifiers(rp_text, origin) if rp_text else None
@@ -246,7 +252,7 @@ def python_request(invocation: Invocation, environ: Mapping[str, str], start: Pa
         return _default()  # disjoint members: uv reports that itself
     path = find(proj.root if invocation.syncs_environment else start, proj.root)
     if path is not None:
-        pin = _pin(path)
+        pin = _pin(path, global_dir, proj.root)
         is_global = path.parent == global_dir
         if not (is_global and rp is not None and pin is not None and pin.exact is not None
                 and not request.contains(rp, pin.exact)):
@@ -254,12 +260,12 @@ def python_request(invocation: Invocation, environ: Mapping[str, str], start: Pa
     return _range(rp_text, origin) if rp_text else _default()
 
 
-def _sets_preference(path: Path, pyproject: bool) -> bool | None:
+def _sets_preference(path: Path, pyproject: bool, within: Path | None = None) -> bool | None:
     """Whether a uv config file sets python-preference; None if it holds no uv settings
     (a pyproject.toml without [tool.uv]: uv looks further up).  A file uv cannot parse is
     uv's to report, so it counts as not setting one."""
     try:
-        data = project.read_toml(path)
+        data = project.read_toml(path, within)
     except UserError:
         return False
     if pyproject:
@@ -292,7 +298,7 @@ def uv_config_preference(invocation: Invocation, environ: Mapping[str, str], sta
                 path = directory / name
                 watched.append(path)
                 if path.is_file():
-                    found = _sets_preference(path, is_pyproject)
+                    found = _sets_preference(path, is_pyproject, directory)
                     if found is not None:
                         candidates.append((path, False))
                         if found:
@@ -488,4 +494,4 @@ def oneoff_dir(environ: Mapping[str, str], root: Path) -> Path:
 
 
 def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:20]

@@ -19,6 +19,8 @@ from uvx_nix.errors import EXIT_LOCKFILE, UserError
 
 FORMAT = 2
 NAME = "uvx-nix.lock"
+MAX_BYTES = 1024 * 1024  # a lock is a few KiB; a committed one is read with this bound
+MAX_LIBRARIES = 400  # per system: every entry of [tool.uvx-nix]'s lists, expanded
 # fullmatch everywhere: `$` would also accept a trailing newline.
 _STORE_PATH = re.compile(r"/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+")
 _ATTR = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*(\.[A-Za-z_][A-Za-z0-9_'-]*)*")
@@ -104,6 +106,9 @@ def _entry(path: Path, system: str, data: object) -> SystemEntry:
             or interp.endswith(("/..", "/.")) or "//" in interp:
         raise _bad(path, f"has an interpreter {interp[:80]!r} outside its store path "
                    f"{entry.python}")
+    if len(entry.libraries) > MAX_LIBRARIES:
+        raise _bad(path, f"lists {len(entry.libraries)} libraries for {system} (at most "
+                   f"{MAX_LIBRARIES})")
     for lib in entry.libraries:
         if not _ATTR.fullmatch(lib.attribute):
             raise _bad(path, f"names an invalid library attribute {lib.attribute[:60]!r}")
@@ -140,6 +145,28 @@ def _migrate(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _check_strings(path: Path, inputs: dict[str, Any], nixpkgs: dict[str, Any]) -> None:
+    """Every string a lock from elsewhere carries is validated when read: the nixpkgs source
+    is one uvx-nix could have written (a flake reference in printable ASCII, an absolute
+    path, or <nixpkgs>), and the [inputs] record holds short printable strings only."""
+    from uvx_nix import nix
+
+    kind, url = nixpkgs.get("kind", "flake"), nixpkgs["url"]
+    try:
+        source = nix.parse_source(url, str(path))
+    except UserError:
+        source = None
+    if source is None or source.kind != kind or source.ref != url or \
+            (kind == "flake" and not url.isascii()):
+        raise _bad(path, f"names an invalid nixpkgs source {url[:80]!a} (kind "
+                   f"{str(kind)[:20]!a})")
+    for key, value in inputs.items():
+        values = value if isinstance(value, list) else [value]
+        if len(values) > MAX_LIBRARIES or not all(
+                isinstance(v, str) and len(v) <= 2000 and v.isprintable() for v in values):
+            raise _bad(path, f"has an invalid [inputs] {str(key)[:40]!a}")
+
+
 def parse(text: str, path: Path) -> Lock:
     import tomlkit
     from tomlkit.exceptions import TOMLKitError
@@ -167,6 +194,7 @@ def parse(text: str, path: Path) -> Lock:
         raise _bad(path, "has no [inputs] fingerprint")
     if not isinstance(nixpkgs, dict) or not isinstance(nixpkgs.get("url"), str):
         raise _bad(path, "has no [nixpkgs] url")
+    _check_strings(path, inputs, nixpkgs)
     systems_data = data.get("systems", {})
     if not isinstance(systems_data, dict):
         raise _bad(path, "has a malformed [systems] table")
@@ -187,8 +215,10 @@ def parse(text: str, path: Path) -> Lock:
 
 def read(path: Path) -> tuple[Lock, bytes] | None:
     """The lock and its raw bytes, None when there is none, or a one-line error."""
+    from uvx_nix import files
+
     try:
-        raw = path.read_bytes()
+        raw = files.read_bounded(path, MAX_BYTES, within=path.parent, code=EXIT_LOCKFILE)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -240,7 +270,11 @@ def write(path: Path, lock: Lock) -> bytes:
     from uvx_nix import files
 
     data = render(lock).encode("utf-8")
-    if path.exists() and not path.is_symlink() and path.read_bytes() == data:
-        return data
+    try:
+        if not path.is_symlink() and \
+                files.read_bounded(path, MAX_BYTES, within=path.parent) == data:
+            return data
+    except (OSError, UserError):
+        pass  # missing, or not a regular file: replaced below
     files.write_atomic(path, data, 0o644)
     return data

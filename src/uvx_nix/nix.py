@@ -46,9 +46,9 @@ class Source:
 def parse_source(text: str, origin: str) -> Source:
     """Classify a nixpkgs source string: flake ref, ``<nixpkgs>`` or a path."""
     raw = text.strip()
-    if not raw or len(raw) > 2000 or any(ord(c) < 32 for c in raw):
+    if not raw or len(raw) > 2000 or not raw.isprintable():
         raise UserError(
-            f"invalid nixpkgs source {raw[:60]!r} in {origin}: use a flake reference like "
+            f"invalid nixpkgs source {raw[:60]!a} in {origin}: use a flake reference like "
             "'github:NixOS/nixpkgs/nixos-26.05', 'path:/some/dir', or '<nixpkgs>'"
         )
     if raw == "<nixpkgs>":
@@ -60,7 +60,7 @@ def parse_source(text: str, origin: str) -> Source:
     if flake_like and not any(c.isspace() for c in raw):
         return Source("flake", raw, origin)
     raise UserError(
-        f"invalid nixpkgs source {raw[:60]!r} in {origin}: use a flake reference like "
+        f"invalid nixpkgs source {raw[:60]!a} in {origin}: use a flake reference like "
         "'github:NixOS/nixpkgs/nixos-26.05', 'path:/some/dir', or '<nixpkgs>'"
     )
 
@@ -183,6 +183,84 @@ def canonical_url(url: str) -> str:
     return f"{base}?{'&'.join(parts)}"
 
 
+_NIX_BASE32 = "0123456789abcdfghijklmnpqrsvwxyz"
+_STORE_SOURCE = re.compile(r"path:(/nix/store/[0-9a-df-np-sv-z]{32}-source)\?(.*)")
+_FORGE = re.compile(r"(github|gitlab|sourcehut):[^?]+\?(.*)")
+_REVISION = re.compile(r"[0-9a-f]{40}")
+
+
+def source_store_path(nar_hash: str, store: str = "/nix/store") -> str:
+    """Where Nix puts a fetched source tree with this narHash (``sha256-<base64>``): its
+    fixed-output path named ``source`` (libstore's makeFixedOutputPath, recursive sha256)."""
+    import base64
+    import hashlib
+
+    digest = base64.b64decode(nar_hash.removeprefix("sha256-"), validate=True)
+    fingerprint = f"source:sha256:{digest.hex()}:{store}:source".encode()
+    full = hashlib.sha256(fingerprint).digest()
+    folded = bytearray(20)
+    for i, byte in enumerate(full):
+        folded[i % 20] ^= byte
+    chars = []
+    for n in range(31, -1, -1):  # Nix's base32: 32 characters, last 5-bit group first
+        bit = n * 5
+        i, j = divmod(bit, 8)
+        c = folded[i] >> j
+        if i + 1 < 20:
+            c |= folded[i + 1] << (8 - j)
+        chars.append(_NIX_BASE32[c & 0x1F])
+    return f"{store}/{''.join(chars)}-source"
+
+
+def _nar_hash(query: str) -> str | None:
+    nar = dict(query_params(query)).get("narHash", "")
+    return nar if re.fullmatch(r"sha256-[A-Za-z0-9+/]{43}=", nar) else None
+
+
+def nixos_revision(environ: Mapping[str, str]) -> str | None:
+    """The system's nixpkgs revision, as ``nixos-version --json`` reports it on NixOS."""
+    exe = shutil.which("nixos-version", path=environ.get("PATH"))
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, "--json"], capture_output=True, text=True, timeout=10,
+                             check=False, env=dict(environ), stdin=subprocess.DEVNULL).stdout
+        revision = json.loads(out).get("nixpkgsRevision")
+    except (OSError, ValueError, AttributeError, subprocess.TimeoutExpired):
+        return None
+    return revision if isinstance(revision, str) and _REVISION.fullmatch(revision) else None
+
+
+def shareable(url: str, environ: Mapping[str, str]) -> tuple[str, str | None]:
+    """The URL to lock for ``url``, and a warning when only this machine can use it.
+
+    A flake-built NixOS maps the registry's ``nixpkgs`` to its nixpkgs source in the store
+    (nixos/modules/misc/nixpkgs-flake.nix), which Nix never substitutes: a teammate cannot
+    fetch ``path:/nix/store/…-source``. The system's revision names the same tree on GitHub
+    (``github:NixOS/nixpkgs/<rev>`` unpacks to the same narHash), which every machine can
+    fetch and Nix checks against the narHash."""
+    m = _STORE_SOURCE.fullmatch(url)
+    if m is None or (nar := _nar_hash(m.group(2))) is None:
+        return url, None
+    revision = nixos_revision(environ)
+    if revision is not None:
+        return f"github:NixOS/nixpkgs/{revision}?narHash={quote(nar, safe='')}", None
+    return url, ("uvx-nix.lock names nixpkgs by a store path only this machine has "
+                 f"({m.group(1)}); to share the lock, set nixpkgs in [tool.uvx-nix] to a "
+                 "fetchable ref such as 'github:NixOS/nixpkgs/<revision>'")
+
+
+def local_source(url: str) -> str:
+    """``url`` itself, or the same tree already in this store (``path:`` with the narHash):
+    a lock naming GitHub is realised without the network when the source is here."""
+    m = _FORGE.fullmatch(url)
+    nar = _nar_hash(m.group(2)) if m else None
+    if nar is None:
+        return url
+    path = source_store_path(nar)
+    return f"path:{path}?narHash={quote(nar, safe='')}" if os.path.isdir(path) else url
+
+
 def lock_flake(ref: str, environ: Mapping[str, str], quiet: bool = False) -> str:
     """``nix flake metadata --json`` a floating ref into a locked URL."""
     out = _nix(["flake", "metadata", "--json", ref], environ,
@@ -287,14 +365,22 @@ def build(spec: Mapping[str, Any], out_link: Path, environ: Mapping[str, str], *
 
 def flake_lock_nixpkgs(flake_lock: Path) -> str | None:
     """The locked URL of the ``nixpkgs`` input in a project's flake.lock, if any."""
+    from uvx_nix import files
+
     try:
-        data = json.loads(flake_lock.read_text(encoding="utf-8"))
+        raw = files.read_bounded(flake_lock, 4 * files.MIB, within=flake_lock.parent)
+    except OSError:
+        return None
+    try:
+        data = json.loads(raw.decode("utf-8"))
         nodes = data["nodes"]
         name = nodes[data.get("root", "root")]["inputs"]["nixpkgs"]
         if isinstance(name, list):  # a `follows` path
             return None
         locked = nodes[name]["locked"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None
+    if not isinstance(locked, dict):
         return None
     kind = locked.get("type")
     nar = locked.get("narHash")

@@ -40,6 +40,13 @@ def cache_dir_str(environ: Mapping[str, str]) -> str:
     return override or os.path.join(_xdg(environ, "XDG_CACHE_HOME", ".cache"), APP)
 
 
+def direnv_cache_dir(environ: Mapping[str, str]) -> Path:
+    """Where `use uvnix` caches environments (uvnix.sh: XDG_CACHE_HOME, not UVX_NIX_CACHE_DIR)."""
+    from pathlib import Path
+
+    return Path(_xdg(environ, "XDG_CACHE_HOME", ".cache"), APP, "direnv")
+
+
 def config_file(environ: Mapping[str, str]) -> Path:
     from pathlib import Path
 

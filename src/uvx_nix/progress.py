@@ -503,7 +503,9 @@ class LogFile:
         try:
             directory.mkdir(parents=True, exist_ok=True)
             self.path = directory / f"nix-{stamp}-{os.getpid()}.log"
-            self._file = open(self.path, "x", encoding="utf-8")  # noqa: SIM115 - closed in end()
+            # A path that is not UTF-8 (a project's directory name) goes in as its bytes.
+            self._file = open(self.path, "x", encoding="utf-8",  # noqa: SIM115 - closed in end()
+                              errors="surrogateescape")
             self._file.write("$ " + " ".join(argv) + "\n")
         except OSError:
             self.path = None

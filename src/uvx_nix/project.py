@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from uvx_nix.errors import EXIT_CONFIG, UserError
+from uvx_nix import files
+from uvx_nix.errors import EXIT_CONFIG, UserError, display_path
 
 _SCRIPT_BLOCK = re.compile(
     r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)$\s)+)^# ///$"
@@ -50,23 +51,31 @@ class Project:
         return dict(table) if isinstance(table, dict) else {}
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file into plain Python data, or raise a one-line error."""
+MAX_TOML = 4 * files.MIB
+MAX_PYTHON_VERSION = 64 * files.KIB
+MAX_SCRIPT = 16 * files.MIB
+
+
+def read_toml(path: Path, within: Path | None) -> dict[str, Any]:
+    """Parse a TOML file into plain Python data, or raise a one-line error.  ``within``: the
+    directory the file must resolve inside (None for the user's own files)."""
     import tomlkit
     from tomlkit.exceptions import TOMLKitError
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = files.read_bounded(path, MAX_TOML, within=within).decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UserError(f"{path} is not UTF-8 text; fix or remove it", EXIT_CONFIG) from exc
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}; check its permissions",
+        raise UserError(f"{display_path(path)} is not UTF-8 text; fix or remove it",
                         EXIT_CONFIG) from exc
+    except OSError as exc:
+        raise UserError(f"cannot read {display_path(path)}: {exc.strerror}; check its "
+                        "permissions", EXIT_CONFIG) from exc
     try:
         data = tomlkit.parse(text).unwrap()
     except (TOMLKitError, ValueError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"{path} is not valid TOML ({detail}); fix the file", EXIT_CONFIG) from exc
+        raise UserError(f"{display_path(path)} is not valid TOML ({detail}); fix the file",
+                        EXIT_CONFIG) from exc
     return data
 
 
@@ -144,9 +153,9 @@ def workspace_requires(root: Path, root_data: dict[str, Any], examined: list[Pat
             seen.add(directory)
             path = directory / "pyproject.toml"
             examined.append(path)
-            if not path.is_file():
+            if not os.path.exists(path):
                 continue
-            spec = _requires(read_toml(path))
+            spec = _requires(read_toml(path, directory))
             if spec is not None:
                 out.append((path, spec))
     return tuple(out)
@@ -164,8 +173,8 @@ def find(start: Path, examined: list[Path] | None = None) -> Project | None:
     for candidate in (start, *start.parents):
         path = candidate / "pyproject.toml"
         examined.append(path)
-        if path.is_file():
-            parsed = read_toml(path)
+        if os.path.exists(path):
+            parsed = read_toml(path, candidate)
             if _is_project(parsed):
                 directory, data = candidate, parsed
                 break
@@ -175,9 +184,9 @@ def find(start: Path, examined: list[Path] | None = None) -> Project | None:
     for candidate in directory.parents:
         path = candidate / "pyproject.toml"
         examined.append(path)
-        if not path.is_file():
+        if not os.path.exists(path):
             continue
-        parsed = read_toml(path)
+        parsed = read_toml(path, candidate)
         members, exclude = _members(candidate, parsed)
         if members and _matches_any(candidate, directory, members) and \
                 not _matches_any(candidate, directory, exclude):
@@ -202,24 +211,26 @@ def version_file(start: Path, stop: Path | None, global_dir: Path, *, local: boo
             for name in VERSION_FILES:
                 path = candidate / name
                 examined.append(path)
-                if path.is_file():
+                if os.path.exists(path):  # (a non-file there is refused when read)
                     return path, examined
             if stop is not None and candidate == stop:
                 break
     for name in VERSION_FILES:
         path = global_dir / name
         examined.append(path)
-        if path.is_file():
+        if os.path.exists(path):
             return path, examined
     return None, examined
 
 
-def read_python_versions(path: Path) -> list[str]:
-    """The requests in a ``.python-version`` file, in order (comments and blank lines out)."""
+def read_python_versions(path: Path, within: Path | None) -> list[str]:
+    """The requests in a ``.python-version`` file, in order (comments and blank lines out).
+    ``within``: the directory the file must resolve inside (None for the user's own)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = files.read_bounded(path, MAX_PYTHON_VERSION, within=within).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read {path}; fix or remove it", EXIT_CONFIG) from exc
+        raise UserError(f"cannot read {display_path(path)}; fix or remove it",
+                        EXIT_CONFIG) from exc
     return [line.strip() for line in text.splitlines()
             if line.strip() and not line.strip().startswith("#")]
 
@@ -227,7 +238,7 @@ def read_python_versions(path: Path) -> list[str]:
 def script_metadata(path: Path) -> dict[str, Any] | None:
     """PEP 723 inline metadata of a script (None when it has none)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = files.read_bounded(path, MAX_SCRIPT, within=None).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
     return script_metadata_text(text, str(path))

@@ -58,7 +58,7 @@ def install(inv: Invocation, environ: Mapping[str, str]) -> int:
 
     environ = resolution.no_progress(inv, environ)
     inp = inputs_mod.gather(inv, environ)
-    resolution.check_trust(inp, environ, None)
+    resolution.permit_configured(inp, environ)
     base = directory(environ)
     base.mkdir(parents=True, exist_ok=True)
     quiet = inv.quiet > 0

@@ -18,8 +18,8 @@ VARIABLES: dict[str, str] = {
     "UVX_NIX_AUTO_LIBRARIES": "0 turns off automatic library detection after the venv changes.",
     "UVX_NIX_ALLOW_UNFREE": "1 lets nixpkgs evaluate packages with an unfree licence "
                             "(the allow-unfree setting).",
-    "UVX_NIX_TRUST": "1 trusts project-supplied nixpkgs sources and libraries without "
-                     "`uvx-nix nix allow` (for CI).",
+    "UVX_NIX_TRUST": "1 trusts project-supplied nixpkgs sources without `uvx-nix nix allow`, "
+                     "for that run only (CI).",
     "UVX_NIX_CONFIG": "Path of the user config file. Default: "
                       "$XDG_CONFIG_HOME/uvx-nix/config.toml.",
     "UVX_NIX_CACHE_DIR": "Cache directory. Default: $XDG_CACHE_HOME/uvx-nix.",

@@ -5,8 +5,10 @@ Runs under a file lock per lockfile, so N parallel cold calls run Nix once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 import sys
 import time
 from collections.abc import Mapping
@@ -17,7 +19,15 @@ from typing import Any
 from uvx_nix import inputs as inputs_mod
 from uvx_nix import lockfile, nix, paths, sonames, state
 from uvx_nix.argv import Invocation
-from uvx_nix.errors import EXIT_CONFIG, EXIT_LOCKFILE, EXIT_NIX_FAILED, EXIT_NO_MATCH, UserError
+from uvx_nix.errors import (
+    EXIT_CONFIG,
+    EXIT_LOCKFILE,
+    EXIT_NIX_FAILED,
+    EXIT_NO_MATCH,
+    UserError,
+    display_path,
+    printable,
+)
 
 LOCK_TIMEOUT = 600.0
 # Commands that run no code of the project: a configured library attribute nixpkgs lacks does
@@ -69,7 +79,7 @@ class Resolved:
 
 def warn(message: str, quiet: bool = False) -> None:
     if not quiet:
-        sys.stderr.write(f"warning: uvx-nix: {message}\n")
+        sys.stderr.write(f"warning: uvx-nix: {printable(message)}\n")
 
 
 def work_dir(lock_dir: Path) -> Path:
@@ -227,7 +237,7 @@ def _entry_from_manifest(manifest: dict[str, Any], inp: inputs_mod.Inputs) -> lo
 
 def _locked_source(lock: lockfile.Lock) -> dict[str, str]:
     if lock.nixpkgs_kind == "flake":
-        return {"type": "flake", "ref": lock.nixpkgs_url}
+        return {"type": "flake", "ref": nix.local_source(lock.nixpkgs_url)}
     if lock.nixpkgs_kind == "channel":
         return {"type": "channel"}
     return {"type": "path", "path": lock.nixpkgs_url}
@@ -257,7 +267,15 @@ def fresh_source(inp: inputs_mod.Inputs, environ: Mapping[str, str], quiet: bool
 
 def _realise_locked(inp: inputs_mod.Inputs, lock: lockfile.Lock, entry: lockfile.SystemEntry,
                     gcroot: Path, environ: Mapping[str, str], quiet: bool) -> str:
-    """Rebuild exactly the locked attributes from the locked nixpkgs; they must match."""
+    """Rebuild exactly the locked attributes from the locked nixpkgs; they must match.
+
+    Only attributes the inputs ask for are built: a committed lock cannot add builds."""
+    extra = sorted({lib.attribute for lib in entry.libraries} - set(inp.libraries))
+    if extra:
+        raise UserError(
+            f"{display_path(inp.lock_path)} lists libraries the inputs do not ask for "
+            f"({', '.join(map(repr, extra[:5]))}); it was edited: review it, then run "
+            "`uvx-nix nix lock --upgrade`", EXIT_LOCKFILE)
     spec = locked_spec(inp, lock, entry.python_attribute,
                        [lib.attribute for lib in entry.libraries], venv_interpreter(inp, environ))
     manifest = nix.build(spec, gcroot, environ, what="checking the locked interpreter",
@@ -288,13 +306,32 @@ def _release(manifest: Mapping[str, Any]) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _lock_inputs(inp: inputs_mod.Inputs) -> dict[str, Any]:
+def portable_origin(origin: str, inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> str:
+    """Where a value came from, as the committed lock records it: files of the project by
+    their project-relative name, the user's own files by what they are; never a path of the
+    writer's machine (user name, home), always valid UTF-8."""
+    text = origin
+    named = ((str(paths.config_file(environ)), "the user config"),
+             (str(paths.global_python_version(environ)), "uv's global .python-version"))
+    for path, label in named:
+        text = text.replace(path, label)
+    if inp.project is not None:
+        text = text.replace(str(inp.project.root) + os.sep, "")
+    # Any other absolute path (a file above the project): its last part only.
+    text = re.sub(r"(?<![\w.])/(?:[^/\s]+/)*([^/\s]+)", r"\1", text)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _lock_inputs(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> dict[str, Any]:
+    # A path request (`.python-version` naming an interpreter's path) is left to uv and
+    # recorded by its kind only: its text could be anything the file held.
+    python = "a path (left to uv)" if inp.python.kind == "path" else inp.python.text
     return {
         "fingerprint": inp.fingerprint(),
-        "python": inp.python.text,
-        "python-source": inp.python.source,
+        "python": python,
+        "python-source": portable_origin(inp.python.source, inp, environ),
         "nixpkgs": inp.nixpkgs.ref,
-        "nixpkgs-source": inp.nixpkgs.origin,
+        "nixpkgs-source": portable_origin(inp.nixpkgs.origin, inp, environ),
         "libraries": list(inp.libraries),
         "strategy": inp.strategy,
     }
@@ -319,12 +356,21 @@ def ensure(inp: inputs_mod.Inputs, environ: Mapping[str, str], *, quiet: bool = 
                         "if none is running, delete that file", EXIT_NIX_FAILED) from exc
 
 
+def _uses_lock(inp: inputs_mod.Inputs, lock: lockfile.Lock | None, fingerprint: str,
+               upgrade: bool) -> bool:
+    """Whether this resolution evaluates the lock's pinned nixpkgs (rather than the
+    configured source): the lock still matches, or only other inputs changed."""
+    if lock is None or upgrade:
+        return False
+    matches = lock.fingerprint == fingerprint and inp.system in lock.systems
+    return matches or lock.inputs.get("nixpkgs") == inp.nixpkgs.ref
+
+
 def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: Path, *,
                    quiet: bool, upgrade: bool, fallback: bool, lenient: bool = False
                    ) -> Resolved:
-    check_trust(inp, environ, None)
     fingerprint = inp.fingerprint()
-    lock, raw = _read_lock(inp, fingerprint)
+    lock, raw = check_permission(inp, environ, upgrade)
     if lock and lock.fingerprint == fingerprint and not upgrade and inp.system in lock.systems:
         entry = lock.systems[inp.system]
         if lock.migrated_from is not None:
@@ -334,16 +380,14 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         if present and verified and gcroot_points(gcroot, entry):
             return Resolved(inp, lock, entry, gcroot, 0, False)
         # A lock this machine has not checked, or paths gone: rebuild exactly what it names.
-        check_trust(inp, environ, lock, raw)
         release = _realise_locked(inp, lock, entry, gcroot, environ, quiet)
         _mark_verified(environ, inp.lock_dir, raw)
         return Resolved(inp, lock, entry, gcroot, 1, False, nixpkgs_release=release)
 
     runs = 0
-    same_source = lock is not None and lock.inputs.get("nixpkgs") == inp.nixpkgs.ref
-    check_trust(inp, environ, lock if same_source and not upgrade else None, raw)
+    same_source = _uses_lock(inp, lock, fingerprint, upgrade)
     try:
-        if lock is not None and same_source and not upgrade:
+        if lock is not None and same_source:
             source = _locked_source(lock)
             url, kind = lock.nixpkgs_url, lock.nixpkgs_kind
         else:
@@ -364,19 +408,23 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
              f"({good.python_attribute} {good.python_version})", quiet)
         return Resolved(inp, lock, good, gcroot, runs, False, lock_unsaved=True, fell_back=True)
     if lenient and manifest.get("missing") and manifest.get("python"):
-        return _without_missing(inp, manifest, lockfile.Lock(fingerprint, _lock_inputs(inp),
-                                                             url, kind), gcroot, runs, quiet)
-    try:
-        entry = _entry_from_manifest(manifest, inp)
-    except UserError:
-        _restore_root(gcroot, previous)
-        raise
+        return _without_missing(inp, manifest, lockfile.Lock(
+            fingerprint, _lock_inputs(inp, environ), url, kind), gcroot, runs, quiet)
+    entry = _accepted_entry(manifest, inp, gcroot, previous)
     if kind == "flake" and not nix.is_locked(url) and isinstance(manifest.get("source"), dict):
         url = nix.locked_url_from_source_info(url, manifest["source"])
+    if kind == "flake":
+        url, unshared = nix.shareable(url, environ)
+        if unshared:
+            warn(unshared, quiet)
+    if not same_source:
+        from uvx_nix import trust
+
+        trust.record_locked(environ, inp.nixpkgs.kind, inp.nixpkgs.ref, kind, url)
     systems = dict(lock.systems) if (lock and lock.fingerprint == fingerprint and same_source
                                       and not upgrade) else {}
     systems[inp.system] = entry
-    new = lockfile.Lock(fingerprint, _lock_inputs(inp), url, kind, systems)
+    new = lockfile.Lock(fingerprint, _lock_inputs(inp, environ), url, kind, systems)
     try:
         raw = lockfile.write(inp.lock_path, new)
     except OSError as exc:
@@ -386,6 +434,17 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
                         nixpkgs_release=_release(manifest))
     _mark_verified(environ, inp.lock_dir, raw)
     return Resolved(inp, new, entry, gcroot, runs, True, nixpkgs_release=_release(manifest))
+
+
+def _accepted_entry(manifest: dict[str, Any], inp: inputs_mod.Inputs, gcroot: Path,
+                    previous: str | None) -> lockfile.SystemEntry:
+    """The result as a lock entry; a refused one (no matching interpreter, a missing library)
+    puts the GC root back where it was."""
+    try:
+        return _entry_from_manifest(manifest, inp)
+    except UserError:
+        _restore_root(gcroot, previous)
+        raise
 
 
 def _without_missing(inp: inputs_mod.Inputs, manifest: dict[str, Any], lock: lockfile.Lock,
@@ -415,25 +474,76 @@ def _read_lock(inp: inputs_mod.Inputs, fingerprint: str) -> tuple[lockfile.Lock 
     return lock, raw
 
 
-def check_trust(inp: inputs_mod.Inputs, environ: Mapping[str, str],
-                 lock: lockfile.Lock | None, raw: bytes = b"") -> None:
-    """Project-supplied Nix code is evaluated only with permission (see trust.py)."""
+def permit_configured(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> None:
+    """The configured nixpkgs source may be evaluated: it is yours, or allowed."""
     from uvx_nix import trust
 
-    root = inp.project.root if inp.project else inp.lock_dir
     if inp.project_source:
-        trust.require(root, inp.nixpkgs.ref, inp.nixpkgs.origin, inp.libraries, environ)
-    if lock is None or _verified_marker(environ, inp.lock_dir, raw).exists():
-        return
-    # A lock this machine has not verified names the nixpkgs to evaluate: only official
-    # nixpkgs, a source already in the store, the user's own channel, or exactly the source
-    # the user configured pass without permission. (A `path` source such as
-    # /proc/self/cwd/... would otherwise evaluate the repository's own Nix code.)
+        root = inp.project.root if inp.project else inp.lock_dir
+        trust.require(root, inp.nixpkgs.ref, inp.nixpkgs.origin, environ)
+
+
+def permit_lock(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfile.Lock,
+                origin: Path) -> None:
+    """The nixpkgs a lock pins may be evaluated, or its outputs used.
+
+    Asked on every slow path; what the lock claims in [inputs] and whether this machine
+    verified it grant nothing.  It passes when it is your channel, a source already in the
+    store, exactly the configured source, or what this machine itself locked the configured
+    source to (then the configured source must be permitted); anything else needs its own
+    `uvx-nix nix allow`.  (A `path` source such as /proc/self/cwd/... would otherwise
+    evaluate the repository's own Nix code.)"""
+    from uvx_nix import trust
+
     kind, url = lock.nixpkgs_kind, lock.nixpkgs_url
-    users_own = not inp.project_source and kind == inp.nixpkgs.kind and url == inp.nixpkgs.ref
-    safe = kind == "channel" or (kind == "flake" and trust.safe_lock_url(url))
-    if not (safe or users_own):
-        trust.require(root, url, str(inp.lock_path), inp.libraries, environ)
+    if kind == "channel" or (kind == "flake" and trust.safe_lock_url(url)):
+        return
+    own = inp.nixpkgs
+    if (kind == own.kind and url == own.ref) or \
+            trust.locked_here(environ, own.kind, own.ref, kind, url):
+        permit_configured(inp, environ)
+        return
+    root = inp.project.root if inp.project else inp.lock_dir
+    trust.require(root, url, str(origin), environ, instead_of=own.ref)
+
+
+def check_permission(inp: inputs_mod.Inputs, environ: Mapping[str, str],
+                     upgrade: bool = False) -> tuple[lockfile.Lock | None, bytes]:
+    """Raise trust.UntrustedError unless the nixpkgs this resolution would evaluate (the lock's or
+    the configured one) is permitted; returns the lock it read.  `nix allow` runs this too,
+    so it approves exactly the source this names."""
+    lock, raw = _read_lock(inp, inp.fingerprint())
+    if lock is not None and _uses_lock(inp, lock, inp.fingerprint(), upgrade):
+        origin = inp.committed_lock if raw and inp.committed_lock is not None and \
+            _same_file(inp.committed_lock, raw) else inp.lock_path
+        permit_lock(inp, environ, lock, origin)
+    else:
+        permit_configured(inp, environ)
+    return lock, raw
+
+
+def _same_file(path: Path, raw: bytes) -> bool:
+    from uvx_nix import files
+
+    try:
+        return files.read_bounded(path, lockfile.MAX_BYTES, within=path.parent) == raw
+    except (OSError, UserError):
+        return False
+
+
+def forget_verified(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> None:
+    """Drop this machine's verified marks for the project's current lock files (`deny`)."""
+    from uvx_nix import files
+
+    for path in (inp.lock_path, inp.committed_lock):
+        if path is None:
+            continue
+        try:
+            raw = files.read_bounded(path, lockfile.MAX_BYTES, within=path.parent)
+        except (OSError, UserError):
+            continue
+        with contextlib.suppress(OSError):
+            _verified_marker(environ, inp.lock_dir, raw).unlink()
 
 
 def _last_good(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfile.Lock | None,
@@ -452,7 +562,10 @@ def _last_good(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfil
 def _rewrite_migrated(inp: inputs_mod.Inputs, lock: lockfile.Lock, environ: Mapping[str, str],
                       quiet: bool) -> bytes:
     """An older-format lock that still matches: rewrite it in the current format."""
-    old = inp.lock_path.read_bytes()
+    from uvx_nix import files
+
+    old = files.read_bounded(inp.lock_path, lockfile.MAX_BYTES, within=inp.lock_dir,
+                             code=EXIT_LOCKFILE)
     try:
         new = lockfile.write(inp.lock_path, lock)
     except OSError as exc:

@@ -35,6 +35,7 @@ KEY_VARIABLES = (
     "XDG_CONFIG_DIRS",
     "HOME",
     "UVX_NIX_NIXPKGS",
+    "UVX_NIX_TRUST",  # a trusted run grants nothing lasting: its memo is not a later one's
     "UVX_NIX_LIBRARIES",
     "UVX_NIX_DEFAULT_LIBRARIES",
     "UVX_NIX_STRATEGY",

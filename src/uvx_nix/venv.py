@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from uvx_nix import files, state
+from uvx_nix.errors import UserError
 
 HOOK_MODULE = "_uvx_nix_scope.py"
 HOOK_PTH = "_uvx_nix_scope.pth"
@@ -44,7 +45,8 @@ def safe_location(root: Path, environ: Mapping[str, str]) -> Path | None:
 def home(venv: Path) -> str | None:
     """The ``home`` a venv's pyvenv.cfg names (the directory of its base interpreter)."""
     try:
-        text = (venv / "pyvenv.cfg").read_text(encoding="utf-8", errors="replace")
+        text = files.read_bounded(venv / "pyvenv.cfg", 64 * files.KIB, within=venv).decode(
+            "utf-8", "replace")
     except OSError:
         return None
     for line in text.splitlines():
@@ -128,8 +130,12 @@ def install_hook(site: Path) -> bool:
     changed = False
     for path, data in ((target, source), (site / HOOK_PTH, b"import _uvx_nix_scope\n")):
         try:
-            if path.exists() and not path.is_symlink() and path.read_bytes() == data:
+            if not path.is_symlink() and \
+                    files.read_bounded(path, len(data), within=site) == data:
                 continue
+        except (OSError, UserError):
+            pass  # missing, a FIFO, a link, too large: replaced below
+        try:
             files.write_atomic(path, data, 0o644)
             changed = True
         except OSError:

@@ -101,6 +101,9 @@ class Sim:
             input=input,
             capture_output=True,
             text=True,
+            # Nix prints store and GC-root paths as bytes: a non-UTF-8 directory name left by
+            # another test must not crash this one's decoding.
+            errors="surrogateescape",
             timeout=timeout,
             check=False,
             env=host_env,

@@ -149,16 +149,25 @@ let
   # `allowUnfree = config.allowUnfree || getEnv "NIXPKGS_ALLOW_UNFREE" == "1"`, else the
   # derivation refuses to evaluate, with nixpkgs' message. (Only its first lines are copied.)
   allowUnfree = (config.allowUnfree or false) || builtins.getEnv "NIXPKGS_ALLOW_UNFREE" == "1";
+  allowInsecure = drv: builtins.getEnv "NIXPKGS_ALLOW_INSECURE" == "1"
+    || builtins.elem drv.name (config.permittedInsecurePackages or [ ]);
   checkMeta = pos: drv:
     let
       unfree = !(drv.meta.license.free or true);
-      msg = "Refusing to evaluate package '${drv.name}' in ${pos} because it has an unfree "
-        + "license (‘${drv.meta.license.shortName}’)\n"
-        + "a) To temporarily allow unfree packages, you can use an environment variable\n"
-        + "   for a single invocation of the nix tools.\n\n"
-        + "     $ export NIXPKGS_ALLOW_UNFREE=1\n";
+      insecure = (drv.meta.knownVulnerabilities or [ ]) != [ ];
+      refuse = why: "Refusing to evaluate package '${drv.name}' in ${pos} because it ${why}";
+      msg =
+        if unfree && !allowUnfree then refuse
+          ("has an unfree license (‘${drv.meta.license.shortName}’)\n"
+          + "a) To temporarily allow unfree packages, you can use an environment variable\n"
+          + "   for a single invocation of the nix tools.\n\n"
+          + "     $ export NIXPKGS_ALLOW_UNFREE=1\n")
+        else if insecure && !(allowInsecure drv) then refuse
+          ("is marked as insecure\n\nKnown issues:\n"
+          + builtins.concatStringsSep "" (map (v: " - ${v}\n") drv.meta.knownVulnerabilities))
+        else null;
     in
-    if unfree && !allowUnfree
+    if msg != null
     then drv // { outPath = throw msg; drvPath = throw msg; out = throw msg; }
     else drv;
 
@@ -209,6 +218,20 @@ let
     tmux = simple "tmux" { };
     uv = simple "uv" { version = data.uvVersion; };
     python3 = pythonInterpreters.python312 or (builtins.head (builtins.attrValues pythonInterpreters));
+
+    # An insecure library, as openssl_1_1 was until its removal in 2026-07 (refused unless
+    # permitted by name in permittedInsecurePackages).
+    openssl_1_1 = checkMeta "pkgs/development/libraries/openssl/default.nix:300"
+      (derivation {
+        name = "openssl-1.1.1w";
+        inherit system;
+        builder = sh;
+        args = [ "sh" "-ec" "PATH=${busybox}/bin; mkdir -p $out/lib; echo look-alike > $out/lib/README" ];
+      } // {
+        pname = "openssl";
+        version = "1.1.1w";
+        meta.knownVulnerabilities = [ "OpenSSL 1.1 is end of life" ];
+      });
 
     # An unfree library set, as cudaPackages' redistributables are (licence nvidiaCudaRedist,
     # pkgs/development/cuda-modules): refused unless allowed.
