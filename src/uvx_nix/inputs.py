@@ -246,7 +246,9 @@ def python_request(invocation: Invocation, environ: Mapping[str, str], start: Pa
         path = find(start, None)
         return _pin(path, global_dir) or _default(str(path) if path else "default")
     rp_text = proj.requires_python
-    origin = f"requires-python of the workspace at {proj.root}"
+    several = len(proj.member_requires) > 1
+    origin = f"requires-python in {proj.root / 'pyproject.toml'}" + (
+        " intersected with the workspace members'" if several else "")
     rp = request.parse_specifiers(rp_text, origin) if rp_text else None
     if rp is not None and not request.intersects(rp):
         return _default()  # disjoint members: uv reports that itself
@@ -266,7 +268,7 @@ def _sets_preference(path: Path, pyproject: bool, within: Path | None = None) ->
     uv's to report, so it counts as not setting one."""
     try:
         data = project.read_toml(path, within)
-    except UserError:
+    except project.UnparsableError:
         return False
     if pyproject:
         tool = data.get("tool")
@@ -395,9 +397,10 @@ def gather(invocation: Invocation, environ: Mapping[str, str],
         examined: list[Path] = []
         try:
             proj = project.find(start, examined)
-        except UserError:
-            # A pyproject.toml uv cannot read either: uv reports it in its own words (and exit
-            # code) for the commands that read the project; resolve as outside a project.
+        except project.UnparsableError:
+            # A pyproject.toml uv cannot parse either: uv reports it in its own words (and
+            # exit code) for the commands that read the project; resolve as outside a project.
+            # (A file refused before reading, a FIFO or a link out, stays uvx-nix's error.)
             proj = None
         finally:
             watched.extend(examined)

@@ -56,6 +56,11 @@ MAX_PYTHON_VERSION = 64 * files.KIB
 MAX_SCRIPT = 16 * files.MIB
 
 
+class UnparsableError(UserError):
+    """A file that is readable but not valid UTF-8 TOML: uv reports that in its own words
+    (unlike a file refused before reading, such as a FIFO or a link out of the project)."""
+
+
 def read_toml(path: Path, within: Path | None) -> dict[str, Any]:
     """Parse a TOML file into plain Python data, or raise a one-line error.  ``within``: the
     directory the file must resolve inside (None for the user's own files)."""
@@ -65,8 +70,8 @@ def read_toml(path: Path, within: Path | None) -> dict[str, Any]:
     try:
         text = files.read_bounded(path, MAX_TOML, within=within).decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UserError(f"{display_path(path)} is not UTF-8 text; fix or remove it",
-                        EXIT_CONFIG) from exc
+        raise UnparsableError(f"{display_path(path)} is not UTF-8 text; fix or remove it",
+                              EXIT_CONFIG) from exc
     except OSError as exc:
         raise UserError(f"cannot read {display_path(path)}: {exc.strerror}; check its "
                         "permissions", EXIT_CONFIG) from exc
@@ -74,8 +79,8 @@ def read_toml(path: Path, within: Path | None) -> dict[str, Any]:
         data = tomlkit.parse(text).unwrap()
     except (TOMLKitError, ValueError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"{display_path(path)} is not valid TOML ({detail}); fix the file",
-                        EXIT_CONFIG) from exc
+        raise UnparsableError(f"{display_path(path)} is not valid TOML ({detail}); fix the "
+                              "file", EXIT_CONFIG) from exc
     return data
 
 

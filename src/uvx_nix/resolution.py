@@ -163,7 +163,10 @@ def venv_interpreter(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> list
         return []
     from uvx_nix import venv
 
-    home = venv.home(venv.location(inp.project.root, environ))
+    try:
+        home = venv.home(venv.location(inp.project.root, environ))
+    except UserError:
+        return []  # a pyvenv.cfg refused unread (a FIFO, a link out): nothing to keep
     if not home:
         return []
     real = os.path.realpath(home)
