@@ -107,3 +107,18 @@ def test_value_options_match_real_uv(sub: str) -> None:
     assert documented <= argv.VALUE_OPTIONS, documented - argv.VALUE_OPTIONS
     shorts = set(re.findall(r"^\s+-(\w), --[a-z0-9-]+ <", out, re.M))
     assert shorts <= argv.SHORT_VALUE_OPTIONS, shorts - argv.SHORT_VALUE_OPTIONS
+
+
+def test_preference_flags_config_file_and_scope() -> None:
+    inv = argv.parse(["--no-managed-python", "run", "python"])
+    assert inv.preference
+    assert argv.parse(["--python-preference", "system", "sync"]).command == ("sync",)
+    assert argv.parse(["--python-preference=system", "sync"]).preference
+    assert not argv.parse(["run", "--", "--managed-python"]).preference
+    assert argv.parse(["--config-file", "u.toml", "sync"]).config_file == "u.toml"
+    assert argv.parse(["sync"]).scope == "environment"
+    assert argv.parse(["run", "--no-sync", "x"]).scope == ""
+    assert argv.parse(["run", "x", "--no-sync"]).scope == "environment"  # x's own argument
+    assert argv.parse(["lock"]).scope == ""
+    assert argv.parse(["python", "find", "3.12"]).scope == "python:3.12"
+    assert argv.parse(["tool", "run", "ruff"]).scope == "tool"

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from uvx_nix import argv as argv_mod
 from uvx_nix import cli, execute, reference
 from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
 
@@ -116,7 +117,8 @@ def test_main_never_has_an_internal_error(monkeypatch: pytest.MonkeyPatch, args:
     def fake_exec(uv: str, argv: object, env: object) -> None:
         raise _ExecError
 
-    def fake_resolve(inv: object, environ: object, key: str, path: str) -> dict[str, str]:
+    def fake_resolve(inv: object, environ: object, key: str, path: str,
+                     stdin: bytes | None = None) -> dict[str, str]:
         return {"python_bin": "/nix/store/x/bin", "libs": "", "strategy": "interpreter"}
 
     monkeypatch.setattr(execute, "find_uv", lambda environ, own=None: "/usr/bin/uv")
@@ -124,7 +126,7 @@ def test_main_never_has_an_internal_error(monkeypatch: pytest.MonkeyPatch, args:
     monkeypatch.setattr(activation, "detect",
                         lambda environ, root="/": activation.Activation(True, "test"))
     monkeypatch.setattr(resolution, "resolve_for", fake_resolve)
-    monkeypatch.setattr(commands, "main", lambda argv, environ: 0)
+    monkeypatch.setattr(commands, "main", lambda argv, environ, outer=None: 0)
     monkeypatch.setattr(pythons, "install", lambda inv, environ: 0)  # would run nix
     monkeypatch.setattr(pythons, "uninstall", lambda inv, environ: False)
     monkeypatch.setenv("UVX_NIX_CACHE_DIR", "/nonexistent/uvx-nix-cache")
@@ -194,6 +196,33 @@ def test_gather_reads_any_project_without_crashing(settings_table: dict[str, obj
     if error is not None:
         assert error.exit_code in (70, 71), error
         assert "\n" not in error.message, error.message
+
+
+def test_stdin_metadata_is_the_script_block() -> None:
+    script = b"# /// script\n# requires-python = '<3.12'\n# ///\nprint(1)\n"
+    assert cli._stdin_metadata(script).startswith("# /// script\n# requires-python")
+    assert "print" not in cli._stdin_metadata(script)
+    assert cli._stdin_metadata(b"print(1)\n") == ""
+    assert cli._stdin_metadata(None) == ""
+
+
+@pytest.mark.parametrize(("args", "environ", "refused"), [
+    (["pip", "install", "--system", "six"], {}, True),
+    (["pip", "uninstall", "six"], {"UV_SYSTEM_PYTHON": "1"}, True),
+    (["pip", "install", "--system", "--target", "d", "six"], {}, False),
+    (["pip", "install", "--system", "--prefix=d", "six"], {}, False),
+    (["pip", "install", "six"], {}, False),
+])
+def test_pip_system_into_the_store_is_refused(args: list[str], environ: dict[str, str],
+                                              refused: bool) -> None:
+    inv = argv_mod.parse(args)
+    fields = {"interpreter": "/nix/store/x-python3/bin/python3.12"}
+    if refused:
+        with pytest.raises(UserError) as info:
+            cli._refuse_store_writes(inv, fields, environ)
+        assert "read-only Nix store" in info.value.message
+    else:
+        cli._refuse_store_writes(inv, fields, environ)
 
 
 def test_an_error_line_escapes_what_a_file_name_could_draw() -> None:

@@ -57,7 +57,7 @@ def test_env_formats(sim: Sim, project_dir: Path, fmt: str) -> None:
     res = uvx(sim, ["nix", "env", "--format", fmt], cwd=project_dir,
               env={"NIX_PYTHONPATH": "/nix/store/x-site"}, check=True)
     out = res.stdout
-    search = f"{sim.pkgs['python313']}/bin"
+    search = f"{sim.pkgs['python312']}/bin"  # python3, the first match of >=3.11 for uv
     if fmt == "json":
         delta = json.loads(out)
         assert delta["UV_PYTHON_SEARCH_PATH"] == search

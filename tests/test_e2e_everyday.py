@@ -39,9 +39,9 @@ def test_shim_named_uv_earlier_on_path(sim: Sim, project_dir: Path) -> None:
     assert shim.stdout == real.stdout
 
 
-def test_shim_named_uvx_runs_tool_run(sim: Sim, project_dir: Path) -> None:
+def test_shim_named_uvx_runs_uvx(sim: Sim, project_dir: Path) -> None:
     shims = _shim_dir(sim, project_dir, "uvx")
-    real = sim.run([f"{uv_bin(sim)}/uv", "tool", "run", "--help"], cwd=project_dir, check=True)
+    real = sim.run([f"{uv_bin(sim)}/uvx", "--help"], cwd=project_dir, check=True)
     res = sim.run(["uvx", "--help"], cwd=project_dir, path_prepend=[shims, uv_bin(sim)],
                   check=True)
     assert res.stdout == real.stdout

@@ -89,7 +89,8 @@ def test_unfree_needs_the_setting_not_nixpkgs_variable(sim: Sim, project_dir: Pa
 def test_free_threaded_requests_lock_the_free_threaded_attribute(sim: Sim,
                                                                  project_dir: Path) -> None:
     _pinned_313(project_dir)
-    res = uvx(sim, ["nix", "lock"], cwd=project_dir, env={"UV_PYTHON": "3.13t"})
+    (project_dir / ".python-version").write_text("3.13t\n")  # the project's own request
+    res = uvx(sim, ["nix", "lock"], cwd=project_dir)
     assert res.returncode == 0, res.stderr
     lock = (project_dir / "uvx-nix.lock").read_text()
     assert 'python-attribute = "python313FreeThreading"' in lock

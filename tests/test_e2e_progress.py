@@ -75,7 +75,7 @@ def _in_terminal(sim: Sim, project: Path, command: str, env: dict[str, str]) -> 
 
 def test_a_terminal_shows_the_phase_and_the_build_then_the_closing_line(
         sim: Sim, project_dir: Path) -> None:
-    write_project(project_dir)
+    write_project(project_dir, requires=">=3.13")  # not the slowed python312 (python3)
     pkgs = _nixpkgs(sim, project_dir)
     shots = _in_terminal(sim, project_dir, "uvx-nix python find",
                          {"UVX_NIX_NIXPKGS": str(pkgs), "UVX_NIX_LIBRARIES": "chatty"})
@@ -124,7 +124,7 @@ def test_no_terminal_no_progress_only_the_closing_line(sim: Sim, project_dir: Pa
     # A user who has not checked this lock yet (a fresh HOME): its paths are realised.
     sim.reset_home(tmp_path / "other-home")
     other = uvx(sim, FIND, cwd=project_dir, env=env, check=True)
-    assert re.fullmatch(r"Fetched CPython 3\.13\.\d+ and 3 libraries from nixpkgs at /\S+ in "
+    assert re.fullmatch(r"Fetched CPython 3\.12\.\d+ and 3 libraries from nixpkgs at /\S+ in "
                         r"\d+\.\ds, as locked in uvx-nix\.lock\n", other.stderr), other.stderr
     # Quiet: nothing at all, on a miss too.
     (project_dir / ".python-version").write_text("3.13\n")
@@ -150,7 +150,7 @@ def test_ci_logs_get_one_plain_line_per_phase(sim: Sim, project_dir: Path) -> No
 
 def test_ci_logs_name_a_download(sim: Sim, project_dir: Path, tmp_path: Path) -> None:
     """A binary cache (file://, as the simulation has no network) serves ``bulky``."""
-    write_project(project_dir)
+    write_project(project_dir, requires=">=3.13")  # not the slowed python312 (python3)
     pkgs = _nixpkgs(sim, project_dir)
     cache = project_dir / "binary-cache"
     nix = ["nix", "--extra-experimental-features", "nix-command"]

@@ -93,3 +93,32 @@ def test_nix_ld_strategy() -> None:
     assert "LD_LIBRARY_PATH" not in env
     assert "UV_PYTHON_SEARCH_PATH" not in env
     assert "UV_PYTHON_DOWNLOADS" not in env
+
+
+def test_a_preference_you_expressed_is_never_overridden() -> None:
+    """uv refuses UV_PYTHON_PREFERENCE beside UV_(NO_)MANAGED_PYTHON or their flags."""
+    for environ in ({"UV_NO_MANAGED_PYTHON": "1"}, {"UV_MANAGED_PYTHON": "true"},
+                    {"UV_PYTHON_PREFERENCE": "system"}):
+        env = environment.build(FIELDS, environ)
+        assert env.get("UV_PYTHON_PREFERENCE") == environ.get("UV_PYTHON_PREFERENCE")
+        assert environment.PREFERENCE_MARKER not in env
+    # False values do not conflict in uv: uvx-nix still sets its default.
+    env = environment.build(FIELDS, {"UV_NO_MANAGED_PYTHON": "0"})
+    assert env["UV_PYTHON_PREFERENCE"] == "only-system"
+    assert "UV_PYTHON_PREFERENCE" not in environment.build(FIELDS, {}, preference_flag=True)
+    config = {**FIELDS, "preference": "config"}
+    assert "UV_PYTHON_PREFERENCE" not in environment.build(config, {})
+
+
+def test_a_nested_call_takes_back_the_preference_it_was_given() -> None:
+    outer = environment.build(FIELDS, {})
+    assert outer[environment.PREFERENCE_MARKER] == "only-system"
+    inner = environment.build(FIELDS, outer, preference_flag=True)
+    assert "UV_PYTHON_PREFERENCE" not in inner
+    assert environment.PREFERENCE_MARKER not in inner
+    again = environment.build(FIELDS, outer)
+    assert again["UV_PYTHON_PREFERENCE"] == "only-system"
+    # Your own value, equal or not, is never taken out.
+    mine = environment.build(FIELDS, {"UV_PYTHON_PREFERENCE": "only-system"},
+                             preference_flag=True)
+    assert mine["UV_PYTHON_PREFERENCE"] == "only-system"

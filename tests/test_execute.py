@@ -99,3 +99,25 @@ def test_exec_of_a_script_counts_hops_and_stops_a_loop(tmp_path: Path,
     with pytest.raises(SystemExit):
         execute.exec_uv(str(elf), ["sync"], {"UVX_NIX_DEPTH": "5"})
     assert "UVX_NIX_DEPTH" not in seen[-1]
+
+
+def _fake_uv(path: Path, version: str, log: Path) -> Path:
+    path.write_text(f"#!/bin/sh\necho x >> {log}\necho 'uv {version} (test)'\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_uv_version_is_checked_once_per_binary(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    good = _fake_uv(tmp_path / "uv", "0.13.9", log)
+    execute.check_version(str(good), str(tmp_path / "cache"))
+    execute.check_version(str(good), str(tmp_path / "cache"))
+    assert log.read_text() == "x\n"  # remembered
+    old = _fake_uv(tmp_path / "old-uv", "0.11.7", log)
+    for _ in range(2):  # an old uv is never remembered as good
+        with pytest.raises(UserError) as info:
+            execute.check_version(str(old), str(tmp_path / "cache"))
+        assert info.value.exit_code == EXIT_UV_MISSING
+        assert "0.11.7" in info.value.message
+        assert "0.11.8" in info.value.message
+    assert log.read_text() == "x\nx\nx\n"

@@ -284,15 +284,15 @@ def _ro_project(sim: Sim, d: Path) -> Run:
 
 
 def _ro_project_with_committed_lock(sim: Sim, d: Path) -> Run:
-    """A read-only checkout whose committed lock names python312 for '>=3.12' (valid: the
-    locked nixpkgs gives exactly that path), while a fresh resolution would pick 3.13."""
+    """A read-only checkout whose committed lock names python313 for '>=3.12' (valid: the
+    locked nixpkgs gives exactly that path), while a fresh resolution would pick 3.12."""
     _project(d, requires=">=3.12")
     res = _run(sim, d, Run(args=list(FIND)))
     assert res.returncode == 0, res.stderr
     text = (d / "uvx-nix.lock").read_text()
-    for old, new in ((sim.pkgs["python313"], sim.pkgs["python312"]),
-                     ('"python313"', '"python312"'), ("python3.13", "python3.12"),
-                     ('python-version = "3.13.0"', 'python-version = "3.12.1"')):
+    for old, new in ((sim.pkgs["python312"], sim.pkgs["python313"]),
+                     ('"python312"', '"python313"'), ("python3.12", "python3.13"),
+                     ('python-version = "3.12.1"', 'python-version = "3.13.0"')):
         assert old in text
         text = text.replace(old, new)
     (d / "uvx-nix.lock").write_text(text)
@@ -431,9 +431,11 @@ def _injection_cases() -> list[Case]:
         code, words = (UV, ()) if is_path else (70, _INVALID_REQUEST)
         cases.append(Case(f"inject-python-flag-{name}", _cli_python(payload), code, words))
         cases.append(Case(f"inject-UV_PYTHON-{name}", _env("UV_PYTHON", payload), code, words))
+        # In a version file uv skips a line it does not support (with its own warning) and
+        # asks for the default: never evaluated, never an error of uvx-nix's.
         first = payload.splitlines()[0]
         cases.append(Case(f"inject-python-version-{name}", _python_version(first + "\n"),
-                          UV if "/" in first else 70, () if "/" in first else _INVALID_REQUEST))
+                          UV if "/" in first else 0, ()))
     # Syntactically valid sources: passed to Nix as data, so Nix fails to fetch them; the
     # expression inside is never evaluated (the marker never appears).
     for form, source in (("flake", f'path:/nonexistent/${{{EVAL_ME_TIGHT}}}'),
@@ -456,19 +458,22 @@ def _injection_cases() -> list[Case]:
 
 
 CASES: list[Case] = [
-    Case("pyproject-malformed", _pyproject_text(b"[project\nname = "), 70,
-         ("pyproject.toml is not valid TOML",)),
-    Case("pyproject-not-utf8", _pyproject_text(b'[project]\nname = "\xff"\n'), 70,
-         ("not UTF-8",)),
+    # A pyproject.toml uv cannot read: uv's own diagnostic and exit code, as with plain uv.
+    Case("pyproject-malformed", _pyproject_text(b"[project\nname = "), UV,
+         ("Failed to parse", "pyproject.toml")),
+    Case("pyproject-not-utf8", _pyproject_text(b'[project]\nname = "\xff"\n'), UV,
+         ("pyproject.toml",)),
     Case("requires-python-unsatisfiable", _requires(">=3.99"), 71,
          ("nixpkgs has no Python matching '>=3.99'", "cpython 3.10", "cpython 3.13")),
     Case("requires-python-garbage", _requires("banana"), 70,
          ("invalid Python request 'banana'",)),
-    Case("python-version-empty", _python_version(""), 0, (), _prefix("python313")),
+    # As uv: a version file without a request asks for the default interpreter (python3,
+    # which satisfies >=3.11 here), and a line uv does not support is skipped with uv's warning.
+    Case("python-version-empty", _python_version(""), 0, (), _prefix("python312")),
     Case("python-version-blank-lines", _python_version("\n  \n# comment\n"), 0, (),
-         _prefix("python313")),
-    Case("python-version-garbage", _python_version("banana!\n"), 70,
-         ("invalid Python request 'banana!'",)),
+         _prefix("python312")),
+    Case("python-version-garbage", _python_version("banana!\n"), 0,
+         ("Ignoring unsupported Python request `banana!`",), _prefix("python312")),
     Case("python-version-several-lines", _python_version("3.12\n3.13\n"), 0, (),
          _all(_prefix("python312"), _lock_attr(".", "python312"))),
     Case("python-version-a-path", _python_version("/usr/bin/python3\n"), UV,
@@ -508,13 +513,13 @@ CASES: list[Case] = [
          ("but the locked nixpkgs gives", "uvx-nix nix lock --upgrade")),
     Case("lock-library-of-another-attribute", _swap_store_path("zlib", "openssl"), 74,
          ("but the locked nixpkgs gives", "uvx-nix nix lock --upgrade")),
-    Case("home-unwritable", _ro_home(missing=False), 0, (), _prefix("python313")),
-    Case("home-missing", _ro_home(missing=True), 0, (), _prefix("python313")),
-    Case("xdg-dirs-missing-and-unwritable", _ro_xdg, 0, (), _prefix("python313")),
+    Case("home-unwritable", _ro_home(missing=False), 0, (), _prefix("python312")),
+    Case("home-missing", _ro_home(missing=True), 0, (), _prefix("python312")),
+    Case("xdg-dirs-missing-and-unwritable", _ro_xdg, 0, (), _prefix("python312")),
     Case("project-read-only", _ro_project, 0, ("is not writable",),
          _all(_prefix("python313"), _lock_in_cache)),
     Case("project-read-only-honours-its-committed-lock", _ro_project_with_committed_lock, 0,
-         ("is not writable",), _prefix("python312")),
+         ("is not writable",), _prefix("python313")),
     Case("path-with-spaces-and-non-ascii", _odd_path, 0, (),
          _all(_prefix("python312"), _lock_attr("my project ü ✓", "python312"))),
     Case("project-through-symlink", _symlinked, 0, (),

@@ -26,7 +26,8 @@ def test_nearest_project_and_its_workspace_root(tmp_path: Path) -> None:
     assert found is not None
     assert found.directory == member
     assert found.root == root
-    assert found.requires_python == ">=3.12"  # the workspace root's, as uv uses
+    # uv intersects every member's requires-python (find_requires_python).
+    assert found.requires_python == ">=3.12, >=3.11"
 
 
 def test_excluded_member_is_its_own_root(tmp_path: Path) -> None:
@@ -64,20 +65,29 @@ def test_python_version_file_stops_at_the_root(tmp_path: Path) -> None:
     root = tmp_path / "root"
     start = root / "sub"
     start.mkdir(parents=True)
-    found, examined = project.python_version_file(start, root)
+    global_dir = tmp_path / "config" / "uv"
+    found, examined = project.version_file(start, root, global_dir)
     assert found is None
-    assert examined == [start / ".python-version", root / ".python-version"]
-    found, _ = project.python_version_file(start, None)
+    names = [".python-version", ".python-versions"]
+    assert examined == [start / n for n in names] + [root / n for n in names] + \
+        [global_dir / n for n in names]  # all watched: one created later must be seen
+    found, _ = project.version_file(start, None, global_dir)
     assert found == tmp_path / ".python-version"
+    global_dir.mkdir(parents=True)
+    (global_dir / ".python-version").write_text("3.12\n")
+    assert project.version_file(start, root, global_dir)[0] == global_dir / ".python-version"
+    assert project.version_file(tmp_path, None, global_dir, local=False)[0] == \
+        global_dir / ".python-version"
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("3.12\n", "3.12"), ("\n# pinned\n3.13\n3.12\n", "3.13"), ("", None), ("  \n", None),
+    ("3.12\n", ["3.12"]), ("\n# pinned\n3.13\n3.12\n", ["3.13", "3.12"]), ("", []),
+    ("  \n", []),
 ])
-def test_read_python_version(tmp_path: Path, text: str, expected: str | None) -> None:
+def test_read_python_versions(tmp_path: Path, text: str, expected: list[str]) -> None:
     path = tmp_path / ".python-version"
     path.write_text(text)
-    assert project.read_python_version(path, tmp_path) == expected
+    assert project.read_python_versions(path, tmp_path) == expected
 
 
 def test_script_metadata(tmp_path: Path) -> None:

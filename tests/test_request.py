@@ -100,3 +100,31 @@ def test_matching_agrees_with_packaging(clauses: list[str], version: list[int]) 
     parsed = request.parse_specifiers(text, "test")
     ours = all(request.clause_matches(c, tuple(version)) for c in parsed)
     assert ours == expected, (text, version)
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    ("==3.12.*", "<3.12", False),
+    ("==3.11.*", "<3.12", True),
+    (">=3.10,<3.12", ">=3.12", False),
+    (">=3.10,<=3.12", ">=3.12", True),
+    ("==3.9.*", ">=3.9.5", True),
+    (">3.12", "<3.12.0.1", True),   # dense: 3.12.0.0.1 lies between
+    (">3.12", "<=3.12", False),
+    ("!=3.12.*", "==3.12.3", False),
+    ("!=3.12.*", ">=3.12,<3.14", True),
+    ("==3.12.1", "==3.12.1.0", True),
+])
+def test_intersects_as_uv_compares_ranges(a: str, b: str, expected: bool) -> None:
+    sa = request.parse_specifiers(a, "a")
+    sb = request.parse_specifiers(b, "b")
+    assert request.intersects(sa, sb) is expected
+    assert request.intersects(sb, sa) is expected
+
+
+def test_exact_version_of_a_request() -> None:
+    assert request.parse("3.12", "x").exact == (3, 12)
+    assert request.parse("cpython@3.12.1", "x").exact == (3, 12, 1)
+    assert request.parse("3", "x").exact == (3,)
+    assert request.parse(">=3.12", "x").exact is None
+    assert request.contains(request.parse_specifiers(">=3.10", "x"), (3, 12))
+    assert not request.contains(request.parse_specifiers(">=3.10", "x"), (3,))

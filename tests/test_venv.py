@@ -38,8 +38,12 @@ def test_replace_foreign_never_follows_a_symlinked_venv(tmp_path: Path) -> None:
     (tmp_path / ".venv").symlink_to(real)
     assert venv.replace_foreign(tmp_path / ".venv", quiet=True) is False
     assert (real / "pyvenv.cfg").exists()
+    (real / "work.txt").write_text("mine")
     assert venv.replace_foreign(real, quiet=True) is True
     assert not real.exists()
+    aside = list(tmp_path.glob("real.replaced-*"))
+    assert len(aside) == 1
+    assert (aside[0] / "work.txt").read_text() == "mine"
 
 
 def test_install_hook_is_idempotent(tmp_path: Path) -> None:

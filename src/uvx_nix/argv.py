@@ -32,6 +32,7 @@ VALUE_OPTIONS = frozenset(
         "--optional", "--out-dir", "--output-file", "--output-format", "--overrides", "--package",
         "--prefix", "--prerelease", "--prerelease-package", "--project", "--prompt", "--prune",
         "--pypy-mirror", "--pyodide-mirror", "--python", "--python-downloads-json-url",
+        "--python-preference",
         "--python-platform", "--python-version", "--refresh-package", "--reinstall-package",
         "--requirements", "--resolution", "--rev", "--tag", "--target", "--torch-backend",
         "--upgrade-group", "--upgrade-package", "--vcs", "--with", "--with-editable",
@@ -61,6 +62,12 @@ NO_INTERPRETER = frozenset(
         ("tool", "update-shell"),
     }
 )
+# Commands that sync the project's environment: uv looks for the version file from the
+# workspace root (ProjectEnvironment::get_or_init), wherever in the workspace it runs.  The
+# others (`uv lock`, `venv`, `tree`, `export`, `python find`, and `add`/`remove`/`run` with
+# --frozen, --no-sync or --isolated) start from the directory they run in.
+ENVIRONMENT_COMMANDS = frozenset({("run",), ("sync",), ("add",), ("remove",), ("version",)})
+_NO_ENVIRONMENT_FLAGS = frozenset({"--frozen", "--no-sync", "--isolated"})
 # Commands whose trailing words are another program's arguments.
 PASSTHROUGH_TAIL = frozenset({("run",), ("tool", "run")})
 
@@ -72,8 +79,9 @@ class Invocation:
     and ``dataclasses`` costs more to import than the whole cache hit.
     """
 
-    __slots__ = ("args", "command", "directory", "help", "no_config", "offline", "positionals",
-                 "project", "python", "quiet", "script", "tail", "version")
+    __slots__ = ("args", "command", "config_file", "directory", "help", "no_config", "offline",
+                 "positionals", "preference", "project", "python", "quiet", "script", "tail",
+                 "version")
 
     def __init__(
         self,
@@ -90,8 +98,12 @@ class Invocation:
         version: bool = False,
         positionals: tuple[str, ...] = (),
         tail: tuple[str, ...] = (),
+        preference: bool = False,
+        config_file: str | None = None,
     ) -> None:
         self.args = args
+        self.preference = preference
+        self.config_file = config_file
         self.command = command
         self.directory = directory
         self.project = project
@@ -122,6 +134,23 @@ class Invocation:
     def own(self) -> bool:
         """``uvx-nix nix ...``: one of uvx-nix's own commands."""
         return self.command[:1] == ("nix",)
+
+    @property
+    def syncs_environment(self) -> bool:
+        """A command that syncs the project's environment (see ENVIRONMENT_COMMANDS)."""
+        if self.command[:1] not in ENVIRONMENT_COMMANDS:
+            return False
+        options = self.args[: len(self.args) - len(self.tail)]
+        return not any(a in _NO_ENVIRONMENT_FLAGS for a in options)
+
+    @property
+    def scope(self) -> str:
+        """What, beyond the directory and flags, decides the request: part of the hot key."""
+        if self.command[:1] == ("tool",):
+            return "tool"
+        if self.command[:1] == ("python",):
+            return "python:" + (self.positionals[0] if self.positionals else "")
+        return "environment" if self.syncs_environment else ""
 
     @property
     def needs_interpreter(self) -> bool:
@@ -178,11 +207,16 @@ def parse(args: Sequence[str]) -> Invocation:  # noqa: PLR0915 - one flat scan o
                     "--project": "project",
                     "--python": "python",
                     "--script": "script",
+                    "--config-file": "config_file",
                 }.get(name)
                 if key:
                     fields[key] = value
+                if name == "--python-preference":
+                    fields["preference"] = True
             elif name == "--script":
                 fields["run_script_flag"] = True
+            elif name in ("--managed-python", "--no-managed-python"):
+                fields["preference"] = True
             elif name == "--quiet":
                 quiet += 1
             elif name == "--no-config":
@@ -246,6 +280,8 @@ def parse(args: Sequence[str]) -> Invocation:  # noqa: PLR0915 - one flat scan o
         version=bool(fields.get("version")),
         positionals=tuple(positionals),
         tail=tail,
+        preference=bool(fields.get("preference")),
+        config_file=_str(fields.get("config_file")),
     )
 
 

@@ -12,69 +12,133 @@ import sys
 
 from uvx_nix import activation, environment, execute, paths, state
 from uvx_nix import argv as argv_mod
-from uvx_nix.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, UserError, printable
+from uvx_nix.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, UserError, printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: this is the hot path
     from collections.abc import Mapping, Sequence
+    from typing import NoReturn
 
+# uv commands that write into the interpreter they target (with --system: the store's).
+SYSTEM_WRITES = frozenset({("pip", "install"), ("pip", "sync"), ("pip", "uninstall")})
 # uv commands that may (re)install files into the project's venv.
 INSTALLING = frozenset({("sync",), ("add",), ("remove",), ("pip", "install"), ("pip", "sync"),
                         ("version",)})
 
 
-def hot_key(inv: argv_mod.Invocation) -> str:
-    """The hot state's key for this request (the start directory, --python, a script)."""
+def hot_key(inv: argv_mod.Invocation, stdin: bytes | None = None, uv: str = "") -> str:
+    """The hot state's key for this request (the start directory, --python, a script, and
+    the flags and variables that change what uv is asked)."""
     from uvx_nix import __version__
 
     cwd = os.getcwd()
     script = None
-    if inv.script and inv.script != "-":
+    if inv.script == "-":
+        script = "stdin:" + _stdin_metadata(stdin)
+    elif inv.script:
         script = os.path.abspath(os.path.join(cwd, inv.directory or "", inv.script))
-    scope = "tool" if inv.command[:1] == ("tool",) else ""
-    parts = [__version__, cwd, inv.directory, inv.project, inv.python, script, scope]
+    parts = [__version__, cwd, inv.directory, inv.project, inv.python, script, inv.scope,
+             "no-config" if inv.no_config else "", inv.config_file,
+             # another uv, or the same one upgraded in place: its version is checked again
+             f"{uv}:{state.signature(uv)}" if uv else ""]
     return state.key(parts, os.environ)
 
 
-def _run(args: list[str], environ: Mapping[str, str]) -> int:  # noqa: RET503 - ends in exec
+def _stdin_metadata(stdin: bytes | None) -> str:
+    """The PEP 723 block of a script read from stdin (what decides its interpreter)."""
+    if not stdin:
+        return ""
+    text = stdin.decode("utf-8", "replace")
+    begin = text.find("# /// script")
+    if begin < 0:
+        return ""
+    end = text.find("\n# ///", begin + 1)
+    return text[begin:end if end >= 0 else len(text)]
+
+
+def _capture_stdin() -> bytes | None:
+    """`uv run -`: read the script uv will read, then hand uv an identical stdin (an
+    anonymous in-memory file) so the script's PEP 723 metadata can steer the interpreter."""
+    try:
+        if os.isatty(0):
+            return None
+        chunks = []
+        while chunk := os.read(0, 1 << 16):
+            chunks.append(chunk)
+    except OSError:
+        return None
+    data = b"".join(chunks)
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("uvx-nix-stdin")
+    else:  # pragma: no cover - macOS
+        import tempfile
+
+        with tempfile.TemporaryFile() as spool:
+            fd = os.dup(spool.fileno())
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.dup2(fd, 0)
+    os.close(fd)
+    return data
+
+
+def _exec(uv: str, args: list[str], env: Mapping[str, str],
+          uvx_args: list[str] | None) -> NoReturn:
+    """Exec uv; called as `uvx`, exec the real uvx beside it (its own --version and help)."""
+    if uvx_args is not None:
+        sibling = os.path.join(os.path.dirname(uv), "uvx")
+        if os.path.isfile(sibling) and os.access(sibling, os.X_OK):
+            execute.exec_uv(sibling, uvx_args, env)
+    execute.exec_uv(uv, args, env)
+
+
+def _run(args: list[str], environ: Mapping[str, str],
+         uvx_args: list[str] | None = None) -> int:
     inv = argv_mod.parse(args)
     if inv.own:
         from uvx_nix import commands
 
-        return commands.main(list(inv.tail), environ)
+        return commands.main(list(inv.tail), environ, inv)
     uv = execute.find_uv(environ)
     if inv.command == ("python", "uninstall") and activation.detect(environ).active:
         from uvx_nix import pythons
 
         if pythons.uninstall(inv, environ):
             return 0
-    if not inv.needs_interpreter or not activation.detect(environ).active:
-        execute.exec_uv(uv, args, environ)
+    version = uvx_args is not None and uvx_args[:1] in (["--version"], ["-V"])
+    if version or not inv.needs_interpreter or not activation.detect(environ).active:
+        _exec(uv, args, environ, uvx_args)
     if inv.command == ("python", "install"):
         from uvx_nix import pythons
 
         return pythons.install(inv, environ)
-    key = hot_key(inv)
+    stdin = _capture_stdin() if inv.script == "-" and inv.command == ("run",) else None
+    key = hot_key(inv, stdin, uv)
     path = os.path.join(paths.cache_dir_str(environ), "hot", state.filename(key))
     fields = state.load(path, key)
     if fields is None:
         from uvx_nix import resolution
 
-        fields = resolution.resolve_for(inv, environ, key, path)
+        execute.check_version(uv, paths.cache_dir_str(environ))
+        fields = resolution.resolve_for(inv, environ, key, path, stdin)
     site = fields.get("site")
     if site and state.signature(site) != fields.get("site_sig"):
         from uvx_nix import resolution, venv
 
         def again() -> dict[str, str]:
-            return resolution.resolve_for(inv, environ, key, path)
+            return resolution.resolve_for(inv, environ, key, path, stdin)
 
         fields = venv.on_change(fields, key, path, environ, again, quiet=inv.quiet > 0)
+    if inv.command[:2] in SYSTEM_WRITES:
+        _refuse_store_writes(inv, fields, environ)
     if inv.command[:1] == ("python",):
         from uvx_nix import pythons
 
         extra = [b for b in pythons.installed_bins(environ) if b != fields.get("python_bin")]
         fields = {**fields, "python_bin": ":".join([fields.get("python_bin", ""), *extra])}
-    env = environment.build(fields, environ)
+    env = environment.build(fields, environ, inv.preference)
     lock_dir = fields.get("lock_dir")
     if lock_dir and inv.command[:2] in INSTALLING and \
             os.path.exists(paths.patched_file_str(environ, lock_dir)):
@@ -89,7 +153,24 @@ def _run(args: list[str], environ: Mapping[str, str]) -> int:  # noqa: RET503 - 
         if where is not None:
             doctor.after_uv(where, Path(lock_dir), Path(fields["root"]))
         return code
-    execute.exec_uv(uv, args, env)
+    _exec(uv, args, env, uvx_args)
+
+
+def _refuse_store_writes(inv: argv_mod.Invocation, fields: Mapping[str, str],
+                         environ: Mapping[str, str]) -> None:
+    """`uv pip install --system` would write into the nixpkgs interpreter, in the read-only
+    store: one clear line instead of uv's raw OS error."""
+    options = inv.args[: len(inv.args) - len(inv.tail)]
+    system = "--system" in options or environ.get("UV_SYSTEM_PYTHON", "").strip().lower() in (
+        "1", "true", "yes", "y", "on", "t")
+    elsewhere = any(o.split("=", 1)[0] in ("--target", "--prefix") for o in options)
+    if system and not elsewhere:
+        verb = " ".join(inv.command)
+        raise UserError(
+            f"`uv {verb} --system` would change the nixpkgs interpreter "
+            f"{fields.get('interpreter', '')}, which lives in the read-only Nix store; use a "
+            f"virtual environment (`uv venv`, then `uv {verb}`) or --target/--prefix DIR",
+            EXIT_CONFIG)
 
 
 def error_line(message: str, environ: Mapping[str, str], kind: str = "error") -> str:
@@ -103,8 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run as ``uvx-nix ARGS`` (or ``uv``/``uvx`` via a link); returns the exit code on error."""
     args = list(sys.argv[1:] if argv is None else argv)
     prog = os.path.basename(sys.argv[0]) if argv is None else "uvx-nix"
+    uvx_args = None
     if prog == "uvx":
-        args = ["tool", "run", *args]
+        uvx_args, args = args, ["tool", "run", *args]
     environ = os.environ
     # Paths are bytes: a directory name that is not UTF-8 goes out as the bytes it is
     # (messages escape what a repository could name; `nix env` must give the exact path).
@@ -112,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if reconfigure is not None:
         reconfigure(errors="surrogateescape")
     try:
-        return _run(args, environ)
+        return _run(args, environ, uvx_args)
     except UserError as exc:
         if environ.get("UVX_NIX_DEBUG") == "1":
             import traceback

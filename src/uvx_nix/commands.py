@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from uvx_nix import __version__, activation, environment, paths, reference
@@ -18,6 +19,7 @@ from uvx_nix.argv import sync as argv_sync
 from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, UserError, display, display_path
 
 if TYPE_CHECKING:
+    from uvx_nix.inputs import Inputs
     from uvx_nix.resolution import Resolved
 
 COMMANDS = {
@@ -25,6 +27,8 @@ COMMANDS = {
     "lock": "Resolve with Nix and write uvx-nix.lock (--upgrade: re-lock nixpkgs too).",
     "env": "Print the environment uvx-nix gives uv (--format sh|fish|json|dotenv).",
     "gc": "Drop this project's GC roots and cached state (the next call re-roots).",
+    "install-shims": "Install `uv` and `uvx` commands that run uvx-nix (for shebangs and "
+                     "programs that exec uv; put the directory first on PATH).",
 }
 # Commands implemented in their own modules: each exposes
 # ``command(name: str, argv: list[str], environ: Mapping[str, str]) -> int``.
@@ -73,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
                            help="re-lock the nixpkgs source as well")
         if name == "env":
             p.add_argument("--format", choices=("sh", "fish", "json", "dotenv"), default="sh")
+        if name == "install-shims":
+            p.add_argument("--dir", help="where to put them (default: "
+                           "$XDG_DATA_HOME/uvx-nix/bin)")
     return parser
 
 
@@ -108,7 +115,8 @@ def _resolve(args: argparse.Namespace, environ: Mapping[str, str], upgrade: bool
     inp = inputs.gather(_invocation(args), environ)
     # `nix lock` and `nix env` report a Nix failure (direnv's `use uvnix` then keeps its last
     # good environment itself); only the wrapper falls back to the last good resolution.
-    return resolution.ensure(inp, environ, upgrade=upgrade, fallback=not strict)
+    return resolution.ensure(inp, environ, upgrade=upgrade, fallback=not strict,
+                             quiet=bool(getattr(args, "quiet", 0)))
 
 
 def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -159,9 +167,13 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def _hot_state(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     """Whether the next plain `uv sync`/`uv run` here is a cache hit (no TOML, no Nix)."""
-    from uvx_nix import cli, state
+    from uvx_nix import cli, execute, state
 
-    key = cli.hot_key(_invocation(args))
+    try:
+        uv = execute.find_uv(environ)
+    except UserError:
+        uv = ""
+    key = cli.hot_key(_invocation(args), None, uv)
     path = os.path.join(paths.cache_dir_str(environ), "hot", state.filename(key))
     if not os.path.exists(path):
         return "empty (the next uv call reads the project files)"
@@ -173,6 +185,8 @@ def _hot_state(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
 def _lock(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     resolved = _resolve(args, environ, upgrade=args.upgrade)
     entry = resolved.entry
+    if args.quiet:
+        return 0
     print(f"Locked {entry.python_attribute} ({entry.implementation} {entry.python_version}) "
           f"and {len(entry.libraries)} libraries from {display(resolved.lock.nixpkgs_url)} "
           f"in {display_path(resolved.inputs.lock_path)}", file=sys.stderr)
@@ -215,43 +229,121 @@ def _gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from uvx_nix import inputs
 
     inp = inputs.gather(_invocation(args), environ)
+    roots = inp.lock_dir / ".uvx-nix" / "gcroots"
+    dropped = _drop_roots(roots)
+    if inp.project is not None:
+        # One-off requests of this project (--python, UV_PYTHON...) keep theirs in the cache.
+        oneoffs = inputs.oneoff_dir(environ, inp.project.root)
+        if oneoffs.is_dir():
+            for lock_dir in oneoffs.iterdir():
+                dropped += _drop_roots(lock_dir / ".uvx-nix" / "gcroots")
+            shutil.rmtree(oneoffs, ignore_errors=True)
+    states = _drop_hot_states(environ, inp)
+    print(f"Dropped {dropped} GC root(s) in {roots} and {states} cached state(s) of this "
+          "project; the next uv call re-roots (and rebuilds if nix-collect-garbage ran)",
+          file=sys.stderr)
+    return 0
+
+
+def _install_shims(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """`uv` and `uvx` links to this uvx-nix: a shebang such as `#!/usr/bin/env -S uv run
+    --script`, or any program that execs `uv`, then goes through uvx-nix (shell functions
+    cannot catch those). uvx-nix still finds the real uv further along PATH."""
+    from uvx_nix import execute
+
+    directory = Path(args.dir) if args.dir else paths.data_dir(environ) / "bin"
+    own = os.path.realpath(sys.argv[0])
+    if not os.path.isfile(own):
+        raise UserError("cannot tell where this uvx-nix is installed; run it by its full path",
+                        EXIT_CONFIG)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("uv", "uvx"):
+        link = directory / name
+        if os.path.lexists(link) and not execute.is_wrapper(str(link), own):
+            raise UserError(f"{link} exists and is not uvx-nix (the real {name}?); choose "
+                            "another directory with --dir, one that comes first on PATH",
+                            EXIT_CONFIG)
+        tmp = directory / f".{name}.{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        os.symlink(own, tmp)
+        os.replace(tmp, link)
+    print(f"Installed uv and uvx in {directory}, running {own}; put it first on PATH, e.g. "
+          f'export PATH="{directory}:$PATH"', file=sys.stderr)
+    return 0
+
+
+def _drop_roots(roots: Path) -> int:
+    """Only a real directory of ours, and only links into the store: a cloned repository could
+    commit `.uvx-nix/gcroots` as a symlink to, say, ~/.local/bin."""
     from uvx_nix import files
 
-    roots = inp.lock_dir / ".uvx-nix" / "gcroots"
     dropped = 0
-    # Only a real directory of ours, and only links into the store: a cloned repository could
-    # commit `.uvx-nix/gcroots` as a symlink to, say, ~/.local/bin.
-    if files.real_directory(inp.lock_dir / ".uvx-nix") and files.real_directory(roots):
+    if files.real_directory(roots.parent) and files.real_directory(roots):
         for link in roots.iterdir():
             if link.is_symlink() and os.readlink(link).startswith("/nix/store/"):
                 link.unlink()
                 dropped += 1
+    return dropped
+
+
+def _drop_hot_states(environ: Mapping[str, str], inp: Inputs) -> int:
+    """Remove the hot states that belong to this project (or, outside one, to this lock)."""
+    from uvx_nix import state
+
     hot = paths.cache_dir(environ) / "hot"
-    if hot.is_dir():
-        shutil.rmtree(hot, ignore_errors=True)
-    print(f"Dropped {dropped} GC root(s) in {display_path(roots)}; the next uv call re-roots "
-          "(and rebuilds if nix-collect-garbage ran)", file=sys.stderr)
-    return 0
+    mine = {str(inp.lock_dir)}
+    if inp.project is not None:
+        mine.add(str(inp.project.root))
+    dropped = 0
+    for path in hot.glob("*.state") if hot.is_dir() else []:
+        try:
+            data = path.read_bytes()
+            words = data.decode("utf-8", "surrogateescape").split("\0", 3)
+            fields, _, _ = state.decode(data, words[2] if len(words) > 2 else "")
+        except (OSError, ValueError, IndexError, UnicodeError):
+            continue
+        if fields.get("root") in mine or fields.get("lock_dir") in mine:
+            path.unlink(missing_ok=True)
+            dropped += 1
+    return dropped
 
 
-def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
+def _outer_directory(outer: Invocation | None) -> str | None:
+    """`uvx-nix --directory D [--project P] nix ...`: uv's global options before `nix`."""
+    if outer is None or not (outer.directory or outer.project):
+        return None
+    return os.path.join(outer.directory or ".", outer.project or ".")
+
+
+def main(argv: Sequence[str], environ: Mapping[str, str],
+         outer: Invocation | None = None) -> int:
     parser = _parser()
     if not argv:
         parser.print_help()
         return 0
+    directory = _outer_directory(outer)
     if argv[0] in DELEGATED:
         import importlib
 
+        rest = list(argv[1:])
+        if directory and argv[0] in ("doctor", "allow", "deny") and "--directory" not in rest:
+            rest = ["--directory", directory, *rest]
         module = importlib.import_module(DELEGATED[argv[0]][0])
-        result: int = module.command(argv[0], list(argv[1:]), environ)
+        result: int = module.command(argv[0], rest, environ)
         return result
     try:
         args = parser.parse_args(list(argv))
     except SystemExit as exc:
         return int(exc.code or 0) and EXIT_CONFIG
+    if getattr(args, "directory", None) is None and directory:
+        args.directory = directory
+    if getattr(args, "python", None) is None and outer is not None and outer.python:
+        args.python = outer.python
+    args.quiet = outer.quiet if outer is not None else 0
     if args.version:
         return _version(environ)
-    handlers = {"status": _status, "lock": _lock, "env": _env, "gc": _gc}
+    handlers = {"status": _status, "lock": _lock, "env": _env, "gc": _gc,
+                "install-shims": _install_shims}
     if args.command not in handlers:
         parser.print_help()
         return 0

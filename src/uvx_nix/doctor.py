@@ -737,8 +737,14 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Fin
         if inp.project is None:
             raise UserError("doctor --fix edits pyproject.toml, but there is no project; add "
                             f"{', '.join(wanted)} to UVX_NIX_LIBRARIES instead", EXIT_CONFIG)
+        missing = resolution.missing_attributes(inp.lock_path, wanted, environ) or []
+        if missing:
+            print(f"The locked nixpkgs has no {', '.join(missing)}; not added to "
+                  "[tool.uvx-nix] libraries (add an attribute it has, or run `uvx-nix nix "
+                  "lock --upgrade`)", file=sys.stderr)
+        wanted = [a for a in wanted if a not in missing]
         pyproject = inp.project.root / "pyproject.toml"
-        added = add_libraries(pyproject, wanted)
+        added = add_libraries(pyproject, wanted) if wanted else []
         if added:
             print(f"Added {', '.join(added)} to [tool.uvx-nix] libraries in "
                   f"{display_path(pyproject)}",

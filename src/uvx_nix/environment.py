@@ -32,6 +32,28 @@ LIBRARY_PATH = "UVX_NIX_LIBRARY_PATH"
 # tools): a bootstrap sitecustomize on PYTHONPATH that does the same, then steps aside.
 BOOTSTRAP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_bootstrap")
 BOOTSTRAP_MARKER = "UVX_NIX_PYTHONPATH"
+# Set beside UV_PYTHON_PREFERENCE when uvx-nix put it there (not you), so a nested call that
+# asks for a preference of its own (``--managed-python``) can take it back out.
+PREFERENCE_MARKER = "UVX_NIX_PYTHON_PREFERENCE"
+# What clap's BoolishValueParser reads as true (uv's UV_MANAGED_PYTHON, UV_NO_MANAGED_PYTHON).
+_TRUE = frozenset({"1", "true", "yes", "y", "on", "t"})
+
+
+def _boolish(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in _TRUE
+
+
+def preference_given(fields: Mapping[str, str], environ: Mapping[str, str],
+                     flag: bool = False) -> bool:
+    """You chose how uv picks interpreters: a flag (``--managed-python``,
+    ``--no-managed-python``, ``--python-preference``), ``UV_PYTHON_PREFERENCE``,
+    ``UV_MANAGED_PYTHON``/``UV_NO_MANAGED_PYTHON`` set to true, or ``python-preference`` in
+    a uv config file.  uv refuses ``UV_PYTHON_PREFERENCE`` beside the managed-python ones
+    (a usage error), and a variable would override your config, so uvx-nix then sets none."""
+    return (flag or fields.get("preference") == "config"
+            or "UV_PYTHON_PREFERENCE" in environ
+            or _boolish(environ.get("UV_MANAGED_PYTHON"))
+            or _boolish(environ.get("UV_NO_MANAGED_PYTHON")))
 
 
 def _scrub_pythonpath(env: dict[str, str]) -> None:
@@ -53,9 +75,13 @@ def _prepend(env: dict[str, str], name: str, value: str) -> None:
     env[name] = f"{value}:{old}" if old else value
 
 
-def build(fields: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+def build(fields: Mapping[str, str], environ: Mapping[str, str],
+          preference_flag: bool = False) -> dict[str, str]:
     env = dict(environ)
     _scrub_pythonpath(env)
+    ours = env.pop(PREFERENCE_MARKER, None)
+    if ours is not None and env.get("UV_PYTHON_PREFERENCE") == ours:
+        del env["UV_PYTHON_PREFERENCE"]  # an outer uvx-nix set it: decide again here
     libs = fields.get("libs", "")
     if fields.get("strategy") == "nix-ld":
         # uv's own managed Pythons run through nix-ld; it reads NIX_LD_LIBRARY_PATH.
@@ -63,7 +89,8 @@ def build(fields: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, st
             _prepend(env, "NIX_LD_LIBRARY_PATH", libs)
         return env
     env.setdefault("UV_PYTHON_DOWNLOADS", "never")
-    env.setdefault("UV_PYTHON_PREFERENCE", "only-system")
+    if not preference_given(fields, env, preference_flag):
+        env["UV_PYTHON_PREFERENCE"] = env[PREFERENCE_MARKER] = "only-system"
     python_bin = fields.get("python_bin")
     if python_bin:
         _prepend(env, "UV_PYTHON_SEARCH_PATH", python_bin)

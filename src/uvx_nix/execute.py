@@ -17,7 +17,7 @@ MAX_DEPTH = 8
 _MARKERS = (b"uvx_nix",)  # the module name, as in the console script and shims
 
 
-def _is_wrapper(path: str, own: str) -> bool:
+def is_wrapper(path: str, own: str) -> bool:
     """This program under another name: the same file, or a script that calls it."""
     try:
         if os.path.realpath(path) == own:
@@ -42,11 +42,49 @@ def find_uv(environ: Mapping[str, str], own: str | None = None) -> str:
     for directory in environ.get("PATH", "").split(os.pathsep):
         candidate = os.path.join(directory or ".", "uv")
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK) \
-                and not _is_wrapper(candidate, own):
+                and not is_wrapper(candidate, own):
             return candidate
     raise UserError(
         "the real uv was not found on PATH (only uvx-nix itself); install uv "
         "(nixpkgs#uv or `pip install uv`) or set UVX_NIX_UV to its path", EXIT_UV_MISSING)
+
+
+MIN_UV = (0, 11, 8)  # the first uv with UV_PYTHON_SEARCH_PATH
+
+
+def check_version(uv: str, cache_dir: str) -> None:
+    """The uv found is new enough for UV_PYTHON_SEARCH_PATH: asked once per uv binary (its
+    path and stat signature), remembered in the cache.  Slow path only."""
+    import re
+    import subprocess
+
+    from uvx_nix import paths, state
+
+    marker = os.path.join(cache_dir, "uv-version",
+                          paths.hashed_name(f"{uv}\0{state.signature(uv)}", ".ok"))
+    if os.path.exists(marker):
+        return
+    try:
+        out = subprocess.run([uv, "--version"], capture_output=True, text=True, timeout=30,
+                             check=False, env={**os.environ, DEPTH: "0"}).stdout
+    except (OSError, subprocess.SubprocessError):
+        return  # uv will speak for itself when it is run
+    m = re.search(r"\b(\d+)\.(\d+)\.(\d+)", out)
+    if m is None:
+        return
+    found = tuple(int(x) for x in m.groups())
+    if found < MIN_UV:
+        need = ".".join(map(str, MIN_UV))
+        raise UserError(
+            f"uv {'.'.join(map(str, found))} ({uv}) is older than {need}, the first uv with "
+            f"UV_PYTHON_SEARCH_PATH, which uvx-nix needs; upgrade uv to {need} or newer (or "
+            "set UVX_NIX_UV to one)", EXIT_UV_MISSING)
+    try:
+        os.makedirs(os.path.dirname(marker), exist_ok=True)
+        with open(marker, "w", encoding="utf-8") as f:
+            f.write(out)
+    except OSError:
+        pass
 
 
 def exec_uv(uv: str, args: Sequence[str], env: Mapping[str, str]) -> NoReturn:

@@ -24,7 +24,7 @@ from uvx_nix.errors import EXIT_CONFIG, UserError
 
 # Bump when the same inputs would resolve differently (the resolution semantics,
 # not every release): a new value re-resolves every project once.
-RESOLVER_VERSION = 1
+RESOLVER_VERSION = 2
 DEFAULT_LIBRARIES = ("stdenv.cc.cc.lib", "zlib")
 STRATEGIES = ("interpreter", "nix-ld")
 SETTINGS = ("nixpkgs", "libraries", "default-libraries", "strategy", "auto-libraries",
@@ -47,6 +47,11 @@ class Inputs:
     lock_dir: Path
     watched: tuple[Path, ...]
     warnings: tuple[str, ...] = ()
+    # A uv config file (uv.toml, [tool.uv], --config-file) sets python-preference: uvx-nix
+    # then leaves the choice to it (see environment.preference_given).
+    preference: bool = False
+    # A request that is not the project's own: its lock and GC root live in the user cache.
+    one_off: bool = False
     # True when the nixpkgs source comes from the project (pyproject.toml or flake.lock),
     # not from the user: its first use needs `uvx-nix nix allow` (see trust.py).
     project_source: bool = False
@@ -139,16 +144,15 @@ def _settings(data: dict[str, Any], origin: str, warnings: list[str]) -> dict[st
     return out
 
 
-def _env_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+def _env_settings(environ: Mapping[str, str], warnings: list[str]) -> dict[str, Any]:
+    """The UVX_NIX_* settings, each validated under its own name (an error names it)."""
     data: dict[str, Any] = {}
-    if environ.get("UVX_NIX_NIXPKGS"):
-        data["nixpkgs"] = environ["UVX_NIX_NIXPKGS"]
-    if "UVX_NIX_LIBRARIES" in environ:
-        data["libraries"] = environ["UVX_NIX_LIBRARIES"]
-    if "UVX_NIX_DEFAULT_LIBRARIES" in environ:
-        data["default-libraries"] = environ["UVX_NIX_DEFAULT_LIBRARIES"]
-    if environ.get("UVX_NIX_STRATEGY"):
-        data["strategy"] = environ["UVX_NIX_STRATEGY"]
+    for key, var, empty_counts in (("nixpkgs", "UVX_NIX_NIXPKGS", False),
+                                   ("libraries", "UVX_NIX_LIBRARIES", True),
+                                   ("default-libraries", "UVX_NIX_DEFAULT_LIBRARIES", True),
+                                   ("strategy", "UVX_NIX_STRATEGY", False)):
+        if var in environ and (empty_counts or environ[var]):
+            data.update(_settings({key: environ[var]}, var, warnings))
     if environ.get("UVX_NIX_AUTO_LIBRARIES"):
         data["auto-libraries"] = environ["UVX_NIX_AUTO_LIBRARIES"].lower() in ("1", "true", "yes")
     if environ.get("UVX_NIX_ALLOW_UNFREE"):
@@ -163,44 +167,158 @@ def user_settings(environ: Mapping[str, str], warnings: list[str]) -> tuple[dict
     return _settings(project.read_toml(path, None), str(path), warnings), path
 
 
+def no_config(invocation: Invocation, environ: Mapping[str, str]) -> bool:
+    """``--no-config`` or ``UV_NO_CONFIG``: uv reads no config files and no version files."""
+    return invocation.no_config or environ.get("UV_NO_CONFIG", "").strip().lower() in (
+        "1", "true", "yes", "y", "on", "t")
+
+
+def _pin(path: Path | None, global_dir: Path, root: Path | None = None
+         ) -> request.PythonRequest | None:
+    """The first request of a version file uv supports (it skips the others with a warning)."""
+    if path is None:
+        return None
+    within: Path | None = path.parent  # a repository's file must not lead outside
+    if path.parent == global_dir:
+        within = None  # the user's own
+    elif root is not None and files.inside(path.parent, root):
+        within = root
+    for line in project.read_python_versions(path, within):
+        try:
+            return request.parse(line, str(path))
+        except UserError:
+            continue  # uv: "Ignoring unsupported Python request ... in version file"
+    return None
+
+
+def _default(source: str = "default") -> request.PythonRequest:
+    return request.PythonRequest("", source, "default")
+
+
+def _range(spec: str, origin: str) -> request.PythonRequest:
+    return request.PythonRequest(spec, origin, "version", None,
+                                 request.parse_specifiers(spec, origin))
+
+
 def python_request(invocation: Invocation, environ: Mapping[str, str], start: Path,
                    proj: project.Project | None, script_meta: dict[str, Any] | None,
-                   watched: list[Path]) -> request.PythonRequest:
-    """uv's precedence: --python, UV_PYTHON, .python-version, requires-python, default."""
-    if invocation.python:
+                   watched: list[Path], script_dir: Path | None = None
+                   ) -> request.PythonRequest:
+    """The request uv forms, in uv's order (``WorkspacePython``/``ScriptPython::from_request``):
+    ``--python``/``UV_PYTHON``; else the nearest version file (up to the workspace root, then
+    the global pin), a preference: a global pin outside the workspace's requires-python, or any
+    pin outside a script's, is skipped; else requires-python (the intersection over the
+    workspace's members, or the script's); else uv's default."""
+    if invocation.command[:1] == ("python",):
+        # `uv python find 3.12`, `uv python pin 3.12`: the request is the positional word;
+        # these commands have no --python (and read no UV_PYTHON).
+        if invocation.command[1:2] in (("find",), ("pin",)) and invocation.positionals:
+            return request.parse(invocation.positionals[0], "the command line")
+    elif invocation.python:
         return request.parse(invocation.python, "--python")
-    if environ.get("UV_PYTHON"):
+    elif environ.get("UV_PYTHON"):
         return request.parse(environ["UV_PYTHON"], "UV_PYTHON")
-    tools = invocation.command[:1] == ("tool",)
-    if not tools and "UV_NO_PYTHON_VERSION_FILE" not in environ:
-        begin = proj.directory if proj else start
-        found, examined = project.python_version_file(begin, proj.root if proj else None)
+    ignore_files = no_config(invocation, environ)
+    global_dir = paths.global_python_version(environ).parent
+
+    def find(begin: Path, stop: Path | None, local: bool = True) -> Path | None:
+        if ignore_files:
+            return None
+        found, examined = project.version_file(begin, stop, global_dir, local=local)
         watched.extend(examined)
-        within: Path | None = None
-        if found is None:
-            found = paths.global_python_version(environ)  # the user's own file
-            watched.append(found)
-            if not found.is_file():
-                found = None
-        elif proj is not None and files.inside(found.parent, proj.root):
-            within = proj.root
-        else:
-            within = found.parent
-        if found is not None:
-            text = project.read_python_version(found, within)
-            if text is not None:
-                return request.parse(text, str(found))
+        return found
+
     if script_meta is not None:
         spec = script_meta.get("requires-python")
-        if isinstance(spec, str):
-            return request.PythonRequest(spec, "the script's requires-python", "version",
-                                         None, request.parse_specifiers(spec, "requires-python"))
-        return request.PythonRequest("", "default", "default")
-    if proj is not None and not tools and proj.requires_python:
-        origin = f"requires-python in {proj.root / 'pyproject.toml'}"
-        return request.PythonRequest(proj.requires_python, origin, "version", None,
-                                     request.parse_specifiers(proj.requires_python, origin))
-    return request.PythonRequest("", "default", "default")
+        origin = "the script's requires-python"
+        script_rp = request.parse_specifiers(spec, origin) if isinstance(spec, str) else None
+        path = find(script_dir or start, None)
+        pin = _pin(path, global_dir)
+        if path is not None and not (script_rp and pin is not None and pin.kind == "version"
+                                     and not request.intersects(pin.clauses, script_rp)):
+            return pin or _default(str(path))
+        return _range(spec, origin) if isinstance(spec, str) else _default()
+    if invocation.command[:1] == ("tool",):
+        # Tools read only the global pin (uv's `with_no_local`).
+        path = find(start, None, local=False)
+        return _pin(path, global_dir) or _default(str(path) if path else "default")
+    if proj is None:
+        path = find(start, None)
+        return _pin(path, global_dir) or _default(str(path) if path else "default")
+    rp_text = proj.requires_python
+    several = len(proj.member_requires) > 1
+    origin = f"requires-python in {proj.root / 'pyproject.toml'}" + (
+        " intersected with the workspace members'" if several else "")
+    rp = request.parse_specifiers(rp_text, origin) if rp_text else None
+    if rp is not None and not request.intersects(rp):
+        return _default()  # disjoint members: uv reports that itself
+    path = find(proj.root if invocation.syncs_environment else start, proj.root)
+    if path is not None:
+        pin = _pin(path, global_dir, proj.root)
+        is_global = path.parent == global_dir
+        if not (is_global and rp is not None and pin is not None and pin.exact is not None
+                and not request.contains(rp, pin.exact)):
+            return pin or _default(str(path))
+    return _range(rp_text, origin) if rp_text else _default()
+
+
+def _sets_preference(path: Path, pyproject: bool, within: Path | None = None) -> bool | None:
+    """Whether a uv config file sets python-preference; None if it holds no uv settings
+    (a pyproject.toml without [tool.uv]: uv looks further up).  A file uv cannot parse is
+    uv's to report, so it counts as not setting one."""
+    try:
+        data = project.read_toml(path, within)
+    except project.UnparsableError:
+        return False
+    if pyproject:
+        tool = data.get("tool")
+        table = tool.get("uv") if isinstance(tool, dict) else None
+        if not isinstance(table, dict):
+            return None
+        return "python-preference" in table
+    return "python-preference" in data
+
+
+def uv_config_preference(invocation: Invocation, environ: Mapping[str, str], start: Path,
+                         proj: project.Project | None, tools: bool, watched: list[Path]
+                         ) -> bool:
+    """uv's settings discovery (its lib.rs): ``--config-file``/``UV_CONFIG_FILE`` alone; none
+    under ``--no-config``; else the nearest uv.toml or pyproject.toml with [tool.uv] above the
+    workspace root (or the start directory; not for tools), the user's uv.toml and the
+    system's.  True when one of them sets python-preference."""
+    explicit = invocation.config_file or environ.get("UV_CONFIG_FILE")
+    if explicit:
+        path = Path.cwd() / (invocation.directory or "") / explicit
+        watched.append(path)
+        return path.is_file() and bool(_sets_preference(path, False))
+    if no_config(invocation, environ):
+        return False
+    candidates: list[tuple[Path, bool]] = []
+    if not tools:
+        for directory in ((proj.root if proj else start), *(proj.root if proj else start).parents):
+            for name, is_pyproject in (("uv.toml", False), ("pyproject.toml", True)):
+                path = directory / name
+                watched.append(path)
+                if path.is_file():
+                    found = _sets_preference(path, is_pyproject, directory)
+                    if found is not None:
+                        candidates.append((path, False))
+                        if found:
+                            return True
+                        break
+            if candidates:
+                break
+    user = paths.global_python_version(environ).parent / "uv.toml"
+    dirs = [d for d in environ.get("XDG_CONFIG_DIRS", "/etc/xdg").split(":") if d]
+    system = [Path(d) / "uv" / "uv.toml" for d in dirs] + [Path("/etc/uv/uv.toml")]
+    watched.append(user)
+    if user.is_file() and _sets_preference(user, False):
+        return True
+    for path in system:
+        watched.append(path)
+        if path.is_file():
+            return bool(_sets_preference(path, False))
+    return False
 
 
 def start_dir(invocation: Invocation, environ: Mapping[str, str]) -> Path:
@@ -243,7 +361,27 @@ def _libraries(env_settings: dict[str, Any], proj_settings: dict[str, Any],
     return libraries
 
 
-def gather(invocation: Invocation, environ: Mapping[str, str]) -> Inputs:
+def _script(invocation: Invocation, stdin: bytes | None, watched: list[Path]
+            ) -> tuple[Path | None, dict[str, Any] | None]:
+    """The script `uv run` was given (a file, or ``-``: stdin) and its PEP 723 metadata."""
+    if invocation.script == "-":
+        if stdin is None:
+            return None, None
+        return None, project.script_metadata_text(stdin.decode("utf-8", "replace"),
+                                                  "the script on standard input")
+    if not invocation.script:
+        return None, None
+    candidate = Path.cwd() / (invocation.directory or "") / invocation.script
+    watched.append(candidate)
+    if not candidate.is_file():
+        return None, None
+    script = candidate.resolve()
+    watched.append(script)
+    return script, project.script_metadata(script)
+
+
+def gather(invocation: Invocation, environ: Mapping[str, str],
+           stdin: bytes | None = None) -> Inputs:
     warnings: list[str] = []
     start = start_dir(invocation, environ)
     if not start.is_dir():
@@ -251,25 +389,29 @@ def gather(invocation: Invocation, environ: Mapping[str, str]) -> Inputs:
                         EXIT_CONFIG)
     start = start.resolve()
     watched: list[Path] = []
-    script: Path | None = None
-    script_meta: dict[str, Any] | None = None
-    if invocation.script and invocation.script != "-":
-        candidate = Path.cwd() / (invocation.directory or "") / invocation.script
-        if candidate.is_file():
-            script = candidate.resolve()
-            watched.append(script)
-            script_meta = project.script_metadata(script)
+    script, script_meta = _script(invocation, stdin, watched)
+    script_dir = script.parent if script is not None else None
     tools = invocation.command[:1] == ("tool",)
-    proj = None if (script_meta is not None or tools) else project.find(start)
+    proj = None
+    if script_meta is None and not tools:
+        examined: list[Path] = []
+        try:
+            proj = project.find(start, examined)
+        except project.UnparsableError:
+            # A pyproject.toml uv cannot parse either: uv reports it in its own words (and
+            # exit code) for the commands that read the project; resolve as outside a project.
+            # (A file refused before reading, a FIFO or a link out, stays uvx-nix's error.)
+            proj = None
+        finally:
+            watched.extend(examined)
     if proj is not None:
-        watched.extend(proj.examined)
         flake_lock = proj.root / "flake.lock"
         watched.append(flake_lock)
     user, config_path = user_settings(environ, warnings)
     watched.append(config_path)
     proj_settings = _settings(proj.settings, f"[tool.uvx-nix] of {proj.root / 'pyproject.toml'}",
                               warnings) if proj else {}
-    env_settings = _settings(_env_settings(environ), "UVX_NIX_* variables", warnings)
+    env_settings = _env_settings(environ, warnings)
 
     nixpkgs, project_source = _nixpkgs_source(env_settings, proj_settings, user, proj)
     libraries = _libraries(env_settings, proj_settings, user)
@@ -285,19 +427,14 @@ def gather(invocation: Invocation, environ: Mapping[str, str]) -> Inputs:
     allow_unfree = next((s["allow-unfree"] for s in (env_settings, proj_settings, user)
                          if "allow-unfree" in s), False)
 
-    python = python_request(invocation, environ, start, proj, script_meta, watched)
-    committed_lock: Path | None = None
-    if proj is not None:
-        lock_dir = proj.root
-        if not os.access(lock_dir, os.W_OK):
-            warnings.append(f"{lock_dir} is not writable; keeping uvx-nix.lock in the user cache")
-            lock_dir = paths.cache_dir(environ) / "projects" / _digest(str(proj.root))
-            committed_lock = proj.root / "uvx-nix.lock"
-            watched.append(committed_lock)
-    else:
-        key = json.dumps([python.kind, python.implementation, [str(c) for c in python.clauses],
-                          nixpkgs.ref, libraries, strategy])
-        lock_dir = paths.cache_dir(environ) / "scripts" / _digest(key)
+    python = python_request(invocation, environ, start, proj, script_meta, watched, script_dir)
+    preference = uv_config_preference(invocation, environ, start, proj, tools, watched)
+    key = json.dumps([*request_key(python), nixpkgs.ref, libraries, strategy])
+    own = project_request(proj, environ, watched) if proj is not None else None
+    one_off = own is not None and request_key(python) != request_key(own)
+    if own is not None and not one_off:
+        python = own  # the same request, as the project itself spells it (for the lock)
+    lock_dir, committed_lock = _lock_place(environ, proj, one_off, key, warnings, watched)
     return Inputs(
         system=current_system(),
         start=start,
@@ -311,10 +448,52 @@ def gather(invocation: Invocation, environ: Mapping[str, str]) -> Inputs:
         lock_dir=lock_dir,
         watched=tuple(dict.fromkeys(watched)),
         warnings=tuple(warnings),
+        preference=preference,
+        one_off=one_off,
         project_source=project_source,
         committed_lock=committed_lock,
         allow_unfree=allow_unfree,
     )
+
+
+def _lock_place(environ: Mapping[str, str], proj: project.Project | None, one_off: bool,
+                key: str, warnings: list[str], watched: list[Path]) -> tuple[Path, Path | None]:
+    """Where the lock lives (and a read-only project's committed lock to honour)."""
+    if proj is None:
+        return paths.cache_dir(environ) / "scripts" / _digest(key), None
+    if one_off:
+        # Not the project's own request (--python, UV_PYTHON, a member's pin for a command
+        # that reads it, `uv venv` elsewhere): resolved and rooted outside the project's lock.
+        return oneoff_dir(environ, proj.root) / _digest(key), None
+    if os.access(proj.root, os.W_OK):
+        return proj.root, None
+    warnings.append(f"{proj.root} is not writable; keeping uvx-nix.lock in the user cache")
+    committed = proj.root / "uvx-nix.lock"
+    watched.append(committed)
+    return paths.cache_dir(environ) / "projects" / _digest(str(proj.root)), committed
+
+
+def request_key(req: request.PythonRequest) -> list[object]:
+    """What of a request decides the interpreter (not where it came from)."""
+    if req.kind in ("default", "path"):
+        return ["default"]
+    return [req.kind, req.implementation, [str(c) for c in req.clauses], req.free_threaded]
+
+
+def project_request(proj: project.Project, environ: Mapping[str, str],
+                    watched: list[Path]) -> request.PythonRequest:
+    """The project's own request, the one its uvx-nix.lock records: what `uv sync` asks for
+    anywhere in the workspace (the root's pin, the global pin, requires-python), without
+    --python or UV_PYTHON."""
+    from uvx_nix import argv
+
+    plain = {k: v for k, v in environ.items() if k != "UV_PYTHON"}
+    return python_request(argv.sync(), plain, proj.root, proj, None, watched)
+
+
+def oneoff_dir(environ: Mapping[str, str], root: Path) -> Path:
+    """Where one-off requests of the project at ``root`` keep their lock and GC root."""
+    return paths.cache_dir(environ) / "oneoff" / _digest(str(root))
 
 
 def _digest(text: str) -> str:

@@ -55,6 +55,9 @@ class PythonRequest:
     implementation: str | None = None
     clauses: tuple[Clause, ...] = ()
     free_threaded: bool = False
+    # The version itself when the request names one ("3", "3.12", "3.12.1", "cpython@3.12"),
+    # not a range: uv's ``as_pep440_version``, what a global pin is checked with.
+    exact: tuple[int, ...] | None = None
 
     def describe(self) -> str:
         if self.kind == "default":
@@ -94,7 +97,8 @@ def parse_specifiers(text: str, source: str) -> tuple[Clause, ...]:
     return tuple(clauses)
 
 
-def _version_clauses(text: str, source: str, original: str) -> tuple[tuple[Clause, ...], bool]:
+def _version_clauses(text: str, source: str, original: str
+                     ) -> tuple[tuple[Clause, ...], bool, tuple[int, ...] | None]:
     m = _VERSION.match(text)
     if m:
         parts = [int(x) for x in m.groups()[:3] if x is not None]
@@ -102,9 +106,10 @@ def _version_clauses(text: str, source: str, original: str) -> tuple[tuple[Claus
             # uv accepts "312" for 3.12.
             parts = [int(text[0]), int(text[1:].rstrip("t"))]
         exact = len(parts) == 3
-        return (Clause("==", tuple(parts), wildcard=not exact),), bool(m.group(4))
+        return ((Clause("==", tuple(parts), wildcard=not exact),), bool(m.group(4)),
+                tuple(parts))
     if _CLAUSE.match(text.split(",", maxsplit=1)[0]):
-        return parse_specifiers(text, source), False
+        return parse_specifiers(text, source), False, None
     raise _bad(original, source, "not a version, range or implementation uvx-nix understands")
 
 
@@ -122,9 +127,10 @@ def parse(text: str, source: str) -> PythonRequest:
     lowered = raw.lower()
     key = _KEY.match(lowered)
     if key:
-        clauses, _ = _version_clauses(key.group(2), source, raw)
+        clauses, _, exact = _version_clauses(key.group(2), source, raw)
         return PythonRequest(
-            raw, source, "version", key.group(1), clauses, free_threaded=bool(key.group(3))
+            raw, source, "version", key.group(1), clauses, free_threaded=bool(key.group(3)),
+            exact=exact,
         )
     m = _IMPL_PREFIX.match(lowered)
     if m is not None and (m.group(1) != "python" or m.group(2)):
@@ -134,12 +140,12 @@ def parse(text: str, source: str) -> PythonRequest:
             return PythonRequest(raw, source, "version", impl)
         if m.group(1) in ("cp", "pp", "gp") and rest.isdigit() and len(rest) >= 2:
             rest = f"{rest[0]}.{rest[1:]}"
-        clauses, ft = _version_clauses(rest, source, raw)
-        return PythonRequest(raw, source, "version", impl, clauses, ft)
+        clauses, ft, exact = _version_clauses(rest, source, raw)
+        return PythonRequest(raw, source, "version", impl, clauses, ft, exact)
     if lowered == "python":
         return PythonRequest(raw, source, "version", "cpython")
-    clauses, ft = _version_clauses(lowered, source, raw)
-    return PythonRequest(raw, source, "version", None, clauses, ft)
+    clauses, ft, exact = _version_clauses(lowered, source, raw)
+    return PythonRequest(raw, source, "version", None, clauses, ft, exact)
 
 
 def _cmp(a: tuple[int, ...], b: tuple[int, ...]) -> int:
@@ -178,3 +184,64 @@ def matches(request: PythonRequest, implementation: str, version: tuple[int, ...
 
 def version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", text.split("+", maxsplit=1)[0])[:3])
+
+
+# Version ranges, as uv compares a request with a requires-python (``intersects_requires_python``):
+# each clause is a union of intervals over release versions; the space is dense (there is
+# always a 3.12.0.1 between 3.12 and 3.12.1), so an interval is empty only when it closes
+# before it opens.
+_Bound = tuple[int, ...] | None
+_Interval = tuple[_Bound, bool, _Bound, bool]  # low, low included, high, high included
+_WIDTH = 8
+
+
+def _pad(release: tuple[int, ...]) -> tuple[int, ...]:
+    return (release + (0,) * _WIDTH)[:_WIDTH]
+
+
+def _intervals(clause: Clause) -> list[_Interval]:
+    v = _pad(clause.release)
+    if clause.wildcard:
+        up = _pad((*clause.release[:-1], clause.release[-1] + 1))
+        if clause.op == "==":
+            return [(v, True, up, False)]
+        return [(None, False, v, False), (up, True, None, False)]
+    table: dict[str, list[_Interval]] = {
+        "==": [(v, True, v, True)],
+        "===": [(v, True, v, True)],
+        "!=": [(None, False, v, False), (v, False, None, False)],
+        "<": [(None, False, v, False)],
+        "<=": [(None, False, v, True)],
+        ">": [(v, False, None, False)],
+        ">=": [(v, True, None, False)],
+    }
+    return table[clause.op]
+
+
+def _meet(a: _Interval, b: _Interval) -> _Interval | None:
+    lo, lo_in = a[0], a[1]
+    if b[0] is not None and (lo is None or b[0] > lo or (b[0] == lo and not b[1])):
+        lo, lo_in = b[0], b[1]
+    hi, hi_in = a[2], a[3]
+    if b[2] is not None and (hi is None or b[2] < hi or (b[2] == hi and not b[3])):
+        hi, hi_in = b[2], b[3]
+    if lo is not None and hi is not None and (lo > hi or (lo == hi and not (lo_in and hi_in))):
+        return None
+    return (lo, lo_in, hi, hi_in)
+
+
+def intersects(*clause_sets: tuple[Clause, ...]) -> bool:
+    """Some version satisfies every clause of every set."""
+    current: list[_Interval] = [(None, False, None, False)]
+    for clauses in clause_sets:
+        for clause in clauses:
+            current = [m for a in current for b in _intervals(clause)
+                       if (m := _meet(a, b)) is not None]
+            if not current:
+                return False
+    return True
+
+
+def contains(clauses: tuple[Clause, ...], version: tuple[int, ...]) -> bool:
+    """``RequiresPython::contains``: the version satisfies every clause."""
+    return all(clause_matches(c, version) for c in clauses)

@@ -30,6 +30,10 @@ from uvx_nix.errors import (
 )
 
 LOCK_TIMEOUT = 600.0
+# Commands that run no code of the project: a configured library attribute nixpkgs lacks does
+# not stop them (it would stop `uv remove` of the very package that brought it in).
+LIBRARY_FREE = frozenset({("remove",), ("lock",), ("tree",), ("export",), ("venv",),
+                          ("init",), ("python",)})
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class Resolved:
             "auto": "1" if self.inputs.auto_libraries else "0",
             "root": str(self.inputs.project.root) if self.inputs.project else "",
             "lock_dir": str(self.inputs.lock_dir),
+            "preference": "config" if self.inputs.preference else "",
         }
 
 
@@ -136,8 +141,8 @@ def _python_spec(inp: inputs_mod.Inputs) -> dict[str, Any]:
 
 
 def _spec(inp: inputs_mod.Inputs, source: dict[str, str], python: dict[str, Any],
-          libraries: list[str]) -> dict[str, Any]:
-    return {
+          libraries: list[str], keep: list[str] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {
         "system": inp.system,
         "nixpkgs": source,
         "python": python,
@@ -145,6 +150,54 @@ def _spec(inp: inputs_mod.Inputs, source: dict[str, str], python: dict[str, Any]
                       for name in libraries],
         "allowUnfree": inp.allow_unfree,
     }
+    if keep:
+        spec["keep"] = keep
+    return spec
+
+
+def venv_interpreter(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> list[str]:
+    """The store path of the interpreter the project's venv uses now, if any: the project's
+    GC root keeps it too, so a venv never loses its interpreter to the GC while it exists
+    (uv recreates it on the new interpreter only when it next syncs)."""
+    if inp.project is None or inp.one_off:
+        return []
+    from uvx_nix import venv
+
+    try:
+        home = venv.home(venv.location(inp.project.root, environ))
+    except UserError:
+        return []  # a pyvenv.cfg refused unread (a FIFO, a link out): nothing to keep
+    if not home:
+        return []
+    real = os.path.realpath(home)
+    parts = real.split("/")
+    store_path = "/".join(parts[:4])
+    if len(parts) < 4 or not lockfile.is_store_path(store_path) or \
+            not os.path.isdir(store_path):
+        return []
+    return [store_path]
+
+
+def _link_target(link: Path) -> str | None:
+    try:
+        return os.readlink(link)
+    except OSError:
+        return None
+
+
+def _restore_root(gcroot: Path, target: str | None) -> None:
+    """Put a GC root back where it pointed before a build whose result is refused (a request
+    nixpkgs cannot satisfy): the project's interpreter must stay rooted."""
+    try:
+        if target is None:
+            gcroot.unlink(missing_ok=True)
+            return
+        tmp = gcroot.with_name(f".{gcroot.name}.{os.getpid()}.restore")
+        tmp.unlink(missing_ok=True)
+        os.symlink(target, tmp)
+        os.replace(tmp, gcroot)
+    except OSError:
+        pass
 
 
 def _entry_from_manifest(manifest: dict[str, Any], inp: inputs_mod.Inputs) -> lockfile.SystemEntry:
@@ -194,11 +247,11 @@ def _locked_source(lock: lockfile.Lock) -> dict[str, str]:
 
 
 def locked_spec(inp: inputs_mod.Inputs, lock: lockfile.Lock, python_attribute: str,
-                libraries: list[str]) -> dict[str, Any]:
+                libraries: list[str], keep: list[str] | None = None) -> dict[str, Any]:
     """The spec that builds exactly these attributes from the lock's nixpkgs (no matching)."""
     python: dict[str, Any] = {"mode": "attribute", "attribute": python_attribute,
                               "implementation": None, "clauses": [], "freeThreaded": False}
-    return _spec(inp, _locked_source(lock), python, libraries)
+    return _spec(inp, _locked_source(lock), python, libraries, keep)
 
 
 def fresh_source(inp: inputs_mod.Inputs, environ: Mapping[str, str], quiet: bool
@@ -227,7 +280,7 @@ def _realise_locked(inp: inputs_mod.Inputs, lock: lockfile.Lock, entry: lockfile
             f"({', '.join(map(repr, extra[:5]))}); it was edited: review it, then run "
             "`uvx-nix nix lock --upgrade`", EXIT_LOCKFILE)
     spec = locked_spec(inp, lock, entry.python_attribute,
-                       [lib.attribute for lib in entry.libraries])
+                       [lib.attribute for lib in entry.libraries], venv_interpreter(inp, environ))
     manifest = nix.build(spec, gcroot, environ, what="checking the locked interpreter",
                          quiet=quiet)
     got = manifest.get("python") or {}
@@ -288,7 +341,8 @@ def _lock_inputs(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> dict[str
 
 
 def ensure(inp: inputs_mod.Inputs, environ: Mapping[str, str], *, quiet: bool = False,
-           upgrade: bool = False, fallback: bool = True) -> Resolved:
+           upgrade: bool = False, fallback: bool = True,
+           without_missing_libraries: bool = False) -> Resolved:
     """The locked resolution for ``inp``, resolving or realising with Nix only when needed."""
     from filelock import FileLock, Timeout
 
@@ -299,7 +353,7 @@ def ensure(inp: inputs_mod.Inputs, environ: Mapping[str, str], *, quiet: bool = 
     try:
         with FileLock(str(work / "lock"), timeout=LOCK_TIMEOUT):
             return _ensure_locked(inp, environ, gcroot, quiet=quiet, upgrade=upgrade,
-                                  fallback=fallback)
+                                  fallback=fallback, lenient=without_missing_libraries)
     except Timeout as exc:
         raise UserError(f"another uvx-nix has held {work / 'lock'} for {LOCK_TIMEOUT:.0f}s; "
                         "if none is running, delete that file", EXIT_NIX_FAILED) from exc
@@ -316,7 +370,8 @@ def _uses_lock(inp: inputs_mod.Inputs, lock: lockfile.Lock | None, fingerprint: 
 
 
 def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: Path, *,
-                   quiet: bool, upgrade: bool, fallback: bool) -> Resolved:
+                   quiet: bool, upgrade: bool, fallback: bool, lenient: bool = False
+                   ) -> Resolved:
     fingerprint = inp.fingerprint()
     lock, raw = check_permission(inp, environ, upgrade)
     if lock and lock.fingerprint == fingerprint and not upgrade and inp.system in lock.systems:
@@ -341,7 +396,9 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         else:
             kind = inp.nixpkgs.kind
             source, url, runs = fresh_source(inp, environ, quiet)
-        spec = _spec(inp, source, _python_spec(inp), list(inp.libraries))
+        spec = _spec(inp, source, _python_spec(inp), list(inp.libraries),
+                     venv_interpreter(inp, environ))
+        previous = _link_target(gcroot)
         manifest = nix.build(spec, gcroot, environ, what="resolving the Python interpreter",
                              quiet=quiet)
         runs += 1
@@ -353,7 +410,10 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         warn(f"{cause}; using the last good resolution from {inp.lock_path} "
              f"({good.python_attribute} {good.python_version})", quiet)
         return Resolved(inp, lock, good, gcroot, runs, False, lock_unsaved=True, fell_back=True)
-    entry = _entry_from_manifest(manifest, inp)
+    if lenient and manifest.get("missing") and manifest.get("python"):
+        return _without_missing(inp, manifest, lockfile.Lock(
+            fingerprint, _lock_inputs(inp, environ), url, kind), gcroot, runs, quiet)
+    entry = _accepted_entry(manifest, inp, gcroot, previous)
     if kind == "flake" and not nix.is_locked(url) and isinstance(manifest.get("source"), dict):
         url = nix.locked_url_from_source_info(url, manifest["source"])
     if kind == "flake":
@@ -378,6 +438,31 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
                         nixpkgs_release=_release(manifest))
     _mark_verified(environ, inp.lock_dir, raw)
     return Resolved(inp, new, entry, gcroot, runs, True, nixpkgs_release=_release(manifest))
+
+
+def _accepted_entry(manifest: dict[str, Any], inp: inputs_mod.Inputs, gcroot: Path,
+                    previous: str | None) -> lockfile.SystemEntry:
+    """The result as a lock entry; a refused one (no matching interpreter, a missing library)
+    puts the GC root back where it was."""
+    try:
+        return _entry_from_manifest(manifest, inp)
+    except UserError:
+        _restore_root(gcroot, previous)
+        raise
+
+
+def _without_missing(inp: inputs_mod.Inputs, manifest: dict[str, Any], lock: lockfile.Lock,
+                     gcroot: Path, runs: int, quiet: bool) -> Resolved:
+    """A configured library nixpkgs does not have blocks only what needs the libraries:
+    `uv remove`, `uv lock` and friends run without it, and nothing is locked."""
+    missing = ", ".join(map(repr, manifest["missing"]))
+    warn(f"nixpkgs has no library attribute {missing}; running without it (commands that run "
+         "code stop here until you fix 'libraries' in [tool.uvx-nix], the user config or "
+         "UVX_NIX_LIBRARIES)", quiet)
+    entry = _entry_from_manifest({**manifest, "missing": []}, inp)
+    lock = lockfile.Lock(lock.fingerprint, lock.inputs, lock.nixpkgs_url, lock.nixpkgs_kind,
+                         {inp.system: entry})
+    return Resolved(inp, lock, entry, gcroot, runs, False, lock_unsaved=True)
 
 
 def _read_lock(inp: inputs_mod.Inputs, fingerprint: str) -> tuple[lockfile.Lock | None, bytes]:
@@ -515,15 +600,16 @@ def gcroot_points(gcroot: Path, entry: lockfile.SystemEntry) -> bool:
 
 
 def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: str,
-                state_path: str) -> dict[str, str]:
+                state_path: str, stdin: bytes | None = None) -> dict[str, str]:
     """Slow path of the wrapper: resolve, then memo the result in the hot state."""
     if invocation.offline:
         environ = {**environ, "UV_OFFLINE": "1"}
     environ = no_progress(invocation, environ)
-    inp = inputs_mod.gather(invocation, environ)
+    inp = inputs_mod.gather(invocation, environ, stdin)
     quiet = invocation.quiet > 0
     started = time.monotonic()
-    resolved = ensure(inp, environ, quiet=quiet)
+    resolved = ensure(inp, environ, quiet=quiet,
+                      without_missing_libraries=invocation.command[:1] in LIBRARY_FREE)
     if resolved.nix_runs and not quiet and not resolved.fell_back:
         sys.stderr.write(closing_line(resolved, time.monotonic() - started) + "\n")
     fields = resolved.fields(environ)
@@ -574,3 +660,30 @@ def no_progress(invocation: Invocation, environ: Mapping[str, str]) -> Mapping[s
     if progress.asked_no_progress(invocation.args):
         return {**environ, "UV_NO_PROGRESS": "1"}
     return environ
+
+
+def missing_attributes(lock_path: Path, attributes: list[str], environ: Mapping[str, str],
+                       quiet: bool = False) -> list[str] | None:
+    """Which of ``attributes`` the locked nixpkgs lacks (one Nix build, rooted only while it
+    runs), so pyproject.toml is never edited to name one; None when there is no lock to ask."""
+    existing = lockfile.read(lock_path)
+    system = inputs_mod.current_system()
+    if existing is None or system not in existing[0].systems:
+        return None
+    lock = existing[0]
+    spec = {
+        "system": system,
+        "nixpkgs": _locked_source(lock),
+        "python": {"mode": "attribute", "attribute": lock.systems[system].python_attribute,
+                   "implementation": None, "clauses": [], "freeThreaded": False},
+        "libraries": [{"name": name, "paths": [alt.split(".") for alt in sonames.names(name)]}
+                      for name in attributes],
+        "allowUnfree": False,
+    }
+    link = work_dir(lock_path.parent) / "gcroots" / f".check-{os.getpid()}"
+    try:
+        manifest = nix.build(spec, link, environ, what="checking library attributes",
+                             quiet=quiet)
+    finally:
+        link.unlink(missing_ok=True)
+    return [str(m) for m in manifest.get("missing") or []]

@@ -79,9 +79,17 @@ let
   newestFirst = sort (a: b: cmpList a.release b.release > 0)
     (if finals != [ ] then finals else matching);
 
+  # uv walks its search path in order and takes the first interpreter that satisfies the
+  # request: with nixpkgs' default `python3` first (as `python3` and `python` lead a NixOS
+  # profile), that is python3 when it matches, else the newest match.
+  defaultVersion =
+    let r = tryEval (pkgs.python3.version or null); in if r.success then r.value else null;
+  defaultMatch = filter (c: c.implementation == "cpython" && !c.freeThreaded
+    && c.version == defaultVersion) matching;
   chosenAttr =
     if req.mode == "default" then "python3"
     else if req.mode == "attribute" then req.attribute
+    else if req.mode == "match" && defaultMatch != [ ] then (head defaultMatch).attribute
     else if req.mode == "match" && newestFirst != [ ] then (head newestFirst).attribute
     else null;
   python =
@@ -146,6 +154,11 @@ let
       lastModified = flake.lastModified or flake.sourceInfo.lastModified or null;
     };
 
+  # Store paths to keep alive with this result: the interpreter the project's venv still
+  # uses (it may differ from the one just chosen until uv recreates the venv). Referenced
+  # from the manifest, so they are in the GC root's closure without being linked into it.
+  kept = map builtins.storePath (s.keep or [ ]);
+
   # nixpkgs' release ("25.11"), only to name it in the closing line; null when absent.
   nixpkgsRelease =
     let r = tryEval (pkgs.lib.trivial.release or null);
@@ -153,7 +166,7 @@ let
 
   manifest = toFile "uvx-nix-manifest.json" (toJSON {
     format = 1;
-    inherit system candidates missing skipped nixpkgsRelease;
+    inherit system candidates missing skipped kept nixpkgsRelease;
     source = sourceInfo;
     python = pythonInfo;
     libraries = map (l: { inherit (l) attribute out name; }) libraries;

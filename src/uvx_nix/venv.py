@@ -42,9 +42,8 @@ def safe_location(root: Path, environ: Mapping[str, str]) -> Path | None:
     return where
 
 
-def foreign_home(venv: Path) -> str | None:
-    """The ``home`` of a venv whose interpreter is not from the Nix store (or is gone):
-    typically one plain uv made with a downloaded generic-Linux Python NixOS cannot start."""
+def home(venv: Path) -> str | None:
+    """The ``home`` a venv's pyvenv.cfg names (the directory of its base interpreter)."""
     try:
         text = files.read_bounded(venv / "pyvenv.cfg", 64 * files.KIB, within=venv).decode(
             "utf-8", "replace")
@@ -53,27 +52,62 @@ def foreign_home(venv: Path) -> str | None:
     for line in text.splitlines():
         key, _, value = line.partition("=")
         if key.strip() == "home":
-            home = value.strip()
-            if not home.startswith("/nix/store/") or not os.path.isdir(home):
-                return home
-            return None
+            return value.strip()
     return None
 
 
-def replace_foreign(venv: Path, quiet: bool = False) -> bool:
-    """Remove a venv made with a foreign interpreter, as uv removes a venv whose interpreter
-    no longer matches: the next uv command recreates it on the nixpkgs interpreter."""
-    home = foreign_home(venv)
-    if home is None or os.path.islink(venv):
-        return False
-    import shutil
+def _in_store(path: str) -> bool:
+    real = os.path.realpath(path)
+    return real.startswith("/nix/store/") and os.path.exists(real)
 
-    shutil.rmtree(venv, ignore_errors=True)
+
+def foreign_home(venv: Path) -> str | None:
+    """The ``home`` of a venv whose interpreter is not from the Nix store (or is gone):
+    typically one plain uv made with a downloaded generic-Linux Python NixOS cannot start.
+    An interpreter reached through symlinks into the store (``python3 -m venv`` with NixOS's
+    ``/run/current-system/sw/bin/python3``) is from the store."""
+    found = home(venv)
+    if found is None:
+        return None
+    if _in_store(found) or _in_store(str(venv / "bin" / "python")):
+        return None
+    try:
+        names = os.listdir(found)
+    except OSError:
+        return found
+    if any(n.startswith(("python", "pypy")) and _in_store(os.path.join(found, n))
+           for n in names):
+        return None
+    return found
+
+
+def replace_foreign(venv: Path, quiet: bool = False) -> bool:
+    """Move aside a venv made with a foreign interpreter (never delete it: it may hold your
+    work), as uv replaces a venv whose interpreter no longer matches: the next uv command
+    recreates it on the nixpkgs interpreter."""
+    found = foreign_home(venv)
+    if found is None or os.path.islink(venv):
+        return False
+    import time
+
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    aside = venv.with_name(f"{venv.name}.replaced-{stamp}")
+    n = 1
+    while os.path.lexists(aside):
+        n += 1
+        aside = venv.with_name(f"{venv.name}.replaced-{stamp}-{n}")
+    try:
+        os.rename(venv, aside)
+    except OSError as exc:
+        sys.stderr.write(f"warning: uvx-nix: {venv} uses a Python that is not from the Nix "
+                         f"store ({found}) and could not be moved aside ({exc.strerror}); "
+                         "move or remove it yourself\n")
+        return False
     if not quiet:
         sys.stderr.write(
-            f"warning: uvx-nix: removed {venv}: its Python ({home}) is not from the Nix store "
-            "(a generic-Linux build NixOS cannot start); uv recreates it on the nixpkgs "
-            "interpreter\n")
+            f"warning: uvx-nix: moved {venv} to {aside}: its Python ({found}) is not from "
+            "the Nix store (a generic-Linux build NixOS cannot start); uv recreates it on "
+            "the nixpkgs interpreter; delete the old one when you no longer need it\n")
     return True
 
 
@@ -133,6 +167,28 @@ def _auto_libraries(fields: dict[str, str], site: Path, new: list[str],
     return attributes, doctor.driver_dirs(missing), sorted(missing)
 
 
+def _known_attributes(fields: Mapping[str, str], attributes: list[str],
+                      environ: Mapping[str, str], quiet: bool) -> list[str]:
+    """The attributes the locked nixpkgs has: pyproject.toml never gets one it lacks (every
+    later command would stop on it)."""
+    from uvx_nix import resolution
+    from uvx_nix.errors import UserError
+
+    try:
+        missing = resolution.missing_attributes(Path(fields["lockfile"]), attributes, environ,
+                                                quiet)
+    except (UserError, KeyError):
+        missing = None
+    if missing is None:
+        return []
+    if missing and not quiet:
+        sys.stderr.write(
+            f"warning: uvx-nix: the locked nixpkgs has no {', '.join(missing)} (what the new "
+            "wheels need); not added to [tool.uvx-nix] libraries: add an attribute it has, "
+            "or run `uvx-nix nix lock --upgrade`\n")
+    return [a for a in attributes if a not in missing]
+
+
 def on_change(fields: dict[str, str], state_key: str, state_path: str,
               environ: Mapping[str, str], reresolve: Callable[[], dict[str, str]],
               quiet: bool = False) -> dict[str, str]:
@@ -155,6 +211,8 @@ def on_change(fields: dict[str, str], state_key: str, state_path: str,
         if attributes and project:
             from uvx_nix import doctor
 
+            attributes = _known_attributes(fields, attributes, environ, quiet)
+        if attributes and project:
             pyproject = Path(project) / "pyproject.toml"
             added = doctor.add_libraries(pyproject, attributes)
             if added and not quiet:
