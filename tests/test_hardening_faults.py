@@ -157,7 +157,13 @@ def test_sigint_during_resolution(sim: Sim, project_dir: Path) -> None:
         "set -m\n"
         "uvx-nix python find > out 2> err &\n"
         "pid=$!\n"
-        "sleep 2.5\n"
+        # Interrupt while Nix runs, however long start-up takes on a loaded machine: uvx-nix
+        # opens the run's log file just before it starts Nix.
+        "for i in $(seq 300); do\n"
+        "  for f in \"$XDG_CACHE_HOME\"/uvx-nix/logs/*.log; do [ -e \"$f\" ] && break 2; done\n"
+        "  sleep 0.1\n"
+        "done\n"
+        "sleep 0.5\n"
         "kill -INT -- -$pid\n"
         "wait $pid\n"
         "echo $? > rc\n"
