@@ -182,6 +182,15 @@ let
     patchelf = patchelfSrc;
   };
 
+  # A library whose meta decides whether nixpkgs evaluates it at all (its lib/ holds only a
+  # README: what matters is the refusal).
+  metaLib = pos: attrs: checkMeta pos (derivation {
+    name = "${attrs.pname}-${attrs.version}";
+    inherit system;
+    builder = sh;
+    args = [ "sh" "-ec" "PATH=${busybox}/bin; mkdir -p $out/lib; echo look-alike > $out/lib/README" ];
+  } // attrs);
+
   simple = key: args: mkPackage ({ pname = key; src = source key; } // args);
 
   basePkgs = rec {
@@ -221,32 +230,20 @@ let
 
     # An insecure library, as openssl_1_1 was until its removal in 2026-07 (refused unless
     # permitted by name in permittedInsecurePackages).
-    openssl_1_1 = checkMeta "pkgs/development/libraries/openssl/default.nix:300"
-      (derivation {
-        name = "openssl-1.1.1w";
-        inherit system;
-        builder = sh;
-        args = [ "sh" "-ec" "PATH=${busybox}/bin; mkdir -p $out/lib; echo look-alike > $out/lib/README" ];
-      } // {
-        pname = "openssl";
-        version = "1.1.1w";
-        meta.knownVulnerabilities = [ "OpenSSL 1.1 is end of life" ];
-      });
+    openssl_1_1 = metaLib "pkgs/development/libraries/openssl/default.nix:300" {
+      pname = "openssl";
+      version = "1.1.1w";
+      meta.knownVulnerabilities = [ "OpenSSL 1.1 is end of life" ];
+    };
 
     # An unfree library set, as cudaPackages' redistributables are (licence nvidiaCudaRedist,
     # pkgs/development/cuda-modules): refused unless allowed.
     cudaPackages = {
-      cudatoolkit = checkMeta "pkgs/development/cuda-modules/cudatoolkit/default.nix:1"
-        (derivation {
-          name = "cudatoolkit-12.8.1";
-          inherit system;
-          builder = sh;
-          args = [ "sh" "-ec" "PATH=${busybox}/bin; mkdir -p $out/lib; echo look-alike > $out/lib/README" ];
-        } // {
-          pname = "cudatoolkit";
-          version = "12.8.1";
-          meta.license = { shortName = "nvidiaCudaRedist"; fullName = "CUDA Toolkit EULA"; free = false; };
-        });
+      cudatoolkit = metaLib "pkgs/development/cuda-modules/cudatoolkit/default.nix:1" {
+        pname = "cudatoolkit";
+        version = "12.8.1";
+        meta.license = { shortName = "nvidiaCudaRedist"; fullName = "CUDA Toolkit EULA"; free = false; };
+      };
     };
 
     # Not in nixpkgs: the /run/current-system of the simulated NixOS.
