@@ -245,3 +245,27 @@ def test_the_soname_table_agrees_with_what_the_look_alike_provides(sim: Sim,
             checked[soname] = attribute
     assert {"libz.so.1", "libstdc++.so.6", "libX11.so.6", "libffi.so.8", "libssl.so.3"} <= \
         set(checked), checked
+
+
+def test_a_teammate_without_the_source_gets_one_line_not_another_nixpkgs(
+        sim: Sim, project_dir: Path, tmp_path: Path) -> None:
+    _pinned_313(project_dir)
+    _nixos_registry(sim, project_dir, tmp_path, revision=REVISION)
+    uvx(sim, ["nix", "lock"], cwd=project_dir, path_prepend=[tmp_path / "system-bin"],
+        check=True)
+    # The lock as it arrives on a teammate's machine whose store lacks the tree it names
+    # (the writer's nixpkgs revision; GitHub cannot be reached here, as offline).
+    lock = project_dir / "uvx-nix.lock"
+    url = _locked_url(project_dir)
+    other = "sha256-" + "A" * 43 + "="
+    lock.write_text(lock.read_text().replace(url, url.split("?")[0] + "?narHash=" +
+                                             other.replace("=", "%3D")))
+    committed = lock.read_text()
+    sim.reset_home(tmp_path / "teammate")
+    uvx(sim, ["nix", "allow"], cwd=project_dir, check=True)
+    res = uvx(sim, ["run", "python", "-c", "print(1)"], cwd=project_dir)
+    assert res.returncode == 73, res
+    first = res.stderr.splitlines()[0]
+    assert first.startswith("uvx-nix: error: nix failed while"), res.stderr
+    assert f"NixOS/nixpkgs/tarball/{REVISION}" in first, first
+    assert lock.read_text() == committed  # never re-resolved against another nixpkgs
