@@ -138,3 +138,29 @@ def test_a_store_source_is_shared_by_the_systems_revision(tmp_path: Path) -> Non
     # Anything but a store source is locked as it is.
     assert nix.shareable(f"github:NixOS/nixpkgs/{REV}", nowhere, from_registry=True) == \
         (f"github:NixOS/nixpkgs/{REV}", None)
+
+
+def test_evaluation_environ_keeps_the_users_nix_but_not_their_nixpkgs(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".config" / "nixpkgs" / "overlays").mkdir(parents=True)
+    (home / ".gitconfig").write_text("[credential]\n")
+    environ = {"HOME": str(home), "PATH": "/bin", "NIXPKGS_ALLOW_UNFREE": "1",
+               "NIXPKGS_CONFIG": "/x/config.nix", "NIXPKGS_ALLOW_INSECURE": "1",
+               "NIX_PATH": "nixpkgs=/n:nixpkgs-overlays=/o:other=/p"}
+    empty = tmp_path / "empty"
+    flake = nix.evaluation_environ(environ, {"nixpkgs": {"type": "flake"}}, empty)
+    assert not any(k.startswith("NIXPKGS_") for k in flake)
+    assert flake["HOME"] == str(empty)
+    assert flake["XDG_CONFIG_HOME"] == str(empty / ".config")
+    assert flake["NIX_PATH"] == "nixpkgs=/n:other=/p"
+    assert flake["NIX_USER_CONF_FILES"].split(":")[0] == str(home / ".config/nix/nix.conf")
+    assert flake["XDG_CACHE_HOME"] == str(home / ".cache")  # Nix's fetcher cache stays
+    assert flake["GIT_CONFIG_GLOBAL"] == str(home / ".gitconfig")
+    assert flake["PATH"] == "/bin"
+    # allow-unfree is the one way in; other sources pass config and overlays themselves.
+    unfree = nix.evaluation_environ(environ, {"nixpkgs": {"type": "path"}, "allowUnfree": True},
+                                    empty)
+    assert unfree["NIXPKGS_ALLOW_UNFREE"] == "1"
+    assert "NIXPKGS_CONFIG" not in unfree
+    assert unfree["HOME"] == str(home)
+    assert unfree["NIX_PATH"] == environ["NIX_PATH"]

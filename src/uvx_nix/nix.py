@@ -326,6 +326,15 @@ def evaluation_environ(environ: Mapping[str, str], spec: Mapping[str, Any],
                              ("XDG_STATE_HOME", ".local/state")):
             env[var] = environ.get(var) or os.path.join(home, default)
         env["NIX_USER_CONF_FILES"] = _user_nix_conf_files(environ)
+        # git, which Nix runs for git+https/git+ssh sources, keeps the user's own config
+        # (credential helpers, insteadOf rewrites); ssh finds its keys through the passwd
+        # entry, not HOME.
+        git_config = [os.path.join(home, ".gitconfig"),
+                      os.path.join(environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"),
+                                   "git", "config")]
+        found = next((c for c in git_config if os.path.isfile(c)), None)
+        if found and "GIT_CONFIG_GLOBAL" not in environ:
+            env["GIT_CONFIG_GLOBAL"] = found
         env["HOME"] = str(empty_home)
         env["XDG_CONFIG_HOME"] = str(empty_home / ".config")
         if "NIX_PATH" in env:
