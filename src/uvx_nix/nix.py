@@ -183,6 +183,8 @@ def canonical_url(url: str) -> str:
     return f"{base}?{'&'.join(parts)}"
 
 
+# A narHash as locks carry it, decoded: SRI sha256 (Nix 2.8 and 2.26 alike).
+NAR_HASH = re.compile(r"sha256-[A-Za-z0-9+/]{43}=")
 _NIX_BASE32 = "0123456789abcdfghijklmnpqrsvwxyz"
 _STORE_SOURCE = re.compile(r"path:(/nix/store/[0-9a-df-np-sv-z]{32}-source)\?(.*)")
 _FORGE = re.compile(r"(github|gitlab|sourcehut):[^?]+\?(.*)")
@@ -214,7 +216,7 @@ def source_store_path(nar_hash: str, store: str = "/nix/store") -> str:
 
 def _nar_hash(query: str) -> str | None:
     nar = dict(query_params(query)).get("narHash", "")
-    return nar if re.fullmatch(r"sha256-[A-Za-z0-9+/]{43}=", nar) else None
+    return nar if NAR_HASH.fullmatch(nar) else None
 
 
 def nixos_revision(environ: Mapping[str, str]) -> str | None:

@@ -41,7 +41,6 @@ from uvx_nix.errors import EXIT_UNTRUSTED, UserError, display, display_path
 # is NOT exempt: GitHub serves a fork's commits under the parent repository's name, and
 # query parameters such as `?host=` redirect the fetch.
 _STORE_SOURCE = re.compile(r"path:/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._=-]+")
-_NAR_HASH = re.compile(r"sha256-[A-Za-z0-9+/]{43}=")
 
 
 class UntrustedError(UserError):
@@ -89,7 +88,7 @@ def safe_lock_url(url: str) -> bool:
     if keys not in (["narHash"], ["lastModified", "narHash"]):
         return False
     values = dict(params)
-    return bool(_NAR_HASH.fullmatch(values["narHash"])) and \
+    return bool(nix.NAR_HASH.fullmatch(values["narHash"])) and \
         values.get("lastModified", "0").isdigit()
 
 
