@@ -120,7 +120,7 @@ def _resolve(args: argparse.Namespace, environ: Mapping[str, str], upgrade: bool
 
 
 def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from uvx_nix import inputs, lockfile, resolution
+    from uvx_nix import inputs, lockfile, nix, resolution
 
     act = activation.detect(environ)
     print(f"active: {'yes' if act.active else 'no'} ({act.reason})")
@@ -148,9 +148,7 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     fresh = lock.fingerprint == inp.fingerprint() and entry is not None
     print(f"lockfile: {display_path(inp.lock_path)} "
           f"({'up to date' if fresh else 'stale: inputs changed'})")
-    shared = ("a path: only machines with this path can use the lock; set nixpkgs to a "
-              "fetchable ref to share it" if lock.nixpkgs_url.startswith("path:")
-              else "fetchable by any machine")
+    shared = nix.sharing(lock.nixpkgs_kind, lock.nixpkgs_url, lock.nixpkgs_nar_hash)
     print(f"locked nixpkgs: {display(lock.nixpkgs_url)} ({shared})")
     if entry is not None:
         present = all(os.path.exists(p) for p in entry.store_paths())

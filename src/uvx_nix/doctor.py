@@ -731,18 +731,24 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Fin
          environ: Mapping[str, str]) -> Resolved:
     from uvx_nix import resolution
 
-    wanted = [a for a in dict.fromkeys(v for v in findings.attributes.values() if v)
-              if a not in inp.libraries]
-    if wanted:
+    wanted: list[str] = []
+    suggested = {s: a for s, a in findings.attributes.items() if a and a not in inp.libraries}
+    if suggested:
         if inp.project is None:
             raise UserError("doctor --fix edits pyproject.toml, but there is no project; add "
-                            f"{', '.join(wanted)} to UVX_NIX_LIBRARIES instead", EXIT_CONFIG)
-        missing = resolution.missing_attributes(inp.lock_path, wanted, environ) or []
+                            f"{', '.join(dict.fromkeys(suggested.values()))} to "
+                            "UVX_NIX_LIBRARIES instead", EXIT_CONFIG)
+        # The first candidate that exists in the locked nixpkgs and really holds the library.
+        checked = resolution.providers(inp.lock_path, suggested, environ)
+        found = dict(suggested) if checked is None else checked
+        missing = [s for s in suggested if found.get(s) is None]
         if missing:
-            print(f"The locked nixpkgs has no {', '.join(missing)}; not added to "
-                  "[tool.uvx-nix] libraries (add an attribute it has, or run `uvx-nix nix "
-                  "lock --upgrade`)", file=sys.stderr)
-        wanted = [a for a in wanted if a not in missing]
+            print(f"The locked nixpkgs has no attribute that holds {', '.join(missing)}; not "
+                  "added to [tool.uvx-nix] libraries (add an attribute it has, or run "
+                  "`uvx-nix nix lock --upgrade`)", file=sys.stderr)
+        wanted = [a for a in dict.fromkeys(a for a in found.values() if a)
+                  if a not in inp.libraries]
+    if wanted and inp.project is not None:
         pyproject = inp.project.root / "pyproject.toml"
         added = add_libraries(pyproject, wanted) if wanted else []
         if added:

@@ -151,42 +151,43 @@ def _dists(site: Path) -> list[str]:
 
 
 def _auto_libraries(fields: dict[str, str], site: Path, new: list[str],
-                    environ: Mapping[str, str]) -> tuple[list[str], list[str], list[str]]:
-    """Scan newly installed distributions: (attributes to add, driver dirs, sonames)."""
+                    environ: Mapping[str, str]) -> tuple[dict[str, str], list[str], list[str]]:
+    """Scan newly installed distributions: (soname -> attribute to add, driver dirs,
+    sonames)."""
     from uvx_nix import doctor
 
     records = [site / d / "RECORD" for d in new if (site / d / "RECORD").is_file()]
     if not records:
-        return [], [], []
+        return {}, [], []
     libs = [d for d in fields.get("libs", "").split(":") if d]
     missing = doctor.scan_dist(site.parents[2], records, libs, fields.get("interpreter"))
     if not missing:
-        return [], [], []
-    suggested = doctor.suggest(missing, environ)
-    attributes = sorted({a for a in suggested.values() if a})
-    return attributes, doctor.driver_dirs(missing), sorted(missing)
+        return {}, [], []
+    suggested = {s: a for s, a in doctor.suggest(missing, environ).items() if a}
+    return suggested, doctor.driver_dirs(missing), sorted(missing)
 
 
-def _known_attributes(fields: Mapping[str, str], attributes: list[str],
+def _known_attributes(fields: Mapping[str, str], suggested: Mapping[str, str],
                       environ: Mapping[str, str], quiet: bool) -> list[str]:
-    """The attributes the locked nixpkgs has: pyproject.toml never gets one it lacks (every
-    later command would stop on it)."""
+    """The attributes of the locked nixpkgs that really hold the libraries (the first
+    candidate that exists and, built, holds lib/<soname>): pyproject.toml never gets one it
+    lacks (every later command would stop on it)."""
     from uvx_nix import resolution
     from uvx_nix.errors import UserError
 
     try:
-        missing = resolution.missing_attributes(Path(fields["lockfile"]), attributes, environ,
-                                                quiet)
+        found = resolution.providers(Path(fields["lockfile"]), suggested, environ, quiet)
     except (UserError, KeyError):
-        missing = None
-    if missing is None:
+        found = None
+    if found is None:
         return []
+    missing = [s for s, a in found.items() if a is None]
     if missing and not quiet:
         sys.stderr.write(
-            f"warning: uvx-nix: the locked nixpkgs has no {', '.join(missing)} (what the new "
-            "wheels need); not added to [tool.uvx-nix] libraries: add an attribute it has, "
-            "or run `uvx-nix nix lock --upgrade`\n")
-    return [a for a in attributes if a not in missing]
+            f"warning: uvx-nix: the locked nixpkgs has no attribute that holds "
+            f"{', '.join(missing)} (what the new wheels need); not added to [tool.uvx-nix] "
+            "libraries: add an attribute it has, or run `uvx-nix nix lock --upgrade`\n")
+    return sorted({a for a in found.values() if a})
 
 
 def on_change(fields: dict[str, str], state_key: str, state_path: str,
@@ -206,12 +207,13 @@ def on_change(fields: dict[str, str], state_key: str, state_path: str,
     seen = set(fields.get("dists", "").split("/")) if fields.get("dists") else set()
     new = [d for d in dists if d not in seen]
     if new and fields.get("auto") == "1" and fields.get("strategy") != "nix-ld":
-        attributes, drivers, sonames = _auto_libraries(fields, site, new, environ)
+        suggested, drivers, sonames = _auto_libraries(fields, site, new, environ)
         project = fields.get("root")
-        if attributes and project:
+        attributes: list[str] = []
+        if suggested and project:
             from uvx_nix import doctor
 
-            attributes = _known_attributes(fields, attributes, environ, quiet)
+            attributes = _known_attributes(fields, suggested, environ, quiet)
         if attributes and project:
             pyproject = Path(project) / "pyproject.toml"
             added = doctor.add_libraries(pyproject, attributes)
