@@ -98,6 +98,31 @@ def test_free_threaded_requests_lock_the_free_threaded_attribute(sim: Sim,
     assert 'python-attribute = "python313FreeThreading"' in lock
 
 
+
+def test_python_3_13t_runs_the_free_threaded_interpreter(sim: Sim, project_dir: Path) -> None:
+    """`--python 3.13t` resolves python313FreeThreading and uv runs it (a one-off: the
+    project's lock keeps its own 3.13). The look-alike's free-threaded build is the GIL build
+    with a sysconfig that says Py_GIL_DISABLED (see tests/sim/nixpkgs/default.nix): plain uv
+    takes it, and only it, for 3.13t."""
+    _pinned_313(project_dir)
+    uvx(sim, ["nix", "lock"], cwd=project_dir, check=True)
+    lock = (project_dir / "uvx-nix.lock").read_text()
+    free = sim.run(["nix", "eval", "--raw", "nixpkgs#python313FreeThreading.outPath"],
+                   cwd=project_dir, check=True).stdout
+    probe = ("import sys, sysconfig; "
+             "print(sys.base_prefix, sysconfig.get_config_var('Py_GIL_DISABLED'))")
+    res = uvx(sim, ["run", "--python", "3.13t", "python", "-c", probe], cwd=project_dir)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == [free, "1"]
+    assert (project_dir / "uvx-nix.lock").read_text() == lock
+    plain = {"UV_PYTHON_PREFERENCE": "only-system", "UV_PYTHON_DOWNLOADS": "never"}
+    for python, found in ((free, True), (sim.pkgs["python313"], False)):
+        seen = sim.run([sim.bin("uv", "uv"), "python", "find", "--system", "3.13t"],
+                       cwd=project_dir,
+                       env={**plain, "UV_PYTHON_SEARCH_PATH": f"{python}/bin"})
+        assert (seen.returncode == 0) is found, seen
+
+
 def _locked_libraries(project: Path) -> dict[str, str]:
     doc = tomlkit.parse((project / "uvx-nix.lock").read_text())
     libs = doc["systems"]["x86_64-linux"]["libraries"]
