@@ -49,8 +49,9 @@ def test_a_personal_overlay_changes_nothing_in_the_lock(sim: Sim, project_dir: P
     assert _locked_python(project_dir) == sim.pkgs["python313"]
 
 
-def test_a_flakes_own_overlay_is_honoured(sim: Sim, project_dir: Path, tmp_path: Path) -> None:
-    company = tmp_path / "company-nixpkgs"
+def _company_flake(sim: Sim, project: Path, company: Path) -> Path:
+    """A flake wrapping the look-alike with an overlay of its own (SWAP), as a company flake
+    or a fork would, locked as its repository would have it."""
     company.mkdir()
     (company / "flake.nix").write_text(
         "{\n"
@@ -60,10 +61,14 @@ def test_a_flakes_own_overlay_is_honoured(sim: Sim, project_dir: Path, tmp_path:
         f"      in pkgs // ({SWAP.strip()}) pkgs pkgs;\n"
         "  };\n"
         "}\n")
+    sim.extra_binds.append(company.parent)
+    sim.run(["nix", "flake", "lock", f"path:{company}"], cwd=project, check=True)
+    return company
+
+
+def test_a_flakes_own_overlay_is_honoured(sim: Sim, project_dir: Path, tmp_path: Path) -> None:
     _pinned_313(project_dir)
-    sim.extra_binds.append(tmp_path)
-    # As its repository would have it: with a flake.lock.
-    sim.run(["nix", "flake", "lock", f"path:{company}"], cwd=project_dir, check=True)
+    company = _company_flake(sim, project_dir, tmp_path / "company-nixpkgs")
     res = uvx(sim, ["nix", "lock"], cwd=project_dir, env={"UVX_NIX_NIXPKGS": f"path:{company}"})
     assert res.returncode == 0, res.stderr
     locked = _locked_python(project_dir)
@@ -210,10 +215,20 @@ def test_a_nixos_registry_lock_names_a_revision_any_machine_can_fetch(
     assert url.startswith(f"github:NixOS/nixpkgs/{REVISION}?narHash=sha256-"), url
     status = uvx(sim, ["nix", "status"], cwd=project_dir, path_prepend=tools, check=True)
     assert f"locked nixpkgs: '{url}' (fetchable by any machine)" in status.stdout
-    # A teammate with the same nixpkgs source: exactly the locked paths, once allowed (a
-    # GitHub source from someone else's lock needs the user's word; see SECURITY.md).
+    # A teammate whose registry's nixpkgs is another one (its python313 differs): exactly the
+    # locked paths, once allowed (a GitHub source from someone else's lock needs the user's
+    # word; see SECURITY.md), never a re-resolution against their nixpkgs.
     committed = (project_dir / "uvx-nix.lock").read_text()
     sim.reset_home(tmp_path / "teammate")
+    theirs = _company_flake(sim, project_dir, tmp_path / "teammate-nixpkgs")
+    registry = sim.home / ".config" / "nix" / "registry.json"
+    registry.parent.mkdir(parents=True, exist_ok=True)
+    registry.write_text(json.dumps({"version": 2, "flakes": [
+        {"from": {"type": "indirect", "id": "nixpkgs"},
+         "to": {"type": "path", "path": str(theirs)}}]}))
+    their_python = sim.run(["nix", "eval", "--raw", "nixpkgs#python313.outPath"],
+                           cwd=project_dir, check=True).stdout
+    assert their_python != sim.pkgs["python313"]
     asked = uvx(sim, ["run", "python", "-c", "print(1)"], cwd=project_dir)
     assert asked.returncode == 76, asked.stderr
     uvx(sim, ["nix", "allow"], cwd=project_dir, check=True)
