@@ -415,8 +415,15 @@ def test_a_directory_source_is_locked_by_its_nar_hash(sim: Sim, project_dir: Pat
     status = uvx(sim, ["nix", "status"], cwd=project_dir, env=env, check=True)
     assert f"(a directory, locked by its narHash {nar}: other machines need" in status.stdout
     committed = (project_dir / "uvx-nix.lock").read_text()
+    # The directory changed since: the locked tree (its store copy) is what is evaluated.
+    (mine / "default.nix").write_text('throw "not the locked tree"\n')
+    sim.reset_home(tmp_path / "later")
+    sim.extra_binds.append(tmp_path)
+    later = uvx(sim, ["run", "python", "-c", "import sys; print(sys.base_prefix)"],
+                cwd=project_dir, env=env)
+    assert later.returncode == 0, later.stderr
+    assert later.stdout.strip() == sim.pkgs["python313"]
     # A teammate whose directory differs and whose store lacks the locked tree: one line.
-    (mine / "default.nix").write_text((mine / "default.nix").read_text() + "# changed\n")
     (mine / ".git" / "HEAD").write_text("ref: refs/heads/other\n")
     # As a fresh clone on another machine: nothing rooted, the tree not in the store (with
     # what refers to it: the result's manifest and derivation, unique to this test's token).

@@ -30,9 +30,7 @@ let
        else import flake.outPath importArgs)
     else if s.nixpkgs.type == "channel" then import channel importArgs
     else if s.nixpkgs.type == "revision" then import revisionTree importArgs
-    # A directory being locked is evaluated where it is (errors name its files); a locked one
-    # through its store copy, which must be exactly the locked tree.
-    else import (if s.nixpkgs ? narHash then directory else /. + s.nixpkgs.path) importArgs;
+    else import directorySource importArgs;
 
   # `<nixpkgs>`, and the revision a NixOS channel records in .git-revision
   # (nixos/lib/make-channel.nix writes `nixpkgs.rev` there; lib.trivial.revisionWithDefault
@@ -52,12 +50,18 @@ let
       here = if found.success && revisionOf found.value == s.nixpkgs.rev then found.value else null;
     in if here != null then here
        else builtins.fetchTarball "https://github.com/NixOS/nixpkgs/archive/${s.nixpkgs.rev}.tar.gz";
-  # A directory, copied (without VCS metadata) to the store as "source". With the narHash the
-  # lock records, exactly that tree: the store copy when it is there (the directory need not
-  # exist), else the directory, which must hash the same ("store path mismatch" otherwise).
+  # A directory, copied (without VCS metadata) to the store as "source" for its NAR hash. With
+  # the narHash the lock records, exactly that tree: the directory itself while it still hashes
+  # the same (evaluated where it is, so its relative imports and error positions are the
+  # user's), else the store copy of the locked tree; without either, Nix's one line "store
+  # path mismatch" (the directory differs) or that the path does not exist.
   noVcs = path: type: !(builtins.elem (baseNameOf path) [ ".git" ".hg" ".svn" ]);
-  directory = builtins.path ({ path = s.nixpkgs.path; name = "source"; filter = noVcs; }
-    // (if s.nixpkgs ? narHash then { sha256 = s.nixpkgs.narHash; } else { }));
+  copyOf = extra: builtins.path ({ path = s.nixpkgs.path; name = "source"; filter = noVcs; }
+    // extra);
+  directory = copyOf (if s.nixpkgs ? narHash then { sha256 = s.nixpkgs.narHash; } else { });
+  inPlace = !(s.nixpkgs ? narHash) || (builtins.pathExists s.nixpkgs.path
+    && unsafe "${copyOf { }}" == unsafe "${directory}");
+  directorySource = if inPlace then /. + s.nixpkgs.path else directory;
 
   inherit (import ./versions.nix) cmpList clauseOk toInt;
 
