@@ -513,18 +513,20 @@ def permit_lock(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfi
     """The nixpkgs a lock pins may be evaluated, or its outputs used.
 
     Asked on every slow path; what the lock claims in [inputs] and whether this machine
-    verified it grant nothing.  It passes when it is your channel, a source already in the
-    store, exactly the configured source, or what this machine itself locked the configured
-    source to (then the configured source must be permitted); anything else needs its own
-    `uvx-nix nix allow`.  (A `path` source such as /proc/self/cwd/... would otherwise
-    evaluate the repository's own Nix code.)"""
+    verified it grant nothing.  It passes when it is your channel, exactly the configured
+    source, or what this machine itself locked the configured source to (then the configured
+    source must be permitted); anything else needs its own `uvx-nix nix allow`.  (A `path`
+    source such as /proc/self/cwd/... would otherwise evaluate the repository's own Nix code.)
+    Being in the store proves nothing about a source: evaluating a project's flake (direnv's
+    `use flake`, `nix develop`) copies the repository itself there, under a name its author
+    can compute, so a stranger's lock naming `path:/nix/store/...-source` needs permission
+    too."""
     from uvx_nix import trust
 
     kind, url = lock.nixpkgs_kind, lock.nixpkgs_url
     # Your own channel as it is; a channel pinned to a revision may fetch it from GitHub, so
     # a lock from elsewhere pinning one needs permission, as a GitHub flake ref does.
-    if (kind == "channel" and url == "<nixpkgs>") or \
-            (kind == "flake" and trust.safe_lock_url(url)):
+    if kind == "channel" and url == "<nixpkgs>":
         return
     own = inp.nixpkgs
     if (kind == own.kind and url == own.ref) or \
