@@ -38,6 +38,9 @@ DELEGATED = {
     "shell-init": ("uvx_nix.integration", "Print the bash/zsh/fish integration that routes uv "
                    "and uvx through uvx-nix."),
     "direnv-lib": ("uvx_nix.integration", "Print the direnv library that defines `use uvnix`."),
+    "add-build-library": ("uvx_nix.toolchain", "Add nixpkgs attributes to [tool.uvx-nix] "
+                          "build-libraries (their headers, .pc files and programs reach "
+                          "builds uv runs)."),
     "allow": ("uvx_nix.trust", "Allow the one nixpkgs source of this project uvx-nix asked "
               "about, or the SOURCE given (like `direnv allow`)."),
     "deny": ("uvx_nix.trust", "Take back every permission of this project given with "
