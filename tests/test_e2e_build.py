@@ -109,7 +109,8 @@ def test_c_extension_with_zlib_builds_with_sync_and_imports(
     root = project_dir / ".uvx-nix" / "gcroots" / "x86_64-linux-build"
     assert root.is_symlink()
     manifest = (root / "manifest.nix").read_text()
-    assert sim.pkgs["stdenv.cc"] in manifest and sim.pkgs["zlib.dev"] in manifest
+    assert sim.pkgs["stdenv.cc"] in manifest
+    assert sim.pkgs["zlib.dev"] in manifest
     assert sum(" build " in line for line in nix_calls(log)) == 2, nix_calls(log)
     # Imports however Python is started: by uv, as a child of another program, and a child
     # Python of the venv's Python (the venv hook restarts it with the libraries).
@@ -164,7 +165,8 @@ def test_build_variables_reach_neither_the_program_nor_its_children(
     assert not set(BUILD_VARIABLES) & set(env), env
     assert cc_bin not in env["PATH"]
     assert "build-hooks" not in env.get("PYTHONPATH", "")
-    assert "build-hooks" not in env["SELF"] and "NIX_CFLAGS" not in env["SELF"]
+    assert "build-hooks" not in env["SELF"]
+    assert "NIX_CFLAGS" not in env["SELF"]
 
 
 def test_missing_library_names_the_attribute_then_automatic_mode_adds_it(

@@ -309,7 +309,8 @@ CONFIG_PROGRAMS: dict[str, tuple[str, ...]] = {
 
 _HEADER = re.compile(r"fatal error: ([\w./+-]+\.h(?:pp)?): No such file or directory")
 _LINK = re.compile(r"(?:cannot find|unable to find library) -l([\w.+-]+)")
-_PC = (re.compile(r"Package '?([\w.+-]+)'?,? (?:was not found|not found)"),
+_PC = (re.compile(r"Package '?([\w.+-]+)'?,? (?:required by '[^'\n]*', )?(?:was not found|"
+                  r"not found)"),
        re.compile(r"No package '([\w.+-]+)' found"),
        re.compile(r"Dependency \"([\w.+-]+)\" not found"),
        re.compile(r"Dependency ([\w.+-]+) found: NO"),

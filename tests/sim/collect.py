@@ -547,7 +547,8 @@ def c_dev_library(name: str, sonames: list[str], dev_pkg: str) -> Stage:
     for f in dpkg_files(dev_pkg):
         p = Path(f)
         if f.startswith("/usr/include/") and p.is_file():
-            s.copy(p, "include/" + (f[len(multi):] if f.startswith(multi) else f[len("/usr/include/"):]))
+            rel = f[len(multi):] if f.startswith(multi) else f[len("/usr/include/"):]
+            s.copy(p, f"include/{rel}")
         elif p.suffix == ".pc":
             s.copy(p, f"lib/pkgconfig/{p.name}")
         elif p.name.endswith(".so") and any(so.startswith(p.name + ".") for so in sonames):
