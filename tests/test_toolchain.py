@@ -43,6 +43,10 @@ def test_other_pythons_are_not_build_backends(argv_: list[str]) -> None:
     assert hook.backend(argv_) is None
 
 
+def test_command_line_is_the_original_one() -> None:
+    assert hook.command_line()[:1] == sys.orig_argv[:1]
+
+
 def test_parent_must_be_uv(tmp_path: Path) -> None:
     # This test's parent is not the program UV names (nor is anything when UV is unset).
     assert not hook.parent_is_uv({"UV": sys.executable})

@@ -54,6 +54,19 @@ def _strip() -> None:
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 
+def command_line() -> list[str]:
+    """This process's original command line (``sys.orig_argv``; before 3.10, /proc)."""
+    argv = getattr(sys, "orig_argv", None)
+    if argv:
+        return list(argv)
+    try:
+        with open("/proc/self/cmdline", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return []
+    return [os.fsdecode(a) for a in raw.split(b"\0")[:-1]]
+
+
 def backend(argv: list[str]) -> str | None:
     """The backend module uv's PEP 517 script imports, if ``argv`` is such a call."""
     if len(argv) < 3 or argv[1] != "-c" or not argv[2].startswith(_PREAMBLE):
@@ -158,8 +171,7 @@ def apply(env: Mapping[str, str], data: Mapping[str, Any]) -> dict[str, str]:
 def _attempt(env: Mapping[str, str]) -> tuple[bytes, bytes, int]:
     import subprocess
 
-    argv = list(getattr(sys, "orig_argv", []))
-    proc = subprocess.run([sys.executable, *argv[1:]], env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, *command_line()[1:]], env=env, capture_output=True,
                           check=False)
     return proc.stdout, proc.stderr, proc.returncode
 
@@ -212,7 +224,7 @@ def _chain() -> None:
 
 def _main() -> None:
     _strip()
-    module = backend(list(getattr(sys, "orig_argv", [])))
+    module = backend(command_line())
     if module is not None and module.partition(".")[0] not in _PURE and parent_is_uv(os.environ):
         try:
             _build(module)
