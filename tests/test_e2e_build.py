@@ -4,6 +4,7 @@ inside the build backends uv starts."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -120,6 +121,11 @@ def test_c_extension_with_zlib_builds_with_sync_and_imports(
     out = uvx(sim, ["run", "bash", "-c", f".venv/bin/python -c '{check}'"], cwd=project_dir,
               check=True).stdout
     assert out.strip().startswith("1."), out
+    # Started directly, from a shell where direnv exported uvx-nix's library path.
+    libs = uvx(sim, ["nix", "env", "--format", "json"], cwd=project_dir, check=True).stdout
+    direct = sim.run([".venv/bin/python", "-c", check], cwd=project_dir,
+                     env={"UVX_NIX_LIBRARY_PATH": json.loads(libs)["UVX_NIX_LIBRARY_PATH"]})
+    assert direct.stdout.strip().startswith("1."), direct.stderr
     nested = ("import subprocess, sys; print(subprocess.run([sys.executable, '-c', "
               f"{check!r}], capture_output=True, text=True).stdout.strip())")
     out = uvx(sim, ["run", "python", "-c", nested], cwd=project_dir, check=True).stdout
@@ -240,3 +246,39 @@ def test_rust_build_asks_for_cargo_and_rustc(sim: Sim, project_dir: Path,
     assert "uvx-nix: the locked nixpkgs has no cargo, rustc; the build runs without it" \
         in res.stderr
     assert (project_dir / ".uvx-nix" / "gcroots" / "x86_64-linux-build-rust").is_symlink()
+
+
+def test_look_alike_toolchain_builds_like_nixpkgs(sim: Sim, tmp_path: Path) -> None:
+    """The look-alike's stdenv.cc finds its own libc, links the store glibc (its loader is the
+    ELF interpreter, not NixOS's stub-ld), reads NIX_CFLAGS_COMPILE/NIX_LDFLAGS in the host
+    role, and its pkg-config reads the dev output's .pc file."""
+    (tmp_path / "t.c").write_text(
+        '#include <stdio.h>\n#include <zlib.h>\n'
+        'int main(void) { printf("zlib %s\\n", zlibVersion()); return 0; }\n')
+    (tmp_path / "t.cc").write_text(
+        '#include <iostream>\nint main() { std::cout << "c++ ok" << std::endl; }\n')
+    salt = "x86_64_unknown_linux_gnu"
+    env = {"NIX_CFLAGS_COMPILE": f"-isystem {sim.pkgs['zlib.dev']}/include",
+           "NIX_LDFLAGS": f"-L{sim.pkgs['zlib']}/lib",
+           f"NIX_CC_WRAPPER_TARGET_HOST_{salt}": "1",
+           f"NIX_BINTOOLS_WRAPPER_TARGET_HOST_{salt}": "1",
+           "PKG_CONFIG_PATH": f"{sim.pkgs['zlib.dev']}/lib/pkgconfig"}
+    cc = f"{sim.pkgs['stdenv.cc']}/bin"
+    res = sim.run(["bash", "-c", f"{cc}/cc -o t t.c -lz && ./t && {cc}/c++ -o tt t.cc && ./tt"
+                   f" && {sim.pkgs['pkg-config']}/bin/pkg-config --cflags --libs zlib"
+                   f" && {sim.pkgs['gnumake']}/bin/make --version"],
+                  cwd=tmp_path, env=env)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("zlib 1.")
+    assert lines[1] == "c++ ok"
+    assert lines[2].split() == [f"-I{sim.pkgs['zlib.dev']}/include",
+                                f"-L{sim.pkgs['zlib']}/lib", "-lz"]
+    assert lines[3].startswith("GNU Make")
+    interp = subprocess.run(["patchelf", "--print-interpreter", str(tmp_path / "t")],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    assert interp == f"{sim.pkgs['glibc']}/lib/ld-linux-x86-64.so.2"
+    # Without the host role the wrapper ignores NIX_CFLAGS_COMPILE, as nixpkgs' does.
+    role_off = {k: v for k, v in env.items() if "WRAPPER" not in k}
+    res = sim.run(["bash", "-c", f"{cc}/cc -c -o t.o t.c"], cwd=tmp_path, env=role_off)
+    assert "zlib.h: No such file or directory" in res.stderr
