@@ -329,7 +329,8 @@ def main(argv: Sequence[str], environ: Mapping[str, str],
         import importlib
 
         rest = list(argv[1:])
-        if directory and argv[0] in ("doctor", "allow", "deny") and "--directory" not in rest:
+        if directory and argv[0] in ("doctor", "allow", "deny", "add-build-library") \
+                and "--directory" not in rest:
             rest = ["--directory", directory, *rest]
         module = importlib.import_module(DELEGATED[argv[0]][0])
         result: int = module.command(argv[0], rest, environ)

@@ -507,10 +507,7 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     parser.add_argument("--directory", help="run as if started in this directory")
     args = parser.parse_args(argv)
     wanted = [inputs_mod.validate_attribute(a, "the command line") for a in args.attributes]
-    inv = argv_mod.sync()
-    if args.directory:
-        inv = argv_mod.parse(["--directory", args.directory, "sync"])
-    inp = inputs_mod.gather(inv, environ)
+    inp = inputs_mod.gather(argv_mod.sync(args.directory), environ)
     if inp.project is None:
         raise UserError("no pyproject.toml here: add build libraries to the user config "
                         "(build-libraries) or set UVX_NIX_BUILD_LIBRARIES", EXIT_CONFIG)
