@@ -113,6 +113,8 @@ def test_c_extension_with_zlib_builds_with_sync_and_imports(
     assert sim.pkgs["stdenv.cc"] in manifest
     assert sim.pkgs["zlib.dev"] in manifest
     assert sum(" build " in line for line in nix_calls(log)) == 2, nix_calls(log)
+    status = uvx(sim, ["nix", "status"], cwd=project_dir, check=True).stdout
+    assert "x86_64-linux-build (realised)" in status, status
     # Imports however Python is started: by uv, as a child of another program, and a child
     # Python of the venv's Python (the venv hook restarts it with the libraries).
     check = "import cext; print(cext.zlib_version())"
@@ -233,6 +235,9 @@ def test_a_call_that_builds_nothing_realises_nothing(sim: Sim, project_dir: Path
     uvx(sim, ["run", "python", "-c", "pass"], cwd=project_dir, path_prepend=[rec], check=True)
     assert sum(" build " in line for line in nix_calls(log)) == 1, nix_calls(log)
     assert not (project_dir / ".uvx-nix" / "gcroots" / "x86_64-linux-build").exists()
+    status = uvx(sim, ["nix", "status"], cwd=project_dir, check=True).stdout
+    assert "build libraries: none (automatic: off)" in status
+    assert "(not realised: the first build does)" in status
 
 
 def test_rust_build_asks_for_cargo_and_rustc(sim: Sim, project_dir: Path,

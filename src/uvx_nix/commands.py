@@ -139,6 +139,8 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     print(f"python request: {display_path(inp.python.describe())}")
     print(f"nixpkgs: {display(inp.nixpkgs.ref)} (from {display_path(inp.nixpkgs.origin)})")
     print(f"libraries: {', '.join(inp.libraries) or 'none'}")
+    print(f"build libraries: {', '.join(inp.build_libraries) or 'none'} (automatic: "
+          f"{'on' if inp.auto_build_libraries else 'off'})")
     print(f"strategy: {inp.strategy}")
     existing = lockfile.read(inp.lock_path)
     if existing is None:
@@ -164,6 +166,9 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         gcroot = inp.lock_dir / ".uvx-nix" / "gcroots" / inp.system
         rooted = resolution.gcroot_points(gcroot, entry)
         print(f"gc root: {display_path(gcroot)} ({'held' if rooted else 'missing'})")
+        build_root = gcroot.with_name(f"{inp.system}-build")
+        print(f"build toolchain: {display_path(build_root)} "
+              f"({'realised' if build_root.exists() else 'not realised: the first build does'})")
     print(f"hot cache: {_hot_state(args, environ)}")
     return 0
 
