@@ -287,3 +287,31 @@ def test_look_alike_toolchain_builds_like_nixpkgs(sim: Sim, tmp_path: Path) -> N
     role_off = {k: v for k, v in env.items() if "WRAPPER" not in k}
     res = sim.run(["bash", "-c", f"{cc}/cc -c -o t.o t.c"], cwd=tmp_path, env=role_off)
     assert "zlib.h: No such file or directory" in res.stderr
+
+
+def test_parallel_builds_realise_the_toolchain_once(sim: Sim, project_dir: Path,
+                                                    backends: Path, tmp_path: Path) -> None:
+    """uv builds path dependencies at the same time: one Nix run, the other build waits."""
+    for name in ("exta", "extb"):
+        member = project_dir / name
+        member.mkdir()
+        _package(member, backends, name=name, setup=SETUP_PLAIN.replace('"cext"', f'"{name}"'),
+                 sources={"cext.c": EXTENSION_C.replace('"cext"', f'"{name}"').replace(
+                     "PyInit_cext", f"PyInit_{name}")})
+    wheels = project_dir / "wheels"
+    wheels.mkdir()
+    for wheel in backends.glob("setuptools-*.whl"):
+        shutil.copy(wheel, wheels)
+    (project_dir / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+        'dependencies = ["exta", "extb"]\n\n[tool.uv]\nno-index = true\nfind-links = ["wheels"]\n'
+        '\n[tool.uv.sources]\nexta = { path = "exta" }\nextb = { path = "extb" }\n')
+    log = tmp_path / "nix.log"
+    rec = sim.recording_nix(log)
+    res = uvx(sim, ["sync"], cwd=project_dir, path_prepend=[rec])
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert sum(" build " in line and "build.nix" in line for line in nix_calls(log)) == 1, \
+        nix_calls(log)
+    out = uvx(sim, ["run", "python", "-c", "import exta, extb; print(exta.zlib_version())"],
+              cwd=project_dir, check=True).stdout
+    assert out.strip().startswith("1.")

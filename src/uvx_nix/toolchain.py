@@ -459,6 +459,15 @@ def _fix(config: Mapping[str, Any], config_dir: Path, environ: Mapping[str, str]
                        "building again", "env": str(target)}
 
 
+def _usable(env_file: Path) -> bool:
+    """A variables file another build wrote whose store paths are all still there."""
+    try:
+        data = json.loads(env_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and all(os.path.exists(p) for p in data.get("paths", []))
+
+
 def hook_main(argv: Sequence[str]) -> int:
     """``CONFIG env [--rust]`` or ``CONFIG fix [--rust]`` (the failed build's output on stdin):
     one JSON object on stdout for the hook; messages for the user go in it, never a
@@ -470,8 +479,14 @@ def hook_main(argv: Sequence[str]) -> int:
         config = json.loads(config_path.read_text(encoding="utf-8"))
         rust = "--rust" in argv[2:]
         if argv[1] == "env":
-            target, _missing = realise(config, config_path.parent, environ, rust)
-            answer = {"env": str(target)}
+            from filelock import FileLock
+
+            # uv builds several distributions at once: one Nix run, the others wait for it.
+            with FileLock(str(config_path.parent / "lock"), timeout=600):
+                ready = config_path.parent / ("env-rust.json" if rust else "env.json")
+                if not _usable(ready):
+                    ready, _missing = realise(config, config_path.parent, environ, rust)
+            answer = {"env": str(ready)}
         elif argv[1] == "fix":
             output = sys.stdin.buffer.read().decode("utf-8", "replace")
             answer = _fix(config, config_path.parent, environ, rust, output)
