@@ -315,3 +315,26 @@ def test_parallel_builds_realise_the_toolchain_once(sim: Sim, project_dir: Path,
     out = uvx(sim, ["run", "python", "-c", "import exta, extb; print(exta.zlib_version())"],
               cwd=project_dir, check=True).stdout
     assert out.strip().startswith("1.")
+
+
+def test_pip_install_of_a_local_c_package_outside_a_project(sim: Sim, tmp_path: Path,
+                                                            backends: Path) -> None:
+    """The report that started it: `uvx-nix pip install ./cext` failed with
+    `[Errno 2] No such file or directory: 'gcc'`."""
+    work = tmp_path / "work"
+    _package(work / "cext", backends)
+    uvx(sim, ["venv"], cwd=work, check=True)
+    install = ["pip", "install", "--no-index", "--find-links", "cext/wheels", "./cext"]
+    # Plain uv with the same interpreter and libraries (uvx-nix's environment for uv, as
+    # `nix env` prints it, without the build hook): the compiler is missing.
+    env = json.loads(uvx(sim, ["nix", "env", "--format", "json"], cwd=work, check=True).stdout)
+    plain = sim.run([f"{sim.pkgs['uv']}/bin/uv", *install], cwd=work,
+                    env={k: v for k, v in env.items() if v is not None})
+    assert plain.returncode != 0
+    assert "No such file or directory: 'gcc'" in plain.stderr, plain.stderr[-2000:]
+    res = uvx(sim, install, cwd=work)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "+ cext==0.1.0" in res.stderr
+    out = uvx(sim, ["run", "python", "-c", "import cext; print(cext.zlib_version())"], cwd=work,
+              check=True).stdout
+    assert out.strip().startswith("1.")
