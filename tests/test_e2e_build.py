@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e import nix_calls, uvx
+from e2e import local_nixpkgs, nix_calls, uvx
 from helpers.sim import Sim
 
 pytestmark = pytest.mark.sim
@@ -338,3 +338,18 @@ def test_pip_install_of_a_local_c_package_outside_a_project(sim: Sim, tmp_path: 
     out = uvx(sim, ["run", "python", "-c", "import cext; print(cext.zlib_version())"], cwd=work,
               check=True).stdout
     assert out.strip().startswith("1.")
+
+
+def test_hint_names_the_attribute_the_locked_nixpkgs_has(sim: Sim, project_dir: Path,
+                                                         backends: Path, tmp_path: Path) -> None:
+    """libpq-fe.h is `libpq` in current nixpkgs and `postgresql` in older ones: the hint names
+    the one the project's nixpkgs has."""
+    nixpkgs = local_nixpkgs(sim, tmp_path / "nixpkgs",
+                            '  postgresql = mk "postgresql-16" "mkdir -p $out/include";\n')
+    _package(project_dir, backends, name="pq", setup=SETUP_PLAIN.replace('"cext"', '"pq"'),
+             sources={"cext.c": '#include <libpq-fe.h>\nint x;\n'})
+    res = uvx(sim, ["sync"], cwd=project_dir, env={"UVX_NIX_NIXPKGS": str(nixpkgs)},
+              binds=[nixpkgs])
+    assert res.returncode != 0
+    assert "the build needs libpq-fe.h, which nixpkgs' postgresql provides; add it with " \
+        "`uvx-nix nix add-build-library postgresql`" in res.stderr, res.stderr[-2000:]

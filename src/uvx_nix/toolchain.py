@@ -432,6 +432,9 @@ def _fix(config: Mapping[str, Any], config_dir: Path, environ: Mapping[str, str]
                            "build library) should provide: check its outputs in the locked "
                            "nixpkgs"}
     names = candidates if together else candidates[:1]
+    if not together and len(candidates) > 1:
+        # Renamed or split in some nixpkgs releases: name the one the locked nixpkgs has.
+        names = [_available(Path(config["lockfile"]), candidates, environ) or candidates[0]]
     if not config.get("auto"):
         return {"message": f"the build needs {finding.what}, which nixpkgs' "
                            f"{' and '.join(names)} provide{'' if together else 's'}; add "
