@@ -490,6 +490,14 @@ def c_gcc() -> Stage:
             s.copy(f.resolve(), f"{internal}/libstdc++.so")  # the runtime itself, for -lstdc++
         else:
             s.copy(f.resolve(), f"{internal}/{f.name}")
+    # The compiler proper, where this gcc keeps it (lib/gcc on Debian 12; newer gccs may use
+    # libexec/gcc): gcc looks for it relative to its driver either way.
+    cc1 = Path(_gcc_query("-print-prog-name=cc1"))
+    if cc1.is_absolute() and cc1.parent != libgcc:
+        rel = f"libexec/gcc/{triple}/{version}"
+        for f in sorted(cc1.parent.iterdir()):
+            if f.is_file() and f.name not in GCC_SKIP:
+                s.copy(f.resolve(), f"{rel}/{f.name}")
     # C++ headers where gcc looks for them relative to its prefix.
     for rel in (f"include/c++/{version}", f"include/{triple}/c++/{version}"):
         if Path("/usr", rel).is_dir():
@@ -529,11 +537,11 @@ def c_libc_dev() -> Stage:
             elif p.parent == Path("/usr/lib/x86_64-linux-gnu") and p.name.endswith(".so"):
                 if p.is_symlink():
                     s.link(f"@glibc@/lib/{os.path.basename(os.readlink(p))}", f"lib/{p.name}")
-                else:  # a GNU ld script
-                    text = p.read_text()
-                    text = text.replace("/usr/lib/x86_64-linux-gnu/", "@out@/lib/")
-                    text = text.replace("/lib/x86_64-linux-gnu/", "@glibc@/lib/")
-                    text = text.replace("/lib64/", "@glibc@/lib/")
+                else:  # a GNU ld script: static parts are ours, shared ones glibc's
+                    text = re.sub(
+                        r"(?:/usr)?/lib(?:64|/x86_64-linux-gnu)/([^\s()]+)",
+                        lambda m: ("@out@" if m.group(1).endswith(".a") else "@glibc@")
+                        + "/lib/" + m.group(1), p.read_text())
                     (s.dir / "lib" / p.name).write_text(text)
     return s
 
