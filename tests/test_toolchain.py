@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from uvx_nix import _build_hook as hook
-from uvx_nix import argv, inputs, toolchain
+from uvx_nix import argv, inputs, lockfile, resolution, toolchain
 from uvx_nix.errors import UserError
 
 # The script uv 0.13 runs a PEP 517 hook with (seen with a probe package's setup.py).
@@ -301,3 +301,46 @@ def test_build_libraries_are_validated(tmp_path: Path, env: dict[str, str],
         _gather(project, env, monkeypatch)
     assert err.value.exit_code == 70
     assert "build-libraries" in err.value.message
+
+
+# -- the hook directory --------------------------------------------------------------------
+
+
+def _resolved(tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+              extra: str = "") -> resolution.Resolved:
+    project = tmp_path / "proj"
+    project.mkdir(exist_ok=True)
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "proj"\nversion = "1"\n{extra}')
+    inp = _gather(project, env, monkeypatch)
+    entry = lockfile.SystemEntry("python312", "3.12.1", "cpython", "/nix/store/a-python3",
+                                 "/nix/store/a-python3/bin/python3.12", ())
+    lock = lockfile.Lock(inp.fingerprint(), {}, "path:/somewhere", "flake",
+                         {inp.system: entry})
+    return resolution.Resolved(inp, lock, entry, project / ".uvx-nix/gcroots/x", 0, False)
+
+
+def test_prepare_writes_the_hook_and_its_description(
+        tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    resolved = _resolved(tmp_path, env, monkeypatch,
+                         '\n[tool.uvx-nix]\nbuild-libraries = ["libffi"]\n')
+    where = Path(toolchain.prepare(resolved, env))
+    assert where.parent == Path(env["XDG_CACHE_HOME"]) / "uvx-nix" / "build-hooks"
+    assert (where / "sitecustomize.py").read_bytes() == Path(hook.__file__).read_bytes()
+    config = json.loads((where / "build.json").read_text())
+    assert config["libraries"] == ["stdenv.cc.cc.lib", "zlib", "libffi"]
+    assert config["nixpkgs"] == {"type": "flake", "ref": "path:/somewhere"}
+    assert config["pyproject"] == str(tmp_path / "proj" / "pyproject.toml")
+    assert config["auto"] is False
+    # The same resolution finds the same directory; other libraries, another one.
+    assert toolchain.prepare(resolved, env) == str(where)
+    other = _resolved(tmp_path, env, monkeypatch)
+    assert toolchain.prepare(other, env) != str(where)
+
+
+def test_prepare_gives_up_quietly_when_the_cache_is_not_writable(
+        tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    resolved = _resolved(tmp_path, env, monkeypatch)
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache directory should be")
+    assert toolchain.prepare(resolved, {**env, "UVX_NIX_CACHE_DIR": str(blocked)}) == ""
