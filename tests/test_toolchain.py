@@ -344,3 +344,115 @@ def test_prepare_gives_up_quietly_when_the_cache_is_not_writable(
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the cache directory should be")
     assert toolchain.prepare(resolved, {**env, "UVX_NIX_CACHE_DIR": str(blocked)}) == ""
+
+
+# -- the hook inside a build (its steps, with uv's script and uvx-nix faked at the edges) ---
+
+
+class _ExitError(Exception):
+    pass
+
+
+@pytest.fixture
+def build_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(hook, "_HERE", str(tmp_path))
+    (tmp_path / "build.json").write_text(json.dumps({"wrapper": ["python", []]}))
+
+    def exit_(code: int) -> None:
+        raise _ExitError(code)
+
+    monkeypatch.setattr(os, "_exit", exit_)
+    return tmp_path
+
+
+def _env_file(directory: Path, name: str, path_entry: str) -> Path:
+    target = directory / name
+    target.write_text(json.dumps({"paths": [str(directory)], "set": {"NIX_DONT_SET_RPATH": "1"},
+                                  "prepend": [["PATH", path_entry, ":"]]}))
+    return target
+
+
+def test_build_uses_the_realised_environment_and_passes_output_on(
+        build_dir: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    _env_file(build_dir, "env.json", "/s/cc/bin")
+    seen: list[dict[str, str]] = []
+
+    def attempt(env: dict[str, str]) -> tuple[bytes, bytes, int]:
+        seen.append(env)
+        return b"built\n", b"", 0
+
+    monkeypatch.setattr(hook, "_attempt", attempt)
+    monkeypatch.setattr(hook, "_wrapper", lambda *a, **k: pytest.fail("no uvx-nix call"))
+    with pytest.raises(_ExitError) as done:
+        hook._build("setuptools.build_meta")
+    assert done.value.args == (0,)
+    assert seen[0]["PATH"].startswith("/s/cc/bin:")
+    assert seen[0]["NIX_DONT_SET_RPATH"] == "1"
+    assert "NIX_DONT_SET_RPATH" not in os.environ  # only the build's child gets it
+    assert capfd.readouterr().out == "built\n"
+
+
+def test_build_realises_first_then_retries_once_in_automatic_mode(
+        build_dir: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    first = _env_file(build_dir, "realised.json", "/s/cc/bin")
+    second = _env_file(build_dir, "retry.json", "/s/ffi-dev/bin")
+    calls: list[list[str]] = []
+
+    def wrapper(config: dict[str, object], args: list[str], data: bytes = b""
+                ) -> dict[str, str]:
+        calls.append(args)
+        if args[0] == "env":
+            return {"env": str(first)}
+        assert b"ffi.h" in data
+        return {"env": str(second), "message": "added libffi; building again"}
+
+    results = iter([(b"", b"fatal error: ffi.h: No such file or directory\n", 1),
+                    (b"ok\n", b"", 0)])
+    monkeypatch.setattr(hook, "_wrapper", wrapper)
+    monkeypatch.setattr(hook, "_attempt", lambda env: next(results))
+    with pytest.raises(_ExitError) as done:
+        hook._build("setuptools.build_meta")
+    assert done.value.args == (0,)
+    assert calls == [["env"], ["fix"]]
+    out, err = capfd.readouterr()
+    assert out == "ok\n"
+    assert "uvx-nix: added libffi; building again" in err
+
+
+def test_build_failure_gets_the_hint_line(
+        build_dir: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    _env_file(build_dir, "env.json", "/s/cc/bin")
+    monkeypatch.setattr(hook, "_attempt", lambda env: (b"", b"fatal error: x", 1))
+    monkeypatch.setattr(hook, "_wrapper", lambda *a, **k: {"message": "the build needs x.h"})
+    with pytest.raises(_ExitError) as done:
+        hook._build("setuptools.build_meta")
+    assert done.value.args == (1,)
+    assert capfd.readouterr().err == "fatal error: x\nuvx-nix: the build needs x.h\n"
+
+
+def test_build_without_a_toolchain_runs_as_it_is(
+        build_dir: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(hook, "_wrapper",
+                        lambda *a, **k: {"message": "nix failed while realising the build"})
+    monkeypatch.setattr(hook, "_attempt", lambda env: pytest.fail("not wrapped"))
+    hook._build("setuptools.build_meta")  # returns: uv's script then runs in this process
+    assert capfd.readouterr().err == "uvx-nix: nix failed while realising the build\n"
+
+
+def test_wrapper_asks_uvx_nix_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hook's call into uvx-nix: its own Python and module path, isolated from
+    PYTHONPATH; a broken answer is no answer."""
+    monkeypatch.setattr(hook, "_HERE", str(tmp_path))
+    (tmp_path / "build.json").write_text("{}")
+    src = str(Path(toolchain.__file__).parent.parent)
+    answer = hook._wrapper({"wrapper": [sys.executable, [src]]}, ["fix"],
+                           b"fatal error: zlib.h: No such file or directory")
+    assert "internal error" in answer["message"]  # build.json lacks what fix needs
+    fake = tmp_path / "fake.py"
+    fake.write_text("print('not json')")
+    monkeypatch.setattr(hook, "_WRAPPER_CODE", f"exec(open({str(fake)!r}).read())")
+    assert hook._wrapper({"wrapper": [sys.executable, []]}, ["env"]) == {}
