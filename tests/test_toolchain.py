@@ -456,3 +456,122 @@ def test_wrapper_asks_uvx_nix_itself(tmp_path: Path, monkeypatch: pytest.MonkeyP
     fake.write_text("print('not json')")
     monkeypatch.setattr(hook, "_WRAPPER_CODE", f"exec(open({str(fake)!r}).read())")
     assert hook._wrapper({"wrapper": [sys.executable, []]}, ["env"]) == {}
+
+
+# -- realising and fixing, with Nix faked at its one boundary (nix.build) -----------------
+
+
+@pytest.fixture
+def fake_nix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """nix.build answers from the spec: every library exists but `nosuch`; records specs."""
+    from uvx_nix import nix
+
+    specs: list[dict[str, object]] = []
+    store = tmp_path / "store"
+
+    def build(spec: dict[str, object], out_link: Path, environ: object, *, what: str,
+              quiet: bool = False, expression: Path = nix.RESOLVE_NIX) -> dict[str, object]:
+        specs.append({"spec": spec, "expression": expression.name, "link": str(out_link)})
+        libs = [lib["name"] for lib in spec["libraries"]]  # type: ignore[attr-defined]
+        missing = [n for n in libs if n == "nosuch"]
+        if expression.name == "resolve.nix":
+            return {"missing": missing}
+        lib = [{"attribute": n, "name": n, "dev": str(store / f"{n}-dev"),
+                "lib": str(store / n), "bin": str(store / n)} for n in libs if n not in missing]
+        for entry in lib:
+            (Path(entry["dev"]) / "include").mkdir(parents=True, exist_ok=True)
+            (Path(entry["lib"]) / "lib").mkdir(parents=True, exist_ok=True)
+        return {"format": 1, "system": "x86_64-linux", "missing": missing,
+                "cc": {"out": str(store / "cc"), "suffixSalt": "x86_64_unknown_linux_gnu"},
+                "tools": [], "libraries": lib}
+
+    monkeypatch.setattr(nix, "build", build)
+    return specs
+
+
+def _config(tmp_path: Path, auto: bool, libraries: list[str]) -> Path:
+    from uvx_nix import lockfile as lf
+
+    project = tmp_path / "proj"
+    project.mkdir(exist_ok=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "proj"\n')
+    python = "/nix/store/00000000000000000000000000000000-python3"
+    entry = lf.SystemEntry("python312", "3.12.1", "cpython", python,
+                           f"{python}/bin/python3.12", ())
+    lf.write(project / "uvx-nix.lock",
+             lf.Lock("sha256:x", {"fingerprint": "sha256:x"}, "path:/somewhere", "flake",
+                     {"x86_64-linux": entry}))
+    hook_dir = tmp_path / "hook"
+    hook_dir.mkdir(exist_ok=True)
+    config = {"system": "x86_64-linux", "nixpkgs": {"type": "flake", "ref": "path:/somewhere"},
+              "libraries": libraries, "lockfile": str(project / "uvx-nix.lock"),
+              "lockDir": str(project), "pyproject": str(project / "pyproject.toml"),
+              "auto": auto, "allowUnfree": False}
+    (hook_dir / "build.json").write_text(json.dumps(config))
+    return hook_dir / "build.json"
+
+
+def test_hook_main_env_realises_once_and_roots_with_the_project(
+        tmp_path: Path, fake_nix: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    config = _config(tmp_path, False, ["zlib"])
+    assert toolchain.hook_main([str(config), "env"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    data = json.loads(Path(answer["env"]).read_text())
+    assert any(name == "NIX_CFLAGS_COMPILE" for name, _v, _s in data["prepend"])
+    assert fake_nix[0]["expression"] == "build.nix"
+    assert fake_nix[0]["link"] == str(tmp_path / "proj/.uvx-nix/gcroots/x86_64-linux-build")
+    # The variables are there and their paths exist: a second build asks Nix nothing.
+    for p in data["paths"]:
+        Path(p).mkdir(parents=True, exist_ok=True)
+    assert toolchain.hook_main([str(config), "env"]) == 0
+    assert json.loads(capsys.readouterr().out) == answer
+    assert len(fake_nix) == 1
+    # Rust asks for cargo and rustc, rooted apart.
+    assert toolchain.hook_main([str(config), "env", "--rust"]) == 0
+    capsys.readouterr()
+    assert fake_nix[1]["spec"]["rust"] is True  # type: ignore[index]
+    assert str(fake_nix[1]["link"]).endswith("x86_64-linux-build-rust")
+
+
+def test_automatic_mode_adds_the_attribute_and_returns_the_retry(
+        tmp_path: Path, fake_nix: list[dict[str, object]]) -> None:
+    config = _config(tmp_path, True, ["zlib"])
+    data = json.loads(config.read_text())
+    answer = toolchain._fix(data, config.parent, {}, False,
+                            "x.c:1:10: fatal error: ffi.h: No such file or directory")
+    assert answer["message"].startswith("added libffi to [tool.uvx-nix] build-libraries in ")
+    retry = json.loads(Path(answer["env"]).read_text())
+    assert any("libffi-dev/include" in v for _n, v, _s in retry["prepend"])
+    assert 'build-libraries = ["libffi"]' in (tmp_path / "proj/pyproject.toml").read_text()
+    # Checked against the locked nixpkgs first (resolve.nix), then realised (build.nix).
+    assert [s["expression"] for s in fake_nix] == ["resolve.nix", "build.nix"]
+
+
+def test_automatic_mode_refuses_what_the_locked_nixpkgs_lacks(
+        tmp_path: Path, fake_nix: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(toolchain.HEADERS, "nosuch.h", ("nosuch",))
+    config = _config(tmp_path, True, ["zlib"])
+    answer = toolchain._fix(json.loads(config.read_text()), config.parent, {}, False,
+                            "fatal error: nosuch.h: No such file or directory")
+    assert answer == {"message": "the build needs nosuch.h, but the locked nixpkgs has no "
+                                 "nosuch; add an attribute it has to [tool.uvx-nix] "
+                                 "build-libraries"}
+    assert "build-libraries" not in (tmp_path / "proj/pyproject.toml").read_text()
+    rust = toolchain._fix(json.loads(config.read_text()), config.parent, {}, True,
+                          "error: can't find Rust compiler")
+    assert rust["message"].startswith("added cargo, rustc to [tool.uvx-nix] build-libraries")
+
+
+def test_hook_main_fix_reads_the_output_on_stdin(
+        tmp_path: Path, fake_nix: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    config = _config(tmp_path, False, ["zlib"])
+    stdin = io.TextIOWrapper(io.BytesIO(b"fatal error: ffi.h: No such file or directory"))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert toolchain.hook_main([str(config), "fix"]) == 0
+    assert "`uvx-nix nix add-build-library libffi`" in json.loads(capsys.readouterr().out)[
+        "message"]
