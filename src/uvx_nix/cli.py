@@ -139,6 +139,10 @@ def _run(args: list[str], environ: Mapping[str, str],
         extra = [b for b in pythons.installed_bins(environ) if b != fields.get("python_bin")]
         fields = {**fields, "python_bin": ":".join([fields.get("python_bin", ""), *extra])}
     env = environment.build(fields, environ, inv.preference)
+    hook = fields.get("build_hook")
+    if hook and hook not in env.get("PYTHONPATH", "").split(":"):
+        # The build toolchain, for build backends uv starts only (see toolchain.py).
+        env["PYTHONPATH"] = f"{hook}:{env['PYTHONPATH']}" if env.get("PYTHONPATH") else hook
     lock_dir = fields.get("lock_dir")
     if lock_dir and inv.command[:2] in INSTALLING and \
             os.path.exists(paths.patched_file_str(environ, lock_dir)):

@@ -397,8 +397,9 @@ def evaluation_environ(environ: Mapping[str, str], spec: Mapping[str, Any],
 
 
 def build(spec: Mapping[str, Any], out_link: Path, environ: Mapping[str, str], *,
-          what: str, quiet: bool = False) -> dict[str, Any]:
-    """Evaluate resolve.nix with ``spec`` as data, build, root at ``out_link``, read manifest."""
+          what: str, quiet: bool = False, expression: Path = RESOLVE_NIX) -> dict[str, Any]:
+    """Evaluate resolve.nix (or uvx-nix's other ``expression``, build.nix) with ``spec`` as
+    data, build, root at ``out_link``, read manifest."""
     empty_home = out_link.parent / "nixpkgs-home"
     try:
         out_link.parent.mkdir(parents=True, exist_ok=True)
@@ -408,7 +409,7 @@ def build(spec: Mapping[str, Any], out_link: Path, environ: Mapping[str, str], *
                         "what is in the way", EXIT_CONFIG) from exc
     _nix(
         [
-            "build", "--json", "--impure", "--file", str(RESOLVE_NIX),
+            "build", "--json", "--impure", "--file", str(expression),
             "--argstr", "spec", json.dumps(spec, sort_keys=True),
             "--out-link", str(out_link),
         ],

@@ -238,6 +238,11 @@ def _entry_from_manifest(manifest: dict[str, Any], inp: inputs_mod.Inputs) -> lo
     return entry
 
 
+def locked_source(lock: lockfile.Lock) -> dict[str, str]:
+    """The lock's nixpkgs as a spec's source (what every later evaluation of it uses)."""
+    return _locked_source(lock)
+
+
 def _locked_source(lock: lockfile.Lock) -> dict[str, str]:
     if lock.nixpkgs_kind == "flake":
         return {"type": "flake", "ref": nix.local_source(lock.nixpkgs_url)}
@@ -340,6 +345,7 @@ def _lock_inputs(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> dict[str
         "nixpkgs-source": portable_origin(inp.nixpkgs.origin, inp, environ),
         "libraries": list(inp.libraries),
         "strategy": inp.strategy,
+        **({"build-libraries": list(inp.build_libraries)} if inp.build_libraries else {}),
     }
 
 
@@ -647,7 +653,12 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
             venv.replace_foreign(where, quiet)
     watched = [(str(p), state.signature(str(p))) for p in inp.watched]
     watched.append((str(inp.lock_path), state.signature(str(inp.lock_path))))
+    from uvx_nix import toolchain
+
+    fields["build_hook"] = toolchain.prepare(resolved, environ)
     required = [*resolved.entry.store_paths(), str(resolved.gcroot)]
+    if fields["build_hook"]:
+        required.append(os.path.join(fields["build_hook"], toolchain.CONFIG))
     if not resolved.lock_unsaved:
         try:
             data = state.encode(state_key, fields, watched, required)

@@ -214,14 +214,23 @@ let
       hostPlatform = { inherit system; isLinux = true; isx86_64 = system == "x86_64-linux"; };
       buildPlatform = stdenv.hostPlatform;
       isLinux = true;
-      cc = { cc = gcc; libc = glibc; };
+      # The wrapped compiler (toolchain.nix); stdenv.cc.cc stays the C++ runtime's package.
+      cc = toolchain.cc // { cc = gcc; };
     };
+    toolchain = import ./toolchain.nix {
+      inherit system sh busybox glibc source mkPackage bash;
+      ccLib = gcc.lib;
+      version = data.gccVersion or "12";
+    };
+    inherit (toolchain) pkg-config pkgconf gnumake;
+    binutils = toolchain.binutils-unwrapped;
     gcc-unwrapped = gcc;
     busybox = simple "busybox" { };
     patchelf = simple "patchelf" { };
-    zlib = simple "zlib" { };
+    # Libraries with nixpkgs' `out`/`dev` split (headers, .pc files in `dev`).
+    zlib = simple "zlib" { env.outputs = [ "out" "dev" ]; };
     openssl = simple "openssl" { };
-    libffi = simple "libffi" { };
+    libffi = simple "libffi" { env.outputs = [ "out" "dev" ]; };
     # nixpkgs deprecated the xorg set in 2026-01 (NixOS/nixpkgs#479724): the libraries are
     # top-level (libx11), and every use of an xorg.* name warns with this text.
     libx11 = simple "libx11" { };
@@ -293,9 +302,13 @@ let
         direnv git zsh fish tmux uv;
       "stdenv.cc.cc" = gcc;
       "stdenv.cc.cc.lib" = gcc.lib;
+      "stdenv.cc" = stdenv.cc;
+      "zlib.dev" = zlib.dev;
+      "libffi.dev" = libffi.dev;
+      inherit pkg-config gnumake;
     } // pythonInterpreters);
     allPaths = [ simSystem glibc gcc gcc.lib busybox patchelf zlib openssl libffi libx11 bash coreutils
-      nix direnv git zsh fish tmux uv ]
+      nix direnv git zsh fish tmux uv stdenv.cc zlib.dev libffi.dev pkg-config gnumake ]
       ++ builtins.attrValues pythonInterpreters
       ++ map source (builtins.attrNames data.sources);
   } // pythonInterpreters // freeThreading;
