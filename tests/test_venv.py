@@ -50,6 +50,8 @@ def test_install_hook_is_idempotent(tmp_path: Path) -> None:
     site = tmp_path / "site-packages"
     assert venv.install_hook(site) is False  # no site-packages yet
     site.mkdir()
-    assert venv.install_hook(site) is True
-    assert (site / venv.HOOK_PTH).read_text() == "import _uvx_nix_scope\n"
-    assert venv.install_hook(site) is False
+    assert venv.install_hook(site, "/nix/store/x/lib") is True
+    assert (site / venv.HOOK_PTH).read_bytes() == venv.hook_line("/nix/store/x/lib", False)
+    assert (site / venv.SONAMES_MODULE).is_file()
+    assert venv.install_hook(site, "/nix/store/x/lib") is False
+    assert venv.install_hook(site, "/nix/store/y/lib") is True  # the libraries changed

@@ -24,6 +24,11 @@ SYSTEM_WRITES = frozenset({("pip", "install"), ("pip", "sync"), ("pip", "uninsta
 # uv commands that may (re)install files into the project's venv.
 INSTALLING = frozenset({("sync",), ("add",), ("remove",), ("pip", "install"), ("pip", "sync"),
                         ("version",)})
+# uv commands that make or fill an environment: uv runs as a child, then uvx-nix records the
+# libraries in that environment and makes its programs runnable (uvx_nix.venv.after_uv).
+PREPARING = INSTALLING | {("venv",), ("tool", "install"), ("tool", "upgrade")}
+# uv commands that run a program in an environment uv may create on the way.
+RUNNING = frozenset({("run",), ("tool", "run")})
 
 
 def hot_key(inv: argv_mod.Invocation, stdin: bytes | None = None, uv: str = "") -> str:
@@ -124,7 +129,8 @@ def _run(args: list[str], environ: Mapping[str, str],
         execute.check_version(uv, paths.cache_dir_str(environ))
         fields = resolution.resolve_for(inv, environ, key, path, stdin)
     site = fields.get("site")
-    if site and state.signature(site) != fields.get("site_sig"):
+    if site and (state.signature(site) != fields.get("site_sig")
+                 or fields.get("hook_libs") != fields.get("libs")):
         from uvx_nix import resolution, venv
 
         def again() -> dict[str, str]:
@@ -139,20 +145,17 @@ def _run(args: list[str], environ: Mapping[str, str],
         extra = [b for b in pythons.installed_bins(environ) if b != fields.get("python_bin")]
         fields = {**fields, "python_bin": ":".join([fields.get("python_bin", ""), *extra])}
     env = environment.build(fields, environ, inv.preference)
-    lock_dir = fields.get("lock_dir")
-    if lock_dir and inv.command[:2] in INSTALLING and \
-            os.path.exists(paths.patched_file_str(environ, lock_dir)):
-        # Programs patched by `nix doctor --fix` live in the venv; uv may reinstall the
-        # originals. Only then is uv run as a child, so the patches can be re-applied.
-        from pathlib import Path
+    if fields.get("strategy") != "nix-ld":
+        if inv.command[:2] in PREPARING:
+            from uvx_nix import venv
 
-        from uvx_nix import doctor, venv
+            code = execute.run_uv(uv, args, env)
+            venv.after_uv(inv, fields, environ)
+            return code
+        if inv.command[:2] in RUNNING:
+            from uvx_nix import venv
 
-        code = execute.run_uv(uv, args, env)
-        where = venv.safe_location(Path(fields["root"]), environ)
-        if where is not None:
-            doctor.after_uv(where, Path(lock_dir), Path(fields["root"]))
-        return code
+            venv.before_run(inv, fields, env, uv, key, path)
     _exec(uv, args, env, uvx_args)
 
 
