@@ -268,7 +268,7 @@ def on_change(fields: dict[str, str], state_key: str, state_path: str,
         if misses:
             clear_misses(site)
     if fields.get("strategy") != "nix-ld":
-        prepare(site.parents[2], fields.get("libs", ""), auto)
+        _prepare_all([site.parents[2]], fields, environ, quiet)
         fields["hook_libs"] = fields.get("libs", "")
     fields["dists"] = "/".join(dists)
     fields["site_sig"] = state.signature(str(site))
@@ -375,7 +375,10 @@ def targets(inv: Invocation, fields: Mapping[str, str],
     return [Path(site).parents[2]] if site else []
 
 
-def _prepare_all(envs: list[Path], fields: Mapping[str, str]) -> None:
+def _prepare_all(envs: list[Path], fields: Mapping[str, str], environ: Mapping[str, str],
+                 quiet: bool = False) -> None:
+    """Record the libraries in each environment; in automatic mode also make its ELF
+    programs runnable (:mod:`uvx_nix.programs`)."""
     auto = fields.get("auto") == "1"
     for env in envs:
         try:
@@ -383,13 +386,23 @@ def _prepare_all(envs: list[Path], fields: Mapping[str, str]) -> None:
         except OSError as exc:
             sys.stderr.write(f"warning: uvx-nix: could not record the native libraries in "
                              f"{env} ({exc.strerror}); run `uvx-nix nix doctor --fix`\n")
+    if auto:
+        from uvx_nix import programs
+
+        try:
+            programs.make_runnable([e for e in envs if (e / "pyvenv.cfg").is_file()], fields,
+                                   environ, quiet)
+        except (UserError, OSError) as exc:
+            message = exc.message if isinstance(exc, UserError) else str(exc)
+            sys.stderr.write(f"warning: uvx-nix: could not make the environment's programs "
+                             f"runnable: {message}; run `uvx-nix nix doctor --fix`\n")
 
 
 def after_uv(inv: Invocation, fields: Mapping[str, str], environ: Mapping[str, str]) -> None:
     """After a uv command that made or filled environments: record the libraries in them.
     Never raises: uv's result stands."""
     try:
-        _prepare_all(targets(inv, fields, environ), fields)
+        _prepare_all(targets(inv, fields, environ), fields, environ, inv.quiet > 0)
     except Exception as exc:  # a hook after uv must not turn uv's success into a failure
         sys.stderr.write(f"warning: uvx-nix: could not prepare the environment "
                          f"({type(exc).__name__}: {exc}); run `uvx-nix nix doctor --fix`\n")
@@ -463,7 +476,7 @@ def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str
     if res.returncode != 0 or not lines:
         return  # uv speaks for itself when the real command runs
     where = Path(lines[-1])
-    _prepare_all([where], fields)
+    _prepare_all([where], fields, env, inv.quiet > 0)
     if memo:
         with contextlib.suppress(OSError):
             os.makedirs(os.path.dirname(memo), exist_ok=True)
