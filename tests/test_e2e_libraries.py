@@ -29,8 +29,7 @@ CHILD_ENV = (
 )
 
 
-# The same checks without the Python grandchild: in environments without the venv hook
-# (a venv created in this call, temporary ones) a Python child does not restart with them.
+# The same checks without the Python grandchild.
 CHILD_ENV_NO_GRANDCHILD = CHILD_ENV.split("r = subprocess.run([sys.executable", maxsplit=1)[0]
 
 
@@ -44,11 +43,20 @@ def _cxx_project(project_dir: Path) -> Path:
 def test_cxx_wheel_imports_with_default_settings(sim: Sim, project_dir: Path) -> None:
     _cxx_project(project_dir)
     uvx(sim, ["sync"], cwd=project_dir, check=True)
-    # Plain uv on the same venv: the NixOS error users hit.
-    plain = sim.run([str(project_dir / ".venv" / "bin" / "python"), "-c",
-                     "import uvxnix_cxxdemo"], cwd=project_dir)
+    # A venv plain uv made with the same interpreter: the NixOS error users hit.
+    python = sim.run(["sh", "-c", "readlink -f .venv/bin/python"], cwd=project_dir,
+                     check=True).stdout.strip()
+    sim.run([f"{sim.pkgs['uv']}/bin/uv", "venv", "--python", python, "plain"],
+            cwd=project_dir, check=True)
+    sim.run([f"{sim.pkgs['uv']}/bin/uv", "pip", "install", "--python", "plain/bin/python",
+             "--no-index", "--find-links", "wheels", "uvxnix-cxxdemo"],
+            cwd=project_dir, check=True)
+    plain = sim.run(["plain/bin/python", "-c", "import uvxnix_cxxdemo"], cwd=project_dir)
     assert plain.returncode != 0
     assert "libstdc++.so.6: cannot open shared object file" in plain.stderr
+    direct = sim.run([".venv/bin/python", "-c", "import uvxnix_cxxdemo as m; print(m.hello())"],
+                     cwd=project_dir, check=True)
+    assert direct.stdout.strip() == "hello from C++ 42"
     res = uvx(sim, ["run", "python", "-c", "import uvxnix_cxxdemo as m; print(m.hello())"],
               cwd=project_dir, check=True)
     assert res.stdout.strip() == "hello from C++ 42"
@@ -234,7 +242,13 @@ def test_gpu_driver_libraries_join_when_a_wheel_needs_them(sim: Sim, project_dir
     res = run(["run", "python", "-c", "import uvxnix_gpudemo; print(uvxnix_gpudemo.init())"])
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "7"
-    # Without the driver directory on the machine, the import fails as on a GPU-less box.
-    plain = sim.run([str(project_dir / ".venv" / "bin" / "python"), "-c",
-                     "import uvxnix_gpudemo"], cwd=project_dir, binds=binds)
+    # The venv's Python started directly (an IDE, a kernel) finds the driver too.
+    python = str(project_dir / ".venv" / "bin" / "python")
+    direct = sim.run(["env", "-i", python, "-c", "import uvxnix_gpudemo as g; print(g.init())"],
+                     cwd=project_dir, binds=binds)
+    assert direct.stdout.strip() == "7", direct.stderr
+    # Without the driver directory on the machine, the import fails as on a GPU-less box,
+    # and says where the library comes from.
+    plain = sim.run([python, "-c", "import uvxnix_gpudemo"], cwd=project_dir)
     assert "libcuda.so.1: cannot open shared object file" in plain.stderr
+    assert "comes with the NVIDIA driver at /run/opengl-driver/lib" in plain.stderr

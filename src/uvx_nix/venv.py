@@ -406,9 +406,22 @@ def after_uv(inv: Invocation, fields: Mapping[str, str], environ: Mapping[str, s
     except Exception as exc:  # a hook after uv must not turn uv's success into a failure
         sys.stderr.write(f"warning: uvx-nix: could not prepare the environment "
                          f"({type(exc).__name__}: {exc}); run `uvx-nix nix doctor --fix`\n")
+    lock_dir, root = fields.get("lock_dir"), fields.get("root")
+    if lock_dir and root and inv.command[:2] in (("sync",), ("add",), ("remove",),
+                                                 ("pip", "install"), ("pip", "sync"),
+                                                 ("version",)):
+        from uvx_nix import doctor, paths
+
+        where = safe_location(Path(root), environ)
+        if where is not None and os.path.exists(paths.patched_file_str(environ, lock_dir)):
+            # What `nix doctor --fix` patched (also with automatic mode off) stays patched.
+            doctor.after_uv(where, Path(lock_dir), Path(root))
 
 
-PROBE = "import sys; print(sys.prefix)"
+# Where the environment is: its prefix and every site-packages on its path (`uv run --with`
+# outside a project runs in a throw-away environment layered over a cached one).
+PROBE = ("import sys; print(*[sys.prefix, *[p for p in sys.path if p.endswith('-packages')]],"
+         " sep='\\t')")
 
 
 def probe_args(inv: Invocation) -> list[str] | None:
@@ -440,13 +453,19 @@ def _memo_path(inv: Invocation, environ: Mapping[str, str]) -> str:
     return os.path.join(paths.cache_dir_str(environ), "hot", paths.hashed_name(parts, ".env"))
 
 
-def _remembered(memo: str) -> bool:
+def _remembered(memo: str, libs: str) -> bool:
+    """The environments of this command line were prepared with these libraries and have
+    not changed since (one small read and a stat each)."""
     try:
         with open(memo, encoding="utf-8") as f:
-            env, sig, libs = f.read().split("\n")[:3]
-    except (OSError, ValueError):
+            lines = f.read().split("\n")
+    except OSError:
         return False
-    return bool(env) and state.signature(env) == sig and bool(libs)
+    if len(lines) < 3 or lines[0] != libs:
+        return False
+    pairs = lines[1:-1]
+    return len(pairs) % 2 == 0 and all(
+        state.signature(env) == sig for env, sig in zip(pairs[::2], pairs[1::2], strict=True))
 
 
 def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str], uv: str,
@@ -460,7 +479,7 @@ def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str
     if project_run and site and (Path(site).parents[2] / "pyvenv.cfg").is_file():
         return  # the venv exists: prepared when uvx-nix saw it (the hot path's check)
     memo = "" if project_run else _memo_path(inv, env)
-    if memo and _remembered(memo):
+    if memo and _remembered(memo, fields.get("libs", "")):
         return
     args = probe_args(inv)
     if args is None:
@@ -475,10 +494,13 @@ def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str
     lines = res.stdout.strip().splitlines()
     if res.returncode != 0 or not lines:
         return  # uv speaks for itself when the real command runs
-    where = Path(lines[-1])
-    _prepare_all([where], fields, env, inv.quiet > 0)
+    envs = list(dict.fromkeys(
+        e for e in (Path(w) if i == 0 else Path(w).parents[2]
+                    for i, w in enumerate(lines[-1].split("\t")) if w.startswith("/"))
+        if (e / "pyvenv.cfg").is_file() and not str(e).startswith("/nix/store/")))
+    _prepare_all(envs, fields, env, inv.quiet > 0)
     if memo:
+        record = "".join(f"{e}\n{state.signature(str(e))}\n" for e in envs)
         with contextlib.suppress(OSError):
             os.makedirs(os.path.dirname(memo), exist_ok=True)
-            files.write_atomic(Path(memo), f"{where}\n{state.signature(str(where))}\n"
-                               f"{fields.get('libs', '')}\n".encode())
+            files.write_atomic(Path(memo), f"{fields.get('libs', '')}\n{record}".encode())
