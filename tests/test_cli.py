@@ -123,6 +123,7 @@ def test_main_never_has_an_internal_error(monkeypatch: pytest.MonkeyPatch, args:
 
     monkeypatch.setattr(execute, "find_uv", lambda environ, own=None: "/usr/bin/uv")
     monkeypatch.setattr(execute, "exec_uv", fake_exec)
+    monkeypatch.setattr(execute, "run_uv", fake_exec)  # uv as a child: sync, venv, tool install
     monkeypatch.setattr(activation, "detect",
                         lambda environ, root="/": activation.Activation(True, "test"))
     monkeypatch.setattr(resolution, "resolve_for", fake_resolve)
