@@ -9,6 +9,7 @@ Pythons see exactly the caller's ``LD_LIBRARY_PATH`` and ``PYTHONPATH``.
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,46 @@ def test_a_dev_dependency_program_runs(sim: Sim, project_dir: Path) -> None:
     assert res.stdout.startswith("ruff ")
     assert _bare(sim, [str(project_dir / ".venv" / "bin" / "ruff"), "--version"],
                  project_dir) == res.stdout.strip()
+
+
+def test_doctor_judges_a_plain_launch_and_fixes_it(sim: Sim, project_dir: Path) -> None:
+    _project(project_dir)
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    assert uvx(sim, ["nix", "doctor"], cwd=project_dir).returncode == 0
+    # A venv without the record (as plain uv leaves one): the direct start fails, and
+    # doctor says so even though the lock has every library.
+    site = next((project_dir / ".venv" / "lib").glob("python3.*/site-packages"))
+    (site / "_uvx_nix_scope.pth").unlink()
+    python = str(project_dir / ".venv" / "bin" / "python")
+    assert sim.run(["env", "-i", python, "-c", PROBE], cwd=project_dir).returncode == 1
+    res = uvx(sim, ["nix", "doctor"], cwd=project_dir)
+    assert res.returncode == 1, res.stdout
+    assert "does not carry the locked native libraries" in res.stdout
+    assert "libstdc++.so.6 not found" in res.stdout
+    report = json.loads(uvx(sim, ["nix", "doctor", "--json"], cwd=project_dir).stdout)
+    assert report["libraries_recorded"] is False
+    fix = uvx(sim, ["nix", "doctor", "--fix"], cwd=project_dir)
+    assert fix.returncode == 0, fix.stdout + fix.stderr
+    assert _bare(sim, [python, "-c", PROBE], project_dir) == EXPECTED
+    # A ctypes load that failed at run time is a problem doctor names, with its attribute.
+    sim.run(["env", "-i", python, "-c", "import ctypes; ctypes.CDLL('libsnappy.so.1')"],
+            cwd=project_dir)
+    report = json.loads(uvx(sim, ["nix", "doctor", "--json"], cwd=project_dir).stdout)
+    assert [(m["soname"], m["attribute"]) for m in report["missing"]] == \
+        [("libsnappy.so.1", "snappy")]
+    # Any environment: --venv PATH from anywhere, and --tools; errors are JSON too.
+    elsewhere = Path(tempfile.mkdtemp(prefix="elsewhere-", dir=project_dir.parent))
+    res = uvx(sim, ["nix", "doctor", "--json", "--venv", str(project_dir / ".venv")],
+              cwd=elsewhere, binds=[project_dir])
+    assert json.loads(res.stdout).get("venv") == str(project_dir / ".venv"), res.stdout
+    res = uvx(sim, ["nix", "doctor"], cwd=elsewhere)
+    assert res.returncode == 70
+    assert "no project here" in res.stderr
+    assert "--venv PATH" in res.stderr
+    res = uvx(sim, ["nix", "doctor", "--json", "--tools"], cwd=elsewhere)
+    assert res.returncode == 70
+    assert "no `uv tool` environments" in json.loads(res.stdout)["error"]
+    uvx(sim, ["tool", "install", "ruff"], cwd=elsewhere, check=True)
+    res = uvx(sim, ["nix", "doctor", "--json", "--tools"], cwd=elsewhere)
+    assert res.returncode == 0, res.stdout
+    assert [r["ok"] for r in json.loads(res.stdout)] == [True]
