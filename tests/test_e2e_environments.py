@@ -217,3 +217,32 @@ def test_doctor_judges_a_plain_launch_and_fixes_it(sim: Sim, project_dir: Path) 
     res = uvx(sim, ["nix", "doctor", "--json", "--tools"], cwd=elsewhere)
     assert res.returncode == 0, res.stdout
     assert [r["ok"] for r in json.loads(res.stdout)] == [True]
+
+
+def test_automatic_mode_heals_a_load_that_failed_at_run_time(sim: Sim,
+                                                             project_dir: Path) -> None:
+    """A library of the project (not in the venv, so no scan sees it) needs libz.so.1, which
+    the locked set lacks: the failure names zlib, and the next uvx-nix call adds it."""
+    from helpers.wheels import _compile
+
+    write_project(project_dir, extra='\n[tool.uvx-nix]\ndefault-libraries = '
+                                     '["stdenv.cc.cc.lib"]\n')
+    lib = project_dir / "libneedsz.so"
+    lib.write_bytes(_compile("gcc", "extern const char *zlibVersion(void);\n"
+                             "const char *v(void) { return zlibVersion(); }\n", ".c",
+                             ["-l:libz.so.1"], shared=True))
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    python = str(project_dir / ".venv" / "bin" / "python")
+    code = (f"import ctypes; f = ctypes.CDLL('{lib}').v; f.restype = ctypes.c_char_p; "
+            "print(f().decode()[:1].isdigit())")
+    first = sim.run(["env", "-i", python, "-c", code], cwd=project_dir)
+    assert first.returncode == 1
+    last = first.stderr.strip().splitlines()[-1]
+    assert last.startswith("OSError: libz.so.1: cannot open shared object file"), last
+    assert "nixpkgs' \"zlib\" provides it; uvx-nix adds it" in last
+    res = uvx(sim, ["run", "python", "-c", "pass"], cwd=project_dir, check=True)
+    assert "uvx-nix: added zlib to [tool.uvx-nix] libraries" in res.stderr, res.stderr
+    assert "libz.so.1" in res.stderr
+    assert _bare(sim, [python, "-c", code], project_dir) == "True"
+    again = uvx(sim, ["run", "python", "-c", "pass"], cwd=project_dir, check=True)
+    assert "added" not in again.stderr
