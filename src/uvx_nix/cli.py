@@ -153,10 +153,40 @@ def _run(args: list[str], environ: Mapping[str, str],
             venv.after_uv(inv, fields, environ)
             return code
         if inv.command[:2] in RUNNING:
-            from uvx_nix import venv
+            memo = _unprepared(inv, fields, environ)
+            if memo is not None:
+                from uvx_nix import venv
 
-            venv.before_run(inv, fields, env, uv, key, path)
+                venv.before_run(inv, fields, env, uv, memo)
     _exec(uv, args, env, uvx_args)
+
+
+def _unprepared(inv: argv_mod.Invocation, fields: Mapping[str, str],
+                environ: Mapping[str, str]) -> str | None:
+    """None when the environment ``uv run``/``uv tool run`` will use is known prepared: the
+    project's venv exists (the site check above keeps it prepared), or the memo of this command
+    line lists environments prepared with these libraries and unchanged since.  Else the memo's
+    path ("" for a project's first run), for :func:`uvx_nix.venv.before_run` to write."""
+    options = inv.args[: len(inv.args) - len(inv.tail)]
+    site = fields.get("site")
+    if inv.command == ("run",) and site and not any(a.startswith("--with") for a in options):
+        venv_cfg = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(site))),
+                                "pyvenv.cfg")
+        return None if os.path.isfile(venv_cfg) else ""
+    memo = os.path.join(paths.cache_dir_str(environ), "hot", paths.hashed_name(
+        "\0".join((os.getcwd(), *options)), ".env"))
+    try:
+        with open(memo, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+    except OSError:
+        return memo
+    pairs = lines[1:-1]
+    if len(lines) < 2 or lines[0] != fields.get("libs", "") or len(pairs) % 2:
+        return memo
+    for i in range(0, len(pairs), 2):
+        if state.signature(pairs[i]) != pairs[i + 1]:
+            return memo
+    return None
 
 
 def _refuse_store_writes(inv: argv_mod.Invocation, fields: Mapping[str, str],

@@ -446,41 +446,12 @@ def probe_args(inv: Invocation) -> list[str] | None:
     return [*head, "python", "-c", PROBE]
 
 
-def _memo_path(inv: Invocation, environ: Mapping[str, str]) -> str:
-    from uvx_nix import paths
-
-    parts = "\0".join((os.getcwd(), *inv.args[: len(inv.args) - len(inv.tail)]))
-    return os.path.join(paths.cache_dir_str(environ), "hot", paths.hashed_name(parts, ".env"))
-
-
-def _remembered(memo: str, libs: str) -> bool:
-    """The environments of this command line were prepared with these libraries and have
-    not changed since (one small read and a stat each)."""
-    try:
-        with open(memo, encoding="utf-8") as f:
-            lines = f.read().split("\n")
-    except OSError:
-        return False
-    if len(lines) < 3 or lines[0] != libs:
-        return False
-    pairs = lines[1:-1]
-    return len(pairs) % 2 == 0 and all(
-        state.signature(env) == sig for env, sig in zip(pairs[::2], pairs[1::2], strict=True))
-
-
 def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str], uv: str,
-               key: str, state_path: str) -> None:
-    """``uv run`` / ``uv tool run``: when uv would make the environment in this very call (a
-    project's first run, a tool, ``--with``), have uv make it first and prepare it, so the
-    program starts already on the first run.  A hit costs one small read."""
-    site = fields.get("site")
-    project_run = inv.command == ("run",) and site and not any(
-        a.startswith("--with") for a in inv.args[: len(inv.args) - len(inv.tail)])
-    if project_run and site and (Path(site).parents[2] / "pyvenv.cfg").is_file():
-        return  # the venv exists: prepared when uvx-nix saw it (the hot path's check)
-    memo = "" if project_run else _memo_path(inv, env)
-    if memo and _remembered(memo, fields.get("libs", "")):
-        return
+               memo: str) -> None:
+    """``uv run`` / ``uv tool run`` when uv may make the environment in this very call (a
+    project's first run, a tool, ``--with``): have uv make it first, with the same options,
+    and prepare it, so the program starts already on the first run.  The wrapper calls this
+    only when its memo ``memo`` (see cli) does not show the environments prepared."""
     args = probe_args(inv)
     if args is None:
         return
@@ -495,7 +466,7 @@ def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str
     if res.returncode != 0 or not lines:
         return  # uv speaks for itself when the real command runs
     envs = list(dict.fromkeys(
-        e for e in (Path(w) if i == 0 else Path(w).parents[2]
+        e for e in (Path(w) if i == 0 else Path(w).parent.parent.parent
                     for i, w in enumerate(lines[-1].split("\t")) if w.startswith("/"))
         if (e / "pyvenv.cfg").is_file() and not str(e).startswith("/nix/store/")))
     _prepare_all(envs, fields, env, inv.quiet > 0)
