@@ -269,7 +269,7 @@ def on_change(fields: dict[str, str], state_key: str, state_path: str,
             clear_misses(site)
     if fields.get("strategy") != "nix-ld":
         _prepare_all([site.parents[2]], fields, environ, quiet)
-        fields["hook_libs"] = fields.get("libs", "")
+    fields["hook_libs"] = fields.get("libs", "")  # what the venv carries (nix-ld: nothing)
     fields["dists"] = "/".join(dists)
     fields["site_sig"] = state.signature(str(site))
     try:
