@@ -246,3 +246,22 @@ def test_automatic_mode_heals_a_load_that_failed_at_run_time(sim: Sim,
     assert _bare(sim, [python, "-c", code], project_dir) == "True"
     again = uvx(sim, ["run", "python", "-c", "pass"], cwd=project_dir, check=True)
     assert "added" not in again.stderr
+
+
+def test_script_and_with_environments_import_on_the_first_run(sim: Sim,
+                                                              project_dir: Path) -> None:
+    """A PEP 723 script and `uv run --with` outside a project: environments uv makes in the
+    call itself; they carry the libraries from the first run on."""
+    wheels = _wheels(project_dir)
+    work = Path(tempfile.mkdtemp(prefix="scripts-", dir=project_dir.parent))
+    (work / "s.py").write_text('# /// script\n# requires-python = ">=3.11"\n'
+                               '# dependencies = ["uvxnix-cxxdemo"]\n# ///\n'
+                               "import uvxnix_cxxdemo\nprint(uvxnix_cxxdemo.hello())\n")
+    env = {"UV_NO_INDEX": "1", "UV_FIND_LINKS": str(wheels)}
+    for _ in range(2):
+        res = uvx(sim, ["run", "s.py"], cwd=work, env=env, binds=[project_dir], check=True)
+        assert res.stdout.strip() == "hello from C++ 42"
+        res = uvx(sim, ["run", "--with", "uvxnix-cxxdemo", "python", "-c",
+                        "import uvxnix_cxxdemo as m; print(m.hello())"],
+                  cwd=work, env=env, binds=[project_dir], check=True)
+        assert res.stdout.strip() == "hello from C++ 42"

@@ -424,7 +424,7 @@ PROBE = ("import sys; print(*[sys.prefix, *[p for p in sys.path if p.endswith('-
          " sep='\\t')")
 
 
-def probe_args(inv: Invocation) -> list[str] | None:
+def probe_args(inv: Invocation, script: bool = False) -> list[str] | None:
     """``uv run``/``uv tool run`` with the same options, running the environment's Python to
     print where the environment is: uv makes (or reuses) exactly the environment the real
     command runs in, so it can be prepared first."""
@@ -439,11 +439,17 @@ def probe_args(inv: Invocation) -> list[str] | None:
         if not inv.positionals:
             return None  # `uvx -- cmd`: rare; left to uv
         head.append(f"--from={command}")
-    if inv.script:
+    if inv.script and not script:
         return None  # a PEP 723 script's environment follows its metadata, not a command
     if head[-1:] == ["--"]:
         head = head[:-1]
     return [*head, "python", "-c", PROBE]
+
+
+def _env_of(word: str) -> Path:
+    """An environment from its prefix or its ``bin/python``."""
+    path = Path(word)
+    return path.parent.parent if path.parent.name == "bin" else path
 
 
 def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str], uv: str,
@@ -452,21 +458,34 @@ def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str
     project's first run, a tool, ``--with``): have uv make it first, with the same options,
     and prepare it, so the program starts already on the first run.  The wrapper calls this
     only when its memo ``memo`` (see cli) does not show the environments prepared."""
-    args = probe_args(inv)
-    if args is None:
-        return
     import subprocess
 
-    try:
-        res = subprocess.run([uv, *args], env=dict(env), capture_output=True, text=True,
-                             check=False)
-    except OSError:
-        return
-    lines = res.stdout.strip().splitlines()
-    if res.returncode != 0 or not lines:
+    def ask(args: list[str]) -> list[str] | None:
+        """uv's stdout lines, or None when it fails (it speaks for itself later)."""
+        try:
+            res = subprocess.run([uv, *args], env=dict(env), capture_output=True, text=True,
+                                 check=False)
+        except OSError:
+            return None
+        return res.stdout.strip().splitlines() if res.returncode == 0 else None
+
+    lines: list[str] | None = None
+    if inv.script and inv.script != "-" and inv.command == ("run",):
+        # A PEP 723 script's environment follows its metadata: sync it as `uv run` would,
+        # then ask uv where it is.
+        where = ["--directory", inv.directory] if inv.directory else []
+        if ask([*where, "sync", "--script", inv.script]) is not None:
+            lines = ask([*where, "python", "find", "--script", inv.script])
+        elif not memo:  # no metadata: it runs in the project's venv, which is the one to make
+            args = probe_args(inv, script=True)
+            lines = ask(args) if args is not None else None
+    else:
+        args = probe_args(inv)
+        lines = ask(args) if args is not None else None
+    if not lines:
         return  # uv speaks for itself when the real command runs
     envs = list(dict.fromkeys(
-        e for e in (Path(w) if i == 0 else Path(w).parent.parent.parent
+        e for e in (_env_of(w) if i == 0 else Path(w).parent.parent.parent
                     for i, w in enumerate(lines[-1].split("\t")) if w.startswith("/"))
         if (e / "pyvenv.cfg").is_file() and not str(e).startswith("/nix/store/")))
     _prepare_all(envs, fields, env, inv.quiet > 0)
