@@ -149,8 +149,13 @@ def _run(args: list[str], environ: Mapping[str, str],
         if inv.command[:2] in PREPARING:
             from uvx_nix import venv
 
+            def again() -> dict[str, str]:
+                from uvx_nix import resolution
+
+                return resolution.resolve_for(inv, environ, key, path, stdin)
+
             code = execute.run_uv(uv, args, env)
-            venv.after_uv(inv, fields, environ)
+            venv.after_uv(inv, fields, environ, key, path, again)
             return code
         if inv.command[:2] in RUNNING:
             memo = _unprepared(inv, fields, environ)

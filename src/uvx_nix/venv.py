@@ -398,11 +398,20 @@ def _prepare_all(envs: list[Path], fields: Mapping[str, str], environ: Mapping[s
                              f"runnable: {message}; run `uvx-nix nix doctor --fix`\n")
 
 
-def after_uv(inv: Invocation, fields: Mapping[str, str], environ: Mapping[str, str]) -> None:
-    """After a uv command that made or filled environments: record the libraries in them.
-    Never raises: uv's result stands."""
+def after_uv(inv: Invocation, fields: Mapping[str, str], environ: Mapping[str, str],
+             state_key: str = "", state_path: str = "",
+             reresolve: Callable[[], dict[str, str]] | None = None) -> None:
+    """After a uv command that made or filled environments: record the libraries in them (the
+    project's venv as the wrapper's venv check does: automatic mode adds what new wheels need
+    at once, and the hot state learns the venv as it is now).  Never raises: uv's result
+    stands."""
     try:
-        _prepare_all(targets(inv, fields, environ), fields, environ, inv.quiet > 0)
+        envs = targets(inv, fields, environ)
+        site = fields.get("site")
+        if site and reresolve is not None and Path(site).parents[2] in envs:
+            envs.remove(Path(site).parents[2])
+            on_change(dict(fields), state_key, state_path, environ, reresolve, inv.quiet > 0)
+        _prepare_all(envs, fields, environ, inv.quiet > 0)
     except Exception as exc:  # a hook after uv must not turn uv's success into a failure
         sys.stderr.write(f"warning: uvx-nix: could not prepare the environment "
                          f"({type(exc).__name__}: {exc}); run `uvx-nix nix doctor --fix`\n")
