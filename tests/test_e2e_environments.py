@@ -265,3 +265,14 @@ def test_script_and_with_environments_import_on_the_first_run(sim: Sim,
                         "import uvxnix_cxxdemo as m; print(m.hello())"],
                   cwd=work, env=env, binds=[project_dir], check=True)
         assert res.stdout.strip() == "hello from C++ 42"
+
+
+def test_a_venv_uv_recreates_for_another_python_imports_on_that_run(
+        sim: Sim, project_dir: Path) -> None:
+    _project(project_dir)
+    (project_dir / ".python-version").write_text("3.12\n")
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    (project_dir / ".python-version").write_text("3.13\n")
+    res = uvx(sim, ["run", "python", "-c", "import sys; " + PROBE + "; print(sys.version[:4])"],
+              cwd=project_dir, check=True)
+    assert res.stdout.split() == [*EXPECTED.split(), "3.13"], res.stderr

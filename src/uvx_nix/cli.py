@@ -177,7 +177,14 @@ def _unprepared(inv: argv_mod.Invocation, fields: Mapping[str, str],
     if inv.command == ("run",) and site and not any(a.startswith("--with") for a in options):
         venv_cfg = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(site))),
                                 "pyvenv.cfg")
-        return None if os.path.isfile(venv_cfg) else ""
+        try:
+            with open(venv_cfg, "rb") as f:
+                cfg = f.read(4096)
+        except OSError:
+            return ""  # no venv yet: uv makes it in this call
+        home = ("home = " + fields.get("python_bin", "")).encode("utf-8", "surrogateescape")
+        # Another interpreter: uv re-creates the venv in this call, without the record.
+        return None if home + b"\n" in cfg or cfg.endswith(home) else ""
     memo = os.path.join(paths.cache_dir_str(environ), "hot", paths.hashed_name(
         "\0".join((os.getcwd(), *options)), ".env"))
     try:
