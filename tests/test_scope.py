@@ -107,6 +107,10 @@ def test_a_miss_names_the_attribute_and_the_fix_and_is_recorded(
     res = _python(site, "import ctypes; ctypes.CDLL('libnothing-here.so.7')")
     assert "no known nixpkgs attribute provides libnothing-here.so.7" in res.stderr
     assert venv.recorded_misses(site) == ["libsnappy.so.1"]
+    # A tool's environment has no pyproject.toml: the advice names the user config.
+    venv.install_hook(site, str(libdir), auto=True, project=False)
+    res = _python(site, "import uvxmiss")
+    assert "add it to `libraries` in ~/.config/uvx-nix/config.toml" in res.stderr
 
 
 def test_start_up_imports_nothing_beyond_the_hook(layout: tuple[Path, Path]) -> None:

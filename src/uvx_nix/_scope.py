@@ -32,6 +32,8 @@ _FIX = "uvx-nix nix doctor --fix"
 _DIRS: list[str] = []
 _HANDLES: list[object] = []  # keep what was preloaded loaded
 _AUTO = [False]
+_PROJECT = [True]
+_CONFIG = "~/.config/uvx-nix/config.toml"
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -102,6 +104,9 @@ def explain(soname: str) -> str:
         return (f" (uvx-nix: no known nixpkgs attribute provides {soname}; add the one that "
                 "does to [tool.uvx-nix] libraries)")
     _record(soname)
+    if not _PROJECT[0]:
+        return (f" (uvx-nix: nixpkgs' \"{attribute}\" provides it; add it to `libraries` in "
+                f"{_CONFIG} (or UVX_NIX_LIBRARIES), then run `uvx-nix tool upgrade --all`)")
     if _AUTO[0]:
         return (f" (uvx-nix: nixpkgs' \"{attribute}\" provides it; uvx-nix adds it to "
                 f"[tool.uvx-nix] libraries on its next run here, or run `{_FIX}` now)")
@@ -200,12 +205,13 @@ class _Finder:
         return spec
 
 
-def install(dirs: "Sequence[str]", auto: bool = False) -> None:
+def install(dirs: "Sequence[str]", auto: bool = False, project: bool = True) -> None:
     """Called by the environment's ``.pth`` with its locked library directories."""
     if _DIRS:
         return  # a second .pth (an overlay of this environment) changes nothing
     _DIRS[:] = [*dirs, DRIVER]
     _AUTO[0] = bool(auto)
+    _PROJECT[0] = bool(project)
     loader = sys.modules["_frozen_importlib_external"].ExtensionFileLoader
     loader.create_module = _retrying(loader.create_module,
                                      lambda e: isinstance(e, ImportError), False)

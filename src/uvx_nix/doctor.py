@@ -847,7 +847,8 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Fin
         save_patched(inp.lock_dir, data)
     from uvx_nix import venv as venv_mod
 
-    if venv_mod.prepare(venv, ":".join(_lib_dirs(resolved)), inp.auto_libraries):
+    ours = inp.project is not None and venv_mod.safe_location(inp.project.root, environ) == venv
+    if venv_mod.prepare(venv, ":".join(_lib_dirs(resolved)), inp.auto_libraries, project=ours):
         print(f"Recorded the locked native libraries in {display_path(venv)}", file=sys.stderr)
     for site in _site_dirs(venv):
         venv_mod.clear_misses(site)

@@ -129,13 +129,15 @@ def site_packages(venv: Path, interpreter: str) -> Path:
     return venv / "lib" / name / "site-packages"
 
 
-def hook_line(libs: str, auto: bool) -> bytes:
-    """The ``.pth`` line that records the environment's library directories in it."""
+def hook_line(libs: str, auto: bool, project: bool = True) -> bytes:
+    """The ``.pth`` line that records the environment's library directories in it (and
+    whether it is a project's, for the advice its errors give)."""
     dirs = tuple(d for d in libs.split(":") if d)
-    return f"import _uvx_nix_scope; _uvx_nix_scope.install({dirs!r}, {auto!r})\n".encode()
+    extra = "" if project else ", project=False"
+    return f"import _uvx_nix_scope; _uvx_nix_scope.install({dirs!r}, {auto!r}{extra})\n".encode()
 
 
-def install_hook(site: Path, libs: str = "", auto: bool = False) -> bool:
+def install_hook(site: Path, libs: str = "", auto: bool = False, project: bool = True) -> bool:
     """Put the hook, the soname table it explains misses with, and the ``.pth`` naming the
     library directories ``libs`` into ``site`` (atomically); True if anything changed."""
     if not site.is_dir():
@@ -143,7 +145,7 @@ def install_hook(site: Path, libs: str = "", auto: bool = False) -> bool:
     changed = False
     for path, data in ((site / HOOK_MODULE, _SOURCE.read_bytes()),
                        (site / SONAMES_MODULE, _SONAMES.read_bytes()),
-                       (site / HOOK_PTH, hook_line(libs, auto))):
+                       (site / HOOK_PTH, hook_line(libs, auto, project))):
         try:
             if not path.is_symlink() and \
                     files.read_bounded(path, len(data) + 1, within=site) == data:
@@ -173,14 +175,14 @@ def site_dirs(env: Path) -> list[Path]:
             and files.inside(lib / n / "site-packages", env)]
 
 
-def prepare(env: Path, libs: str, auto: bool = False) -> bool:
+def prepare(env: Path, libs: str, auto: bool = False, project: bool = True) -> bool:
     """Make an environment self-sufficient: the hook with its library directories in every
     site-packages.  Never through a symlinked environment; True if anything changed."""
     if os.path.islink(env) or not (env / "pyvenv.cfg").is_file():
         return False
     changed = False
     for site in site_dirs(env):
-        changed = install_hook(site, libs, auto) or changed
+        changed = install_hook(site, libs, auto, project) or changed
     return changed
 
 
@@ -380,9 +382,11 @@ def _prepare_all(envs: list[Path], fields: Mapping[str, str], environ: Mapping[s
     """Record the libraries in each environment; in automatic mode also make its ELF
     programs runnable (:mod:`uvx_nix.programs`)."""
     auto = fields.get("auto") == "1"
+    site = fields.get("site")
+    ours = Path(site).parents[2] if site else None
     for env in envs:
         try:
-            prepare(env, fields.get("libs", ""), auto)
+            prepare(env, fields.get("libs", ""), auto, project=env == ours)
         except OSError as exc:
             sys.stderr.write(f"warning: uvx-nix: could not record the native libraries in "
                              f"{env} ({exc.strerror}); run `uvx-nix nix doctor --fix`\n")
