@@ -2,13 +2,15 @@
 
 Scans every ELF file under the venv's site-packages and ``bin``.  A DT_NEEDED soname
 counts as resolved when the loader would find it: in the file's DT_RPATH/DT_RUNPATH
-(``$ORIGIN`` expanded), on the locked library path (what uvx-nix puts on
-LD_LIBRARY_PATH), in the store glibc's ``lib/`` (NixOS's loader always searches it),
+(``$ORIGIN`` expanded), in the library directories the venv carries (its
+``_uvx_nix_scope.pth``: what a plain start of its Python sees), in the store glibc's ``lib/`` (NixOS's loader always searches it),
 among the libraries the interpreter itself has loaded, or as a library another wheel
 ships in the venv (loaded by soname, like ``numpy.libs/`` or ``torch/lib``).
 Each missing soname is mapped to a nixpkgs attribute (:mod:`uvx_nix.sonames`, then
 ``nix-locate`` when installed).  An ELF program in ``bin`` cannot start when its
-PT_INTERP is missing or outside ``/nix/store`` (NixOS's stub-ld) and nix-ld is absent.
+PT_INTERP is missing or outside ``/nix/store`` (NixOS's stub-ld) and nix-ld is absent; so
+can an executable inside site-packages.  Sonames that failed to load at run time (recorded by
+the hook) count as missing too; a venv that does not carry the locked libraries is a problem.
 
 Exit codes: 0 nothing to fix; 1 problems found (one line each, naming the fix);
 70 no venv (run ``uvx-nix sync`` first) or bad configuration.
