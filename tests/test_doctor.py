@@ -257,6 +257,8 @@ def test_recorded_libs_read_from_the_venv(tmp_path: Path) -> None:
     site = venv / "lib" / "python3.11" / "site-packages"
     venv_mod.install_hook(site, f"{HOST_LIBDIR}:/nix/store/x/lib", auto=True)
     assert doctor.recorded_libs(venv) == [HOST_LIBDIR, "/nix/store/x/lib"]
+    venv_mod.install_hook(site, "/nix/store/t/lib", auto=True, project=False)  # a tool's
+    assert doctor.recorded_libs(venv) == ["/nix/store/t/lib"]
     (site / venv_mod.HOOK_PTH).write_text("import os; os.system('touch /tmp/x')\n")
     assert doctor.recorded_libs(venv) is None  # parsed as data, never run
 

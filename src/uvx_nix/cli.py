@@ -169,9 +169,9 @@ def _run(args: list[str], environ: Mapping[str, str],
 def _unprepared(inv: argv_mod.Invocation, fields: Mapping[str, str],
                 environ: Mapping[str, str]) -> str | None:
     """None when the environment ``uv run``/``uv tool run`` will use is known prepared: the
-    project's venv exists (the site check above keeps it prepared), or the memo of this command
-    line lists environments prepared with these libraries and unchanged since.  Else the memo's
-    path ("" for a project's first run), for :func:`uvx_nix.venv.before_run` to write."""
+    project's venv exists on the locked interpreter (the venv check above keeps it prepared),
+    or the memo of this command line lists environments prepared with these libraries and
+    unchanged since.  Else the memo's path, for :func:`uvx_nix.venv.before_run` to write."""
     options = inv.args[: len(inv.args) - len(inv.tail)]
     site = fields.get("site")
     if inv.command == ("run",) and site and not any(a.startswith("--with") for a in options):
@@ -181,10 +181,12 @@ def _unprepared(inv: argv_mod.Invocation, fields: Mapping[str, str],
             with open(venv_cfg, "rb") as f:
                 cfg = f.read(4096)
         except OSError:
-            return ""  # no venv yet: uv makes it in this call
+            cfg = b""  # no venv yet: uv makes it in this call
         home = ("home = " + fields.get("python_bin", "")).encode("utf-8", "surrogateescape")
-        # Another interpreter: uv re-creates the venv in this call, without the record.
-        return None if home + b"\n" in cfg or cfg.endswith(home) else ""
+        if home + b"\n" in cfg or cfg.endswith(home):
+            return None
+        # Another interpreter: uv may re-create the venv in this call, without the record
+        # (the memo keeps a venv uv keeps from being probed again on every call).
     memo = os.path.join(paths.cache_dir_str(environ), "hot", paths.hashed_name(
         "\0".join((os.getcwd(), *options)), ".env"))
     try:

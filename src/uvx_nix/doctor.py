@@ -3,9 +3,10 @@
 Scans every ELF file under the venv's site-packages and ``bin``.  A DT_NEEDED soname
 counts as resolved when the loader would find it: in the file's DT_RPATH/DT_RUNPATH
 (``$ORIGIN`` expanded), in the library directories the venv carries (its
-``_uvx_nix_scope.pth``: what a plain start of its Python sees), in the store glibc's ``lib/`` (NixOS's loader always searches it),
-among the libraries the interpreter itself has loaded, or as a library another wheel
-ships in the venv (loaded by soname, like ``numpy.libs/`` or ``torch/lib``).
+``_uvx_nix_scope.pth``: what a plain start of its Python sees), in the store glibc's
+``lib/`` (NixOS's loader always searches it), among the libraries the interpreter itself
+has loaded, or as a library another wheel ships in the venv (loaded by soname, like
+``numpy.libs/`` or ``torch/lib``).
 Each missing soname is mapped to a nixpkgs attribute (:mod:`uvx_nix.sonames`, then
 ``nix-locate`` when installed).  An ELF program in ``bin`` cannot start when its
 PT_INTERP is missing or outside ``/nix/store`` (NixOS's stub-ld) and nix-ld is absent; so
@@ -709,8 +710,11 @@ def recorded_libs(venv: Path) -> list[str] | None:
                                         within=site).decode("utf-8")
             if not (site / venv_mod.HOOK_MODULE).is_file():
                 continue
-            call = line.split("_uvx_nix_scope.install(", 1)[1].rsplit(")", 1)[0]
-            dirs = ast.literal_eval(f"({call})")[0]
+            call = "install(" + line.split("_uvx_nix_scope.install(", 1)[1].strip()
+            node = ast.parse(call, mode="eval").body
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            dirs = ast.literal_eval(node.args[0])  # data only: never executed
         except (OSError, UserError, UnicodeDecodeError, IndexError, ValueError, SyntaxError,
                 TypeError):
             continue

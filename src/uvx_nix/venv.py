@@ -489,7 +489,7 @@ def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str
         where = ["--directory", inv.directory] if inv.directory else []
         if ask([*where, "sync", "--script", inv.script]) is not None:
             lines = ask([*where, "python", "find", "--script", inv.script])
-        elif not memo:  # no metadata: it runs in the project's venv, which is the one to make
+        elif fields.get("site"):  # no metadata: it runs in the project's venv
             args = probe_args(inv, script=True)
             lines = ask(args) if args is not None else None
     else:
@@ -504,6 +504,8 @@ def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str
     _prepare_all(envs, fields, env, inv.quiet > 0)
     if memo:
         record = "".join(f"{e}\n{state.signature(str(e))}\n" for e in envs)
+        if not envs and fields.get("site"):
+            return  # the project's venv was not made: ask again next time
         with contextlib.suppress(OSError):
             os.makedirs(os.path.dirname(memo), exist_ok=True)
             files.write_atomic(Path(memo), f"{fields.get('libs', '')}\n{record}".encode())
