@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from uvx_nix import argv as argv_mod
-from uvx_nix import cli, execute, reference
+from uvx_nix import cli, execute, reference, state
 from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
 
 
@@ -236,3 +237,30 @@ def test_an_error_line_escapes_what_a_file_name_could_draw() -> None:
     assert line == ("uvx-nix: error: /p/x\\x1b]0;owned\\x07\\u202e\\udce9/pyproject.toml is "
                     "not valid TOML\nlast lines:\n")
     line.encode("utf-8")  # always writable, whatever the locale's error handler
+
+
+def test_unprepared_run_environments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hot path's check before `uv run`/`uv tool run`: a stat or one small read."""
+    argv = argv_mod
+    monkeypatch.chdir(tmp_path)
+    environ = {"UVX_NIX_CACHE_DIR": str(tmp_path / "cache")}
+    venv = tmp_path / ".venv"
+    site = venv / "lib" / "python3.12" / "site-packages"
+    fields = {"site": str(site), "python_bin": "/nix/store/p/bin", "libs": "/nix/store/l/lib"}
+    run = argv.parse(["run", "python", "-c", "pass"])
+    memo = cli._unprepared(run, fields, environ)
+    assert memo is not None  # no venv yet: uv would make it in this call
+    assert memo.endswith(".env")
+    site.mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /nix/store/p/bin\nimplementation = CPython\n")
+    assert cli._unprepared(run, fields, environ) is None
+    (venv / "pyvenv.cfg").write_text("home = /nix/store/other/bin\n")
+    assert cli._unprepared(run, fields, environ) == memo  # uv may re-create it
+    # The memo: libraries, then each environment with its stat signature.
+    os.makedirs(os.path.dirname(memo))
+    Path(memo).write_text(f"/nix/store/l/lib\n{venv}\n{state.signature(str(venv))}\n")
+    assert cli._unprepared(run, fields, environ) is None
+    assert cli._unprepared(run, {**fields, "libs": "/nix/store/m/lib"}, environ) == memo
+    tool = argv.parse(["tool", "run", "ruff", "--version"])
+    tool_memo = cli._unprepared(tool, fields, environ)
+    assert tool_memo not in (None, memo)
