@@ -477,13 +477,18 @@ def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str
         """uv's stdout lines, or None when it fails (it speaks for itself later)."""
         try:
             res = subprocess.run([uv, *args], env=dict(env), capture_output=True, text=True,
-                                 check=False)
+                                 stdin=subprocess.DEVNULL, check=False)
         except OSError:
             return None
         return res.stdout.strip().splitlines() if res.returncode == 0 else None
 
     lines: list[str] | None = None
-    if inv.script and inv.script != "-" and inv.command == ("run",):
+    if inv.script == "-":
+        # A script on stdin: its `--with` environment is prepared (uv reads the script's own
+        # metadata from stdin, which uvx-nix does not replay here).
+        args = probe_args(inv, script=True)
+        lines = ask(args) if args is not None else None
+    elif inv.script and inv.command == ("run",):
         # A PEP 723 script's environment follows its metadata: sync it as `uv run` would,
         # then ask uv where it is.
         where = ["--directory", inv.directory] if inv.directory else []
