@@ -203,7 +203,7 @@ def test_package_is_a_python_application_with_uv(flake: Flake, system: str) -> N
     assert p["version"] == version()
     assert p["pyproject"] is True
     assert p["buildSystem"] == ["hatchling"]
-    assert sorted(p["dependencies"]) == ["filelock", "platformdirs", "psutil", "tomlkit"]
+    assert sorted(p["dependencies"]) == ["filelock", "psutil", "tomlkit"]
     assert p["mainProgram"] == "uvx-nix"
     # The wrapper finds nixpkgs' uv whatever PATH holds, and a user's UVX_NIX_UV still wins.
     assert p["makeWrapperArgs"] == ["--set-default", "UVX_NIX_UV", f"{p['uv']}/bin/uv"]
