@@ -95,6 +95,11 @@ def test_targets_follow_uv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.chdir(sub)
     assert venv.targets(argv.parse(["pip", "install", "x"]), {}, {}) == [tmp_path / ".venv"]
     tools = tmp_path / "tools"
-    (tools / "ruff").mkdir(parents=True)
-    assert venv.targets(argv.parse(["tool", "install", "ruff"]), {},
-                        {"UV_TOOL_DIR": str(tools)}) == [tools / "ruff"]
+    for name in ("black", "ruff"):
+        (tools / name).mkdir(parents=True)
+        (tools / name / "pyvenv.cfg").write_text("home = /x\n")
+    tool_env = {"UV_TOOL_DIR": str(tools)}
+    assert venv.targets(argv.parse(["tool", "install", "ruff==0.6"]), {}, tool_env) == \
+        [tools / "ruff"]
+    assert venv.targets(argv.parse(["tool", "upgrade", "--all"]), {}, tool_env) == \
+        [tools / "black", tools / "ruff"]

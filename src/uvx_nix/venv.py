@@ -355,7 +355,13 @@ def targets(inv: Invocation, fields: Mapping[str, str],
     command = inv.command[:2]
     start = _start(inv)
     if command[:1] == ("tool",):
+        # The tools named (`uv tool install ruff==0.6`, `uv tool upgrade black`), else all
+        # (`upgrade --all`): each keeps the libraries of the resolution it was made with.
         base = tool_dir(environ)
+        named = [base / re.split(r"[<>=!~@\[ ;]", p, maxsplit=1)[0].lower().replace("_", "-")
+                 for p in inv.positionals]
+        if named and all((n / "pyvenv.cfg").is_file() for n in named):
+            return named
         try:
             return [base / n for n in sorted(os.listdir(base))]
         except OSError:
