@@ -246,16 +246,23 @@ def test_unprepared_run_environments(tmp_path: Path, monkeypatch: pytest.MonkeyP
     environ = {"UVX_NIX_CACHE_DIR": str(tmp_path / "cache")}
     venv = tmp_path / ".venv"
     site = venv / "lib" / "python3.12" / "site-packages"
-    fields = {"site": str(site), "python_bin": "/nix/store/p/bin", "libs": "/nix/store/l/lib"}
+    fields = {"site": str(site), "python_bin": "/nix/store/p/bin", "libs": "/nix/store/l/lib",
+              "root": str(tmp_path)}
     run = argv.parse(["run", "python", "-c", "pass"])
-    memo = cli._unprepared(run, fields, environ)
-    assert memo is not None  # no venv yet: uv would make it in this call
-    assert memo.endswith(".env")
+    assert cli._unprepared(run, fields, environ) == ""  # no venv yet: uv makes it now
     site.mkdir(parents=True)
     (venv / "pyvenv.cfg").write_text("home = /nix/store/p/bin\nimplementation = CPython\n")
+    # uv syncs the venv when uv.lock or pyproject.toml changed since uvx-nix last saw it.
+    assert cli._unprepared(run, fields, environ) == ""
+    fields["synced"] = state.synced(str(tmp_path))
     assert cli._unprepared(run, fields, environ) is None
+    (tmp_path / "uv.lock").write_text("version = 1\n")
+    assert cli._unprepared(run, fields, environ) == ""
+    fields["synced"] = state.synced(str(tmp_path))
     (venv / "pyvenv.cfg").write_text("home = /nix/store/other/bin\n")
-    assert cli._unprepared(run, fields, environ) == memo  # uv may re-create it
+    memo = cli._unprepared(run, fields, environ)  # uv may re-create it
+    assert memo is not None
+    assert memo.endswith(".env")
     # The memo: libraries, then each environment with its stat signature.
     os.makedirs(os.path.dirname(memo))
     Path(memo).write_text(f"/nix/store/l/lib\n{venv}\n{state.signature(str(venv))}\n")

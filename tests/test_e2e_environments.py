@@ -176,6 +176,16 @@ def test_a_dev_dependency_program_runs(sim: Sim, project_dir: Path) -> None:
                  project_dir) == res.stdout.strip()
 
 
+def test_a_program_uv_run_installs_itself_runs_at_once(sim: Sim, project_dir: Path) -> None:
+    """pyproject.toml edited by hand: `uv run`'s own sync installs ruff in that very call."""
+    write_project(project_dir)
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    write_project(project_dir, deps=["ruff"])
+    res = uvx(sim, ["run", "ruff", "--version"], cwd=project_dir)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.startswith("ruff ")
+
+
 def test_doctor_judges_a_plain_launch_and_fixes_it(sim: Sim, project_dir: Path) -> None:
     _project(project_dir)
     uvx(sim, ["sync"], cwd=project_dir, check=True)

@@ -160,18 +160,22 @@ def _run(args: list[str], environ: Mapping[str, str],
         if inv.command[:2] in RUNNING:
             memo = _unprepared(inv, fields, environ)
             if memo is not None:
-                from uvx_nix import venv
+                from uvx_nix import resolution, venv
 
-                venv.before_run(inv, fields, env, uv, memo)
+                def again_() -> dict[str, str]:
+                    return resolution.resolve_for(inv, environ, key, path, stdin)
+
+                venv.before_run(inv, fields, env, uv, memo, key, path, again_)
     _exec(uv, args, env, uvx_args)
 
 
 def _unprepared(inv: argv_mod.Invocation, fields: Mapping[str, str],
                 environ: Mapping[str, str]) -> str | None:
     """None when the environment ``uv run``/``uv tool run`` will use is known prepared: the
-    project's venv exists on the locked interpreter (the venv check above keeps it prepared),
-    or the memo of this command line lists environments prepared with these libraries and
-    unchanged since.  Else the memo's path, for :func:`uvx_nix.venv.before_run` to write."""
+    project's venv is on the locked interpreter and synced from the files uvx-nix last saw
+    (else uv re-creates or syncs it in this call: "" asks for it to be done first), or the
+    memo of this command line lists environments prepared with these libraries and unchanged
+    since (else its path, for :func:`uvx_nix.venv.before_run` to write)."""
     options = inv.args[: len(inv.args) - len(inv.tail)]
     site = fields.get("site")
     if inv.command == ("run",) and site and not any(a.startswith("--with") for a in options):
@@ -181,12 +185,13 @@ def _unprepared(inv: argv_mod.Invocation, fields: Mapping[str, str],
             with open(venv_cfg, "rb") as f:
                 cfg = f.read(4096)
         except OSError:
-            cfg = b""  # no venv yet: uv makes it in this call
+            return ""  # no venv yet: uv makes it in this call
         home = ("home = " + fields.get("python_bin", "")).encode("utf-8", "surrogateescape")
         if home + b"\n" in cfg or cfg.endswith(home):
-            return None
-        # Another interpreter: uv may re-create the venv in this call, without the record
-        # (the memo keeps a venv uv keeps from being probed again on every call).
+            # uv syncs the venv in this call when uv.lock or pyproject.toml changed since.
+            return None if fields.get("synced") == state.synced(fields.get("root", "")) else ""
+        # Another interpreter: uv may re-create the venv in this call (the memo keeps a venv
+        # uv leaves alone from being probed on every call).
     memo = os.path.join(paths.cache_dir_str(environ), "hot", paths.hashed_name(
         "\0".join((os.getcwd(), *options)), ".env"))
     try:

@@ -249,7 +249,7 @@ def _known_attributes(fields: Mapping[str, str], attributes: list[str],
 
 def on_change(fields: dict[str, str], state_key: str, state_path: str,
               environ: Mapping[str, str], reresolve: Callable[[], dict[str, str]],
-              quiet: bool = False) -> dict[str, str]:
+              quiet: bool = False, synced: bool = False) -> dict[str, str]:
     """The venv changed (or its libraries did): add libraries that new wheels, or loads
     that failed at run time, need (automatic mode), record the library directories in the
     venv (its hook), then remember what we saw."""
@@ -272,6 +272,8 @@ def on_change(fields: dict[str, str], state_key: str, state_path: str,
     if fields.get("strategy") != "nix-ld":
         _prepare_all([site.parents[2]], fields, environ, quiet)
     fields["hook_libs"] = fields.get("libs", "")  # what the venv carries (nix-ld: nothing)
+    if synced:  # uv just synced the venv (a sync, or `uv run` asked first): from these files
+        fields["synced"] = state.synced(fields.get("root", ""))
     fields["dists"] = "/".join(dists)
     fields["site_sig"] = state.signature(str(site))
     try:
@@ -420,7 +422,8 @@ def after_uv(inv: Invocation, fields: Mapping[str, str], environ: Mapping[str, s
         site = fields.get("site")
         if site and reresolve is not None and Path(site).parents[2] in envs:
             envs.remove(Path(site).parents[2])
-            on_change(dict(fields), state_key, state_path, environ, reresolve, inv.quiet > 0)
+            on_change(dict(fields), state_key, state_path, environ, reresolve, inv.quiet > 0,
+                      synced=True)
         _prepare_all(envs, fields, environ, inv.quiet > 0)
     except Exception as exc:  # a hook after uv must not turn uv's success into a failure
         sys.stderr.write(f"warning: uvx-nix: could not prepare the environment "
@@ -472,7 +475,8 @@ def _env_of(word: str) -> Path:
 
 
 def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str], uv: str,
-               memo: str) -> None:
+               memo: str, state_key: str = "", state_path: str = "",
+               reresolve: Callable[[], dict[str, str]] | None = None) -> None:
     """``uv run`` / ``uv tool run`` when uv may make the environment in this very call (a
     project's first run, a tool, ``--with``): have uv make it first, with the same options,
     and prepare it, so the program starts already on the first run.  The wrapper calls this
@@ -512,7 +516,15 @@ def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str
         e for e in (_env_of(w) if i == 0 else Path(w).parent.parent.parent
                     for i, w in enumerate(lines[-1].split("\t")) if w.startswith("/"))
         if (e / "pyvenv.cfg").is_file() and not str(e).startswith("/nix/store/")))
-    _prepare_all(envs, fields, env, inv.quiet > 0)
+    site = fields.get("site")
+    rest = list(envs)
+    if site and reresolve is not None and Path(site).parents[2] in envs:
+        # The project's venv: the wrapper's venv check, now (libraries new wheels need,
+        # programs, and the hot state learns what the venv was synced from).
+        rest.remove(Path(site).parents[2])
+        on_change(dict(fields), state_key, state_path, env, reresolve, inv.quiet > 0,
+                  synced=True)
+    _prepare_all(rest, fields, env, inv.quiet > 0)
     if memo:
         record = "".join(f"{e}\n{state.signature(str(e))}\n" for e in envs)
         if not envs and fields.get("site"):
