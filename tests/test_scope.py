@@ -128,3 +128,103 @@ def test_hook_line_records_the_directories() -> None:
     assert line == ("import _uvx_nix_scope; _uvx_nix_scope.install(('/nix/store/a/lib', "
                     "'/nix/store/b/lib'), True)\n")
     assert os.linesep not in line[:-1]
+
+
+def test_the_hook_functions_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same module imported here (coverage sees it): parsing, search, advice, retries."""
+    import types
+
+    from uvx_nix import _scope as scope
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "libdemo.so.2").write_bytes(b"")
+    (lib / "libdemo.so").write_bytes(b"")
+    monkeypatch.setattr(scope, "_DIRS", [str(lib)])
+    monkeypatch.setattr(scope, "_HERE", str(tmp_path))
+    assert scope.missing_soname("libz.so.1: cannot open shared object file: No such file") \
+        == "libz.so.1"
+    assert scope.missing_soname("/a/b.so: cannot open shared object file: x") is None
+    assert scope.missing_soname("undefined symbol: foo") is None
+    assert scope.find("libdemo.so.2") == f"{lib}/libdemo.so.2"
+    assert scope.find("libnone.so.1") is None
+    assert "comes with the NVIDIA driver" in scope.explain("libcuda.so.1")
+    monkeypatch.setattr(scope, "_attribute", lambda soname: "snappy")
+    monkeypatch.setattr(scope, "_AUTO", [False])
+    assert "run `uvx-nix nix doctor --fix`" in scope.explain("libsnappy.so.1")
+    monkeypatch.setattr(scope, "_AUTO", [True])
+    assert "adds it to [tool.uvx-nix] libraries" in scope.explain("libsnappy.so.1")
+    monkeypatch.setattr(scope, "_PROJECT", [False])
+    assert "config.toml" in scope.explain("libsnappy.so.1")
+    assert (tmp_path / "_uvx_nix_missing.txt").read_text() == "libsnappy.so.1\n"
+    monkeypatch.setattr(scope, "_attribute", lambda soname: None)
+    assert "no known nixpkgs attribute" in scope.explain("libx.so.9")
+
+    # A load that fails on a soname the directories have: renamed (ctypes) or preloaded.
+    calls: list[str] = []
+    preloaded: list[str] = []
+    monkeypatch.setattr(scope, "_preload", preloaded.append)
+
+    def load(name: str) -> str:
+        calls.append(name)
+        if name == "libdemo.so.2" or (name == "ext.so" and not preloaded):
+            raise OSError("libdemo.so.2: cannot open shared object file: No such file")
+        return name
+
+    retry = scope._retrying(load, lambda e: isinstance(e, OSError), True)
+    assert retry("libdemo.so.2") == f"{lib}/libdemo.so.2"
+    assert retry("ext.so") == "ext.so"
+    assert preloaded == [f"{lib}/libdemo.so.2"]
+    with pytest.raises(ValueError, match="other"):
+        scope._retrying(lambda n: (_ for _ in ()).throw(ValueError("other")),
+                        lambda e: isinstance(e, OSError), True)("x")
+
+    def missing(name: str) -> str:
+        raise ImportError("libnone.so.1: cannot open shared object file: No such file")
+
+    with pytest.raises(ImportError, match="no known nixpkgs attribute") as caught:
+        scope._retrying(missing, lambda e: isinstance(e, ImportError), False)("m")
+    assert caught.value.msg.startswith("libnone.so.1")
+
+    util = types.SimpleNamespace(find_library=lambda name: None)
+    scope._patch_util(util)
+    assert util.find_library("demo") == f"{lib}/libdemo.so"
+    assert util.find_library("none") is None
+    assert util.find_library("/abs/libdemo") is None
+
+
+def test_install_patches_the_loader_and_ctypes_on_import(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+    import types
+
+    from uvx_nix import _scope as scope
+
+    class Loader:
+        def create_module(self, spec: object) -> str:
+            return "created"
+
+    fake = types.SimpleNamespace(ExtensionFileLoader=Loader)
+    monkeypatch.setitem(sys.modules, "_frozen_importlib_external", fake)
+    monkeypatch.setattr(scope, "_DIRS", [])
+    monkeypatch.setattr(scope, "_PATCHES", dict(scope._PATCHES))
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    for name in ("ctypes", "ctypes.util"):  # never patch this process's own ctypes
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    scope.install([str(tmp_path)], auto=True, project=False)
+    dirs = scope._DIRS
+    assert dirs == [str(tmp_path), scope.DRIVER]
+    assert Loader().create_module(None) == "created"  # wrapped, same result
+    assert sys.meta_path[0] is scope._Finder  # ctypes gets patched when it is imported
+    scope.install(["/elsewhere"])  # a second .pth changes nothing
+    assert dirs == [str(tmp_path), scope.DRIVER]
+    # The finder patches ctypes as it is imported, then steps aside.
+    scope._PATCHES.clear()
+    scope._PATCHES["ctypes"] = lambda module: setattr(module, "patched", True)
+    assert scope._Finder.find_spec("json") is None
+    spec = scope._Finder.find_spec("ctypes")
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.patched is True
+    assert scope._Finder not in sys.meta_path
