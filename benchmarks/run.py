@@ -45,6 +45,7 @@ GOALS = {
     "miss.path.nix_processes": 2,
     "scaling.libraries.ratio": 1.05,
     "scaling.workspace.ratio": 1.05,
+    "startup.ratio": 1.10,
 }
 
 
@@ -77,6 +78,9 @@ def run_driver(repeat: int, quick: bool, keep: bool) -> dict[str, Any]:
         env = {"UVX_NIX": "1", "NIX_CONF_DIR": str(etc / "nix"),
                "SSL_CERT_FILE": str(etc / "ssl/certs/ca-certificates.crt"),
                "NIX_SSL_CERT_FILE": str(etc / "ssl/certs/ca-certificates.crt")}
+        from helpers.wheels import build_cxx_wheel
+
+        build_cxx_wheel(work / "wheels")  # the C++ probe (gcc is outside the simulation)
         cmd = [sim.bin("python311", "python3.11"), str(HERE / "driver.py"), "--work", str(work),
                "--repo", str(REPO), "--out", str(raw), "--repeat", str(repeat)]
         if quick:
@@ -163,6 +167,18 @@ def figures(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "Nix processes started per miss (recording nix)", per_run=counts,
             calls=raw["info"]["miss"][label]["calls"])
 
+    st = g["startup"]
+    put("startup.ratio", ms(st, "venv_python_with_record") / ms(st, "venv_python_without"), "x",
+        "a venv's python -c pass started with an empty environment, with uvx-nix's "
+        "_uvx_nix_scope.pth / the same venv without it",
+        subject_ms=ms(st, "venv_python_with_record"),
+        baseline_ms=ms(st, "venv_python_without"))
+    put("startup.probe_import_ratio",
+        ms(st, "probe_import_with_record") / ms(st, "probe_import_ld_library_path"), "x",
+        "python -c 'import <C++ probe>' through the venv's record (a failed load, then the "
+        "soname preloaded by path) / the same with LD_LIBRARY_PATH set by hand",
+        subject_ms=ms(st, "probe_import_with_record"),
+        baseline_ms=ms(st, "probe_import_ld_library_path"))
     put("hot.nix_processes", raw["info"]["hot_nix_processes"], "processes",
         "Nix processes started by a hit (recording nix; must be 0)")
     n, m = raw["info"]["libraries"], raw["info"]["members"]

@@ -123,10 +123,9 @@ def test_c_extension_with_zlib_builds_with_sync_and_imports(
     out = uvx(sim, ["run", "bash", "-c", f".venv/bin/python -c '{check}'"], cwd=project_dir,
               check=True).stdout
     assert out.strip().startswith("1."), out
-    # Started directly, from a shell where direnv exported uvx-nix's library path.
-    libs = uvx(sim, ["nix", "env", "--format", "json"], cwd=project_dir, check=True).stdout
-    direct = sim.run([".venv/bin/python", "-c", check], cwd=project_dir,
-                     env={"UVX_NIX_LIBRARY_PATH": json.loads(libs)["UVX_NIX_LIBRARY_PATH"]})
+    # Started directly with an empty environment, as an IDE or a kernel starts it: the venv
+    # carries the libraries, as it does for wheels.
+    direct = sim.run(["env", "-i", ".venv/bin/python", "-c", check], cwd=project_dir)
     assert direct.stdout.strip().startswith("1."), direct.stderr
     nested = ("import subprocess, sys; print(subprocess.run([sys.executable, '-c', "
               f"{check!r}], capture_output=True, text=True).stdout.strip())")
@@ -164,6 +163,7 @@ def test_build_variables_reach_neither_the_program_nor_its_children(
     env = _env_lines(res.stdout)
     assert not set(BUILD_VARIABLES) & set(env), env
     assert cc_bin not in env["PATH"]
+    assert "PYTHONPATH" not in env, env  # unset for the caller, unset for the program
     assert res.stdout.strip().endswith("none-found")
     # A Python program and its children: not even the hook's PYTHONPATH entry.
     code = ("import os, subprocess; print(subprocess.run(['env'], capture_output=True, "

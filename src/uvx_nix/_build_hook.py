@@ -18,8 +18,8 @@ command that adds it (uv prints the backend's output with its error); in automat
 adds the attribute and runs the build once more.  Anything else (your program, its
 children, a Python your shell starts) sees nothing of the build environment.
 
-Then it hands over to the next ``sitecustomize`` on ``sys.path``, as uvx-nix's other
-bootstrap does.
+Then it hands over to the next ``sitecustomize`` on ``sys.path`` (nixpkgs' Pythons ship
+one).
 """
 
 from __future__ import annotations
@@ -105,16 +105,8 @@ def needs_rust(module: str, source_dir: str = ".") -> bool:
 
 
 def _clean(environ: Mapping[str, str]) -> dict[str, str]:
-    """The environment without the native libraries uvx-nix injected for Pythons (Nix and
-    uvx-nix itself run with what you had)."""
+    """The environment for Nix and uvx-nix itself: without this hook's PYTHONPATH."""
     env = dict(environ)
-    injected = env.pop("UVX_NIX_INJECTED_LD_LIBRARY_PATH", None)
-    if injected:
-        current = env.get("LD_LIBRARY_PATH", "")
-        if current == injected:
-            del env["LD_LIBRARY_PATH"]
-        elif current.startswith(injected + ":"):
-            env["LD_LIBRARY_PATH"] = current[len(injected) + 1:]
     env.pop("PYTHONPATH", None)
     return env
 

@@ -29,8 +29,6 @@ VARIABLES: dict[str, str] = {
     "UVX_NIX_CACHE_DIR": "Cache directory. Default: $XDG_CACHE_HOME/uvx-nix.",
     "UVX_NIX_DEBUG": "1 shows Nix's full log as it runs (instead of the status line) and "
                      "Python tracebacks.",
-    "UVX_NIX_SCOPE": "0 stops a venv's Python from restarting itself to pick up the "
-                     "libraries.",
 }
 
 SETTINGS: dict[str, str] = {

@@ -59,6 +59,13 @@ def signature(path: str) -> str:
     return f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}:{st.st_ino}"
 
 
+def synced(root: str) -> str:
+    """What a project's venv is synced from, as ``uv run`` sees it: the signatures of
+    ``uv.lock`` and ``pyproject.toml`` in ``root`` (uv syncs the venv when they change)."""
+    return (f"{signature(os.path.join(root, 'uv.lock'))}|"
+            f"{signature(os.path.join(root, 'pyproject.toml'))}")
+
+
 def key(parts: Iterable[str | None], environ: Mapping[str, str]) -> str:
     items = ["" if p is None else p for p in parts]
     items += [f"{v}={environ.get(v, '')}" for v in KEY_VARIABLES if v in environ]
