@@ -279,8 +279,10 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one linea
     cache_dir = Path(base["XDG_CACHE_HOME"]) / "uvx-nix"
     true = shutil.which("true", path=base["PATH"])
     assert true
-    wrapper = shutil.which("uvx-nix", path=base["PATH"])
-    assert wrapper
+    # The Python implementation alone, and the compiled launcher in front of it (both built by
+    # scripts/setup-sim, whichever of them `uvx-nix` on PATH is: UVX_NIX_TEST_LAUNCHER).
+    wrapper = str(repo / "tests/sim/.build/python-bin/uvx-nix")
+    launcher = str(repo / "tests/sim/.build/launcher-bin/uvx-nix")
     with open(wrapper) as f:
         venv_python = f.readline()[2:].strip()
     result: dict[str, Any] = {"repeat": n, "quick": args.quick, "groups": {}, "info": {}}
@@ -304,14 +306,17 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one linea
     run = ["run", "python", "-c", "pass"]
     entries = entry_scripts(work, repo, venv_python, repo / "tests/sim/.build/pydeps")
     hot = [
-        Case("uvx_run", ["uvx-nix", *run], base, p1),
+        Case("uvx_run", [wrapper, *run], base, p1),
+        Case("launcher_run", [launcher, *run], base, p1),
         Case("uv_run_exported", ["uv", *run], env1, p1),
-        Case("uvx_version", ["uvx-nix", "--version"], base, p1),
+        Case("uvx_version", [wrapper, "--version"], base, p1),
+        Case("launcher_version", [launcher, "--version"], base, p1),
         Case("uv_version", ["uv", "--version"], base, p1),
         Case("python_floor", [venv_python, "-I", "-S", "-c", "pass"], base, p1),
         Case("python_site", [venv_python, "-c", "pass"], base, p1),
         Case("true_floor", [true], base, p1),
-        Case("uvx_hit_only", ["uvx-nix", *run], hit_only, p1),
+        Case("uvx_hit_only", [wrapper, *run], hit_only, p1),
+        Case("launcher_hit_only", [launcher, *run], hit_only, p1),
         Case("pip_entry_hit_only", [str(entries["pip"]), *run], hit_only, p1),
         Case("lean_entry_hit_only", [str(entries["lean"]), *run], hit_only, p1),
         Case("lean_entry_run", [str(entries["lean"]), *run], base, p1),
@@ -338,7 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one linea
     mem = [
         Case("uvx_run_true", ["uvx-nix", "run", "true"], base, p1),
         Case("uv_run_true_exported", ["uv", "run", "true"], env1, p1),
-        Case("uvx_hit_only", ["uvx-nix", "run", "true"], hit_only, p1),
+        Case("uvx_hit_only", [wrapper, "run", "true"], hit_only, p1),
+        Case("launcher_hit_only", [launcher, "run", "true"], hit_only, p1),
         Case("python_floor", [venv_python, "-I", "-S", "-c", "pass"], base, p1),
     ]
     measure(mem, max(5, n // 2))
@@ -346,7 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one linea
 
     # 4. alternatives ---------------------------------------------------------------------
     alt = [Case("exported_env", ["uv", *run], env1, p1),
-           Case("uvx_nix", ["uvx-nix", *run], base, p1)]
+           Case("uvx_nix", [wrapper, *run], base, p1),
+           Case("uvx_nix_launcher", [launcher, *run], base, p1)]
     direnv_lib = repo / "shell-integration/direnv/uvnix.sh"
     info["direnv"] = "pending"
     if direnv_lib.is_file() and "use_uvnix" in direnv_lib.read_text():

@@ -28,6 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import uvx_nix
 from uvx_nix import argv as argv_mod
 from uvx_nix import cli, environment, execute, launcher, paths, state
 from uvx_nix.errors import UserError
@@ -481,3 +482,75 @@ def test_launcher_is_skipped_as_uv(kit: Kit, tmp_path: Path) -> None:
 
 def test_c_string_escapes_every_byte() -> None:
     assert launcher._c_string('/a "b"\\?é') == '"/a \\042b\\042\\134\\077\\303\\251"'
+
+
+# ---- `uvx-nix nix install-launcher` --------------------------------------------------------
+
+def _install_env(kit: Kit, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {"PATH": f"{kit.uvbin}:/usr/bin:/bin", "HOME": str(tmp_path),
+            "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+            "UVX_NIX": "0", **extra}
+
+
+def test_install_launcher_compiles_it_for_this_installation(kit: Kit, tmp_path: Path) -> None:
+    assert CC is not None
+    shims = tmp_path / "data" / "uvx-nix" / "bin"
+    shims.mkdir(parents=True)
+    (shims / "uv").symlink_to(kit.reference)  # what `nix install-shims` made earlier
+    env = _install_env(kit, tmp_path)
+    res = subprocess.run([str(kit.reference), "nix", "install-launcher", "--cc", CC],
+                         env=env, capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    assert f"Installed uvx-nix's launcher as {shims / 'uvx-nix'}" in res.stderr
+    assert (shims / "uvx-nix").read_bytes().startswith(b"\x7fELF")
+    assert os.readlink(shims / "uv") == str(shims / "uvx-nix")
+    # A pass-through execs uv without Python; its own commands go to this installation.
+    argv, _ = _recorded(_run(shims / "uv", ["--version"], env, tmp_path))
+    assert argv == [os.fsencode(kit.uvbin / "uv"), b"--version"]
+    res = subprocess.run([str(shims / "uvx-nix"), "nix", "--version"], env=env,
+                         capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith(f"uvx-nix {uvx_nix.__version__}\n")
+    # Again (an upgrade): it replaces its own launcher.
+    res = subprocess.run([str(shims / "uvx-nix"), "nix", "install-launcher", "--cc", CC],
+                         env=env, capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+
+
+def test_install_launcher_refuses_a_foreign_file(kit: Kit, tmp_path: Path) -> None:
+    target = tmp_path / "d" / "uvx-nix"
+    target.parent.mkdir()
+    target.write_text("mine\n")
+    res = subprocess.run([str(kit.reference), "nix", "install-launcher", "--dir",
+                          str(target.parent), "--cc", str(CC)], env=_install_env(kit, tmp_path),
+                         capture_output=True, text=True, check=False)
+    assert res.returncode == 70
+    assert res.stderr == (f"uvx-nix: error: {target} exists and is not uvx-nix's launcher; "
+                          "choose another directory with --dir\n")
+    assert target.read_text() == "mine\n"
+
+
+def test_install_launcher_on_nixos_uses_the_nixpkgs_compiler(kit: Kit, tmp_path: Path) -> None:
+    """On NixOS the compiler is stdenv.cc of the configured nixpkgs, built by Nix."""
+    assert CC is not None
+    fake = tmp_path / "nixbin"
+    fake.mkdir()
+    cc_out = tmp_path / "cc-wrapper"
+    (cc_out / "bin").mkdir(parents=True)
+    (cc_out / "bin" / "cc").symlink_to(CC)
+    log = tmp_path / "nix.log"
+    (fake / "nix").write_text(
+        f"#!/bin/sh\nprintf '%s\\n' \"$@\" >> {log}\n"
+        f"printf '[{{\"drvPath\":\"x\",\"outputs\":{{\"out\":\"{cc_out}\"}}}}]\\n'\n")
+    (fake / "nix").chmod(0o755)
+    env = _install_env(kit, tmp_path, UVX_NIX="1",
+                       UVX_NIX_NIXPKGS="github:NixOS/nixpkgs/nixos-26.05")
+    env["PATH"] = f"{fake}:{env['PATH']}"
+    res = subprocess.run([str(kit.reference), "nix", "install-launcher", "--dir",
+                          str(tmp_path / "d")], env=env, capture_output=True, text=True,
+                         check=False)
+    assert res.returncode == 0, res.stderr
+    assert log.read_text().splitlines()[-4:] == ["build", "--no-link", "--json",
+                                                 "github:NixOS/nixpkgs/nixos-26.05#stdenv.cc"]
+    assert f"compiled with {cc_out}/bin/cc" in res.stderr
+    assert (tmp_path / "d" / "uvx-nix").read_bytes().startswith(b"\x7fELF")
