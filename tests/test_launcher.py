@@ -218,8 +218,7 @@ def _case(draw: st.DrawFn) -> Case:
         extra=draw(st.dictionaries(
             st.sampled_from([
                 "UV_PYTHON", "UV_PYTHON_PREFERENCE", "UVX_NIX_PYTHON_PREFERENCE",
-                "UV_MANAGED_PYTHON", "UV_NO_MANAGED_PYTHON", "PYTHONPATH", "NIX_PYTHONPATH",
-                "LD_LIBRARY_PATH", "UVX_NIX_INJECTED_LD_LIBRARY_PATH", "UV_PYTHON_DOWNLOADS",
+                "UV_MANAGED_PYTHON", "UV_NO_MANAGED_PYTHON", "LD_LIBRARY_PATH", "UVX_NIX_INJECTED_LD_LIBRARY_PATH", "UV_PYTHON_DOWNLOADS",
                 "UV_SYSTEM_PYTHON", "UVX_NIX_DEPTH", "NIX_LD_LIBRARY_PATH", "UVX_NIX_TRUST",
                 "UV_NO_CONFIG", "UVX_NIX_PYTHONPATH", "UVX_NIX_LIBRARY_PATH", "SOMETHING",
                 "UV_PROJECT_ENVIRONMENT", "NIX_PATH", "UVX_NIX_LAUNCHER_NAME"]),
@@ -230,7 +229,7 @@ def _case(draw: st.DrawFn) -> Case:
             max_size=5)),
         # what an outer uvx-nix (`uv run uv ...`) leaves in the environment
         nested=draw(st.sampled_from([
-            {}, {}, {},
+            {}, {}, {}, {}, {}, {}, {"PYTHONPATH": ""},
             {"UVX_NIX_INJECTED_LD_LIBRARY_PATH": "/libs/a/lib", "LD_LIBRARY_PATH": "/libs/a/lib"},
             {"UVX_NIX_INJECTED_LD_LIBRARY_PATH": "/libs/a/lib",
              "LD_LIBRARY_PATH": "/libs/a/lib::/mine"},

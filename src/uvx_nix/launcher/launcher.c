@@ -854,6 +854,7 @@ int main(int argc, char **argv) {
         hand_over(); /* own commands; `python` commands read more than the state */
     char own_buf[PATH_MAX];
     const char *own = realpath("/proc/self/exe", own_buf);
+    if (!own) hand_over(); /* without its own path it could take itself for uv */
     char *uv = find_uv(own);
     if (!uv) hand_over();
     int version = uvx_args && nuvx >= 1 &&
