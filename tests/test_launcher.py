@@ -218,7 +218,8 @@ def _case(draw: st.DrawFn) -> Case:
         extra=draw(st.dictionaries(
             st.sampled_from([
                 "UV_PYTHON", "UV_PYTHON_PREFERENCE", "UVX_NIX_PYTHON_PREFERENCE",
-                "UV_MANAGED_PYTHON", "UV_NO_MANAGED_PYTHON", "LD_LIBRARY_PATH", "UVX_NIX_INJECTED_LD_LIBRARY_PATH", "UV_PYTHON_DOWNLOADS",
+                "UV_MANAGED_PYTHON", "UV_NO_MANAGED_PYTHON", "LD_LIBRARY_PATH",
+                "UVX_NIX_INJECTED_LD_LIBRARY_PATH", "UV_PYTHON_DOWNLOADS",
                 "UV_SYSTEM_PYTHON", "UVX_NIX_DEPTH", "NIX_LD_LIBRARY_PATH", "UVX_NIX_TRUST",
                 "UV_NO_CONFIG", "UVX_NIX_PYTHONPATH", "UVX_NIX_LIBRARY_PATH", "SOMETHING",
                 "UV_PROJECT_ENVIRONMENT", "NIX_PATH", "UVX_NIX_LAUNCHER_NAME"]),
