@@ -554,3 +554,19 @@ def test_install_launcher_on_nixos_uses_the_nixpkgs_compiler(kit: Kit, tmp_path:
                                                  "github:NixOS/nixpkgs/nixos-26.05#stdenv.cc"]
     assert f"compiled with {cc_out}/bin/cc" in res.stderr
     assert (tmp_path / "d" / "uvx-nix").read_bytes().startswith(b"\x7fELF")
+
+
+def test_uvx_nix_uv_naming_the_launcher_is_a_loop(kit: Kit, tmp_path: Path) -> None:
+    """UVX_NIX_UV set to uvx-nix itself: one error line (75), not a compiled program that
+    execs itself forever."""
+    env = {"PATH": str(kit.uvbin), "HOME": str(tmp_path), "UVX_NIX": "1",
+           "UVX_NIX_UV": str(kit.launcher)}
+    argv, _ = _recorded(_run(kit.launcher, ["--version"], env, tmp_path))
+    assert argv[0] == os.fsencode(kit.entry)  # handed over
+    env = {**env, cli.LAUNCHER: str(kit.launcher), cli.LAUNCHER_NAME: "uvx-nix"}
+    for python_env in (env, {**env, "UVX_NIX_UV": str(kit.reference)}):
+        res = subprocess.run([str(kit.reference), "--version"], env=python_env, cwd=tmp_path,
+                             capture_output=True, text=True, check=False, timeout=60)
+        assert res.returncode == 75
+        assert "uv and uvx-nix call each other in a loop" in res.stderr
+        assert res.stderr.count("\n") == 1

@@ -456,8 +456,13 @@ static int is_wrapper(const char *path, const char *own) {
 /* execute.find_uv; NULL when Python would fail (it says why). */
 static char *find_uv(const char *own) {
     const char *explicit = env_get("UVX_NIX_UV");
-    if (explicit && *explicit)
-        return is_file(explicit) && access(explicit, X_OK) == 0 ? xstrdup(explicit) : NULL;
+    if (explicit && *explicit) { /* itself: a loop, which Python reports */
+        char real[PATH_MAX];
+        if (!is_file(explicit) || access(explicit, X_OK) != 0 ||
+            (realpath(explicit, real) && !strcmp(real, own)))
+            return NULL;
+        return xstrdup(explicit);
+    }
     const char *path = env_get("PATH");
     char *copy = xstrdup(path ? path : "");
     for (char *dir = copy, *next; dir; dir = next) {
