@@ -195,6 +195,7 @@ class Case:
     nested: dict[str, str] = field(default_factory=dict)
     lc_all: str | None = "C.UTF-8"
     lang: str | None = None
+    lc_ctype: str | None = None
     write_state: bool = True
     fields: dict[str, str | None] = field(default_factory=dict)
     old_root: bool = False
@@ -245,6 +246,7 @@ def _case(draw: st.DrawFn) -> Case:
         ])),
         lc_all=draw(st.sampled_from(LOCALES)),
         lang=draw(st.sampled_from(LOCALES)),
+        lc_ctype=draw(st.sampled_from(LOCALES)),
         write_state=draw(st.integers(0, 9)) > 0,
         fields={
             "libs": draw(st.sampled_from(["", "/libs/a/lib", "/libs/a/lib:/libs/b/lib", None])),
@@ -303,7 +305,8 @@ def _setup(kit: Kit, case: Case, base: Path) -> tuple[list[str], dict[str, str],
         env[cache[0]] = cache[1]
     for name, value in [*case.nested.items(), *case.extra.items()]:
         env[name] = value.replace("BOOTSTRAP", environment.BOOTSTRAP)
-    for name, locale in (("LC_ALL", case.lc_all), ("LANG", case.lang)):
+    for name, locale in (("LC_ALL", case.lc_all), ("LANG", case.lang),
+                         ("LC_CTYPE", case.lc_ctype)):
         if locale is not None:
             env[name] = locale
     cwd = base / case.cwd

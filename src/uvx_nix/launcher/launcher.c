@@ -17,7 +17,9 @@
  * Build (C99 + POSIX, standard library only):
  *   cc -O2 -o uvx-nix launcher.c -DUVX_NIX_ENTRY='"/path/to/python/uvx-nix"' \
  *      -DUVX_NIX_VERSION='"0.1.0"' -DUVX_NIX_BOOTSTRAP='"/path/to/uvx_nix/_bootstrap"' \
- *      [-DUVX_NIX_DEFAULT_UV='"/nix/store/...-uv/bin/uv"']
+ *      [-DUVX_NIX_DEFAULT_UV='"/nix/store/...-uv/bin/uv"'] [-DUVX_NIX_TRACE]
+ * UVX_NIX_DEFAULT_UV: the uv to use when UVX_NIX_UV is unset (the flake's package);
+ * UVX_NIX_TRACE: say on stderr where it hands over (for development, never shipped).
  */
 #define _GNU_SOURCE
 #include <errno.h>
