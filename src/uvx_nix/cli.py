@@ -188,12 +188,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run as ``uvx-nix ARGS`` (or ``uv``/``uvx`` via a link); returns the exit code on error."""
     args = list(sys.argv[1:] if argv is None else argv)
     prog = os.path.basename(sys.argv[0]) if argv is None else "uvx-nix"
-    launcher = os.environ.pop(LAUNCHER, None) if argv is None else None
-    if launcher is not None:
+    if argv is None:
         # Handed over by the compiled launcher (uvx_nix/launcher/): it is this program, under
         # the name it was called by. Both variables go, so uv sees what it would without it.
-        sys.argv[0] = launcher
-        prog = os.environ.pop(LAUNCHER_NAME, prog)
+        launcher = os.environ.pop(LAUNCHER, None)
+        name = os.environ.pop(LAUNCHER_NAME, None)
+        if launcher:
+            sys.argv[0] = launcher
+            prog = name or prog
     uvx_args = None
     if prog == "uvx":
         uvx_args, args = args, ["tool", "run", *args]

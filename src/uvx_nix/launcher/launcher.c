@@ -246,12 +246,13 @@ static void hand_over_at(int line) {
     char exe[PATH_MAX];
     char *self = realpath("/proc/self/exe", exe);
     if (self) setenv(LAUNCHER, self, 1);
-    const char *slash = strrchr(g_argv[0], '/');
-    setenv(LAUNCHER_NAME, slash ? slash + 1 : g_argv[0], 1);
-    char **args = xmalloc(((size_t)g_argc + 1) * sizeof *args);
+    const char *name = g_argc >= 1 ? g_argv[0] : "";
+    const char *slash = strrchr(name, '/');
+    setenv(LAUNCHER_NAME, slash ? slash + 1 : name, 1);
+    char **args = xmalloc(((size_t)g_argc + 2) * sizeof *args);
     args[0] = (char *)UVX_NIX_ENTRY;
     for (int i = 1; i < g_argc; i++) args[i] = g_argv[i];
-    args[g_argc] = NULL;
+    args[g_argc >= 1 ? g_argc : 1] = NULL;
     execv(UVX_NIX_ENTRY, args);
     fprintf(stderr, "uvx-nix: error: cannot run uvx-nix's Python implementation %s (%s); "
                     "reinstall uvx-nix\n", UVX_NIX_ENTRY, strerror(errno));
@@ -854,6 +855,7 @@ int main(int argc, char **argv) {
         args[nargs] = NULL;
     }
     if (!env_load()) hand_over();
+    env_del(LAUNCHER), env_del(LAUNCHER_NAME); /* Python drops them too, whoever set them */
     if (!python_startup_is_plain() || !coerce_locale()) hand_over();
     inv_t inv;
     parse(&inv, nargs, args);
