@@ -145,7 +145,9 @@ static char *path_join(const char *a, const char *b) {
 }
 
 /* Python's str.strip() for ASCII text (callers refuse other bytes). */
-static int py_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f); }
+static int py_space(unsigned char c) {
+    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
 
 static int ascii_only(const char *s) {
     for (; *s; s++)
@@ -719,7 +721,8 @@ static int build_environment(const words_t *s, int preference_flag) {
     char *ours_copy = ours ? xstrdup(ours) : NULL;
     env_del(PREFERENCE_MARKER);
     const char *current_pref = env_get("UV_PYTHON_PREFERENCE");
-    if (ours_copy && current_pref && !strcmp(current_pref, ours_copy)) env_del("UV_PYTHON_PREFERENCE");
+    if (ours_copy && current_pref && !strcmp(current_pref, ours_copy))
+        env_del("UV_PYTHON_PREFERENCE"); /* an outer uvx-nix set it: decide again here */
     const char *libs = field(s, "libs");
     const char *strategy = field(s, "strategy");
     if (!libs) libs = "";
