@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -274,6 +275,8 @@ def plot(f: dict[str, dict[str, Any]], path: Path, repeat: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The figures are of uvx-nix as users run it: never of a run traced for coverage.
+    os.environ.pop("UVX_NIX_SIM_COVERAGE", None)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--repeat", type=int, default=20, help="runs of each case (default 20)")
     ap.add_argument("--quick", action="store_true", help="small workspace: a smoke run")

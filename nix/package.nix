@@ -58,7 +58,6 @@ python3Packages.buildPythonApplication {
 
   dependencies = with python3Packages; [
     filelock
-    platformdirs
     psutil
     tomlkit
   ];

@@ -57,6 +57,13 @@ def _sim_fresh_home(request: pytest.FixtureRequest, tmp_path: Path) -> None:
 
 
 @pytest.fixture
+def untraced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The simulation's uvx-nix runs without coverage tracing: for tests of signal timing,
+    where a tracer's own frames change when the interrupt lands."""
+    monkeypatch.delenv("UVX_NIX_SIM_COVERAGE", raising=False)
+
+
+@pytest.fixture
 def project_dir(request: pytest.FixtureRequest) -> Path:
     """A fresh directory under the session temp root, bound into the simulation at its path."""
     base = _SESSION_ROOT / "projects"

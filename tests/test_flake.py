@@ -204,7 +204,7 @@ def test_package_is_a_python_application_with_uv(flake: Flake, system: str) -> N
     assert p["version"] == version()
     assert p["pyproject"] is True
     assert p["buildSystem"] == ["hatchling"]
-    assert sorted(p["dependencies"]) == ["filelock", "platformdirs", "psutil", "tomlkit"]
+    assert sorted(p["dependencies"]) == ["filelock", "psutil", "tomlkit"]
     assert p["mainProgram"] == "uvx-nix"
     # bin/uvx-nix is the compiled launcher, built with stdenv's compiler; it finds nixpkgs' uv
     # whatever PATH holds (a user's UVX_NIX_UV still wins) and hands everything else to the

@@ -147,6 +147,7 @@ kill -9 $$
         "/nix/store/")
 
 
+@pytest.mark.usefixtures("untraced")
 def test_sigint_during_resolution(sim: Sim, project_dir: Path) -> None:
     write_project(project_dir)
     pkgs = _nixpkgs(sim, project_dir, slow_seconds=8)

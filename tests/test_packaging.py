@@ -96,7 +96,7 @@ def test_build_makes_sdist_and_wheel_with_the_version(dist: Dist) -> None:
     assert meta["Version"] == version()
     requires = {re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0].lower()
                 for r in meta.get_all("Requires-Dist") or [] if "extra ==" not in r}
-    assert requires == {"filelock", "platformdirs", "psutil", "tomlkit"}
+    assert requires == {"filelock", "psutil", "tomlkit"}
     assert "uvx-nix = uvx_nix.cli:entry" in entry_points
     # Files the program reads at run time besides its modules.
     for name in ("resolve.nix", "versions.nix", "py.typed", "_scope.py",

@@ -1,8 +1,9 @@
 """Where uvx-nix keeps its files.  Stdlib only: the hot path needs the cache dir.
 
-The cache directory is computed the way platformdirs computes it on Linux
-(``$XDG_CACHE_HOME/uvx-nix`` or ``~/.cache/uvx-nix``) without importing it;
-tests/test_paths.py checks the two agree.  Everything else uses platformdirs.
+Every directory is computed from the environment the call was given (``environ``), the
+XDG way platformdirs computes it on Linux (``$XDG_CACHE_HOME/uvx-nix`` or
+``~/.cache/uvx-nix``): platformdirs reads only ``os.environ`` and costs an import on the hot
+path, so it is not a run-time dependency; tests/test_paths.py checks the two agree.
 """
 
 from __future__ import annotations
