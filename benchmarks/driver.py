@@ -12,6 +12,7 @@ Usage: python3 driver.py --work DIR --repo DIR --out FILE --repeat N [--quick]
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shutil
@@ -338,6 +339,42 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one linea
     result["importtime_lean"] = importtime(
         hit_only, [venv_python, "-IS", "-X", "importtime", str(entries["lean"]), *run], p1)
     result["memory_extra"] = {}
+
+    # 6. start-up of the venv's own Python (issue: the environment works however Python is
+    # started): with and without the record uvx-nix puts in it, from an empty environment.
+    pst = work / "pstartup"
+    pst.mkdir()
+    (pst / "pyproject.toml").write_text(
+        '[project]\nname = "startup"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+        'dependencies = ["uvxnix-cxxdemo"]\n[tool.uv]\nno-index = true\n'
+        f'find-links = ["{work / "wheels"}"]\n')
+    lock_project(base, pst)
+    python = str(pst / ".venv" / "bin" / "python")
+    pth = next((pst / ".venv" / "lib").glob("python3.*/site-packages/_uvx_nix_scope.pth"))
+    off = pth.with_name("_uvx_nix_scope.pth.off")
+    call = pth.read_text().split("install(", 1)[1].rsplit(")", 1)[0]
+    libs = ":".join(ast.literal_eval(f"({call})")[0])  # what LD_LIBRARY_PATH used to carry
+
+    def record(on: bool) -> Callable[[], None]:
+        def toggle() -> None:
+            if on and off.exists():
+                off.rename(pth)
+            elif not on and pth.exists():
+                pth.rename(off)
+        return toggle
+
+    probe = ["-c", "import uvxnix_cxxdemo"]
+    startup = [
+        Case("venv_python_with_record", [python, "-c", "pass"], {}, pst, before=record(True)),
+        Case("venv_python_without", [python, "-c", "pass"], {}, pst, before=record(False)),
+        Case("probe_import_with_record", [python, *probe], {}, pst, before=record(True)),
+        Case("probe_import_ld_library_path", [python, *probe], {"LD_LIBRARY_PATH": libs}, pst,
+             before=record(False)),
+    ]
+    measure(startup, n)
+    record(True)()
+    result["groups"]["startup"] = dump(startup)
+    info["startup_libraries"] = libs
 
     # 5. memory (total: the whole tree of `uvx-nix run true`) --------------------------------
     mem = [

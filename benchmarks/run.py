@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ GOALS = {
     "miss.path.nix_processes": 2,
     "scaling.libraries.ratio": 1.05,
     "scaling.workspace.ratio": 1.05,
+    "startup.ratio": 1.10,
 }
 
 
@@ -78,6 +79,9 @@ def run_driver(repeat: int, quick: bool, keep: bool) -> dict[str, Any]:
         env = {"UVX_NIX": "1", "NIX_CONF_DIR": str(etc / "nix"),
                "SSL_CERT_FILE": str(etc / "ssl/certs/ca-certificates.crt"),
                "NIX_SSL_CERT_FILE": str(etc / "ssl/certs/ca-certificates.crt")}
+        from helpers.wheels import build_cxx_wheel
+
+        build_cxx_wheel(work / "wheels")  # the C++ probe (gcc is outside the simulation)
         cmd = [sim.bin("python311", "python3.11"), str(HERE / "driver.py"), "--work", str(work),
                "--repo", str(REPO), "--out", str(raw), "--repeat", str(repeat)]
         if quick:
@@ -106,6 +110,30 @@ def rss(group: dict[str, Any], case: str) -> float:
     return float(statistics.median(group[case]["rss_kb"])) / 1024
 
 
+def _launcher_figures(hot: dict[str, Any], put: Callable[..., None]) -> None:
+    """The compiled launcher's own cost (its hit, its --version)."""
+    put("hot.launcher_version_ratio", ms(hot, "launcher_version") / ms(hot, "uv_version"), "x",
+        "uvx-nix --version with the launcher / uv --version",
+        overhead_ms=ms(hot, "launcher_version") - ms(hot, "uv_version"))
+    put("hot.launcher_hit_only_ms", ms(hot, "launcher_hit_only") - ms(hot, "true_floor"), "ms",
+        "the launcher's whole hit (UVX_NIX_UV=true, minus running true)")
+
+
+def _startup_figures(st: dict[str, Any], put: Callable[..., None]) -> None:
+    """A venv's start-up with and without uvx-nix's record of its libraries."""
+    put("startup.ratio", ms(st, "venv_python_with_record") / ms(st, "venv_python_without"), "x",
+        "a venv's python -c pass started with an empty environment, with uvx-nix's "
+        "_uvx_nix_scope.pth / the same venv without it",
+        subject_ms=ms(st, "venv_python_with_record"),
+        baseline_ms=ms(st, "venv_python_without"))
+    put("startup.probe_import_ratio",
+        ms(st, "probe_import_with_record") / ms(st, "probe_import_ld_library_path"), "x",
+        "python -c 'import <C++ probe>' through the venv's record (a failed load, then the "
+        "soname preloaded by path) / the same with LD_LIBRARY_PATH set by hand",
+        subject_ms=ms(st, "probe_import_with_record"),
+        baseline_ms=ms(st, "probe_import_ld_library_path"))
+
+
 def figures(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
     g = raw["groups"]
     hot, miss, sc, alt, mem = g["hot"], g["miss"], g["scaling"], g["alternatives"], g["memory"]
@@ -127,14 +155,10 @@ def figures(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
     put("hot.python_ratio", ms(hot, "uvx_run") / uv_run, "x",
         "the same without the launcher (the Python implementation alone, as pip installs it)",
         subject_ms=ms(hot, "uvx_run"), baseline_ms=uv_run)
-    put("hot.launcher_version_ratio", ms(hot, "launcher_version") / ms(hot, "uv_version"), "x",
-        "uvx-nix --version with the launcher / uv --version",
-        overhead_ms=ms(hot, "launcher_version") - ms(hot, "uv_version"))
+    _launcher_figures(hot, put)
     put("hot.python_version_ratio", ms(hot, "uvx_version") / ms(hot, "uv_version"), "x",
         "uvx-nix --version without the launcher / uv --version",
         overhead_ms=ms(hot, "uvx_version") - ms(hot, "uv_version"))
-    put("hot.launcher_hit_only_ms", ms(hot, "launcher_hit_only") - ms(hot, "true_floor"), "ms",
-        "the launcher's whole hit (UVX_NIX_UV=true, minus running true)")
     overhead = ms(hot, "uvx_version") - ms(hot, "uv_version")
     put("hot.wrapper_overhead_vs_floor", overhead / floor, "x",
         "(uvx-nix --version - uv --version) / python -I -S -c pass of the wrapper's interpreter",
@@ -175,6 +199,7 @@ def figures(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "Nix processes started per miss (recording nix)", per_run=counts,
             calls=raw["info"]["miss"][label]["calls"])
 
+    _startup_figures(g["startup"], put)
     put("hot.nix_processes", raw["info"]["hot_nix_processes"], "processes",
         "Nix processes started by a hit (recording nix; must be 0)")
     n, m = raw["info"]["libraries"], raw["info"]["members"]

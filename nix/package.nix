@@ -88,12 +88,9 @@ python3Packages.buildPythonApplication {
     sed -i '1 s|^\(#!.*python[^ ]*\)$|\1 -s|' $out/libexec/uvx-nix/uvx-nix
     buildPythonPath "$out $pythonPath"
     patchPythonScript $out/libexec/uvx-nix/uvx-nix
-    bootstrap="$(echo $out/lib/python*/site-packages/uvx_nix/_bootstrap)"
-    [ -d "$bootstrap" ] || { echo "no uvx_nix/_bootstrap in $out"; exit 1; }
     $CC -std=c99 -O2 -Wall -Wextra -o $out/bin/uvx-nix src/uvx_nix/launcher/launcher.c \
       -DUVX_NIX_ENTRY="\"$out/libexec/uvx-nix/uvx-nix\"" \
       -DUVX_NIX_VERSION="\"${version}\"" \
-      -DUVX_NIX_BOOTSTRAP="\"$bootstrap\"" \
       -DUVX_NIX_DEFAULT_UV="\"${lib.getExe uv}\""
   '';
 

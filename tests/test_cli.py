@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from uvx_nix import argv as argv_mod
-from uvx_nix import cli, execute, reference
+from uvx_nix import cli, execute, reference, state
 from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
 
 
@@ -123,6 +124,7 @@ def test_main_never_has_an_internal_error(monkeypatch: pytest.MonkeyPatch, args:
 
     monkeypatch.setattr(execute, "find_uv", lambda environ, own=None: "/usr/bin/uv")
     monkeypatch.setattr(execute, "exec_uv", fake_exec)
+    monkeypatch.setattr(execute, "run_uv", fake_exec)  # uv as a child: sync, venv, tool install
     monkeypatch.setattr(activation, "detect",
                         lambda environ, root="/": activation.Activation(True, "test"))
     monkeypatch.setattr(resolution, "resolve_for", fake_resolve)
@@ -235,3 +237,37 @@ def test_an_error_line_escapes_what_a_file_name_could_draw() -> None:
     assert line == ("uvx-nix: error: /p/x\\x1b]0;owned\\x07\\u202e\\udce9/pyproject.toml is "
                     "not valid TOML\nlast lines:\n")
     line.encode("utf-8")  # always writable, whatever the locale's error handler
+
+
+def test_unprepared_run_environments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hot path's check before `uv run`/`uv tool run`: a stat or one small read."""
+    argv = argv_mod
+    monkeypatch.chdir(tmp_path)
+    environ = {"UVX_NIX_CACHE_DIR": str(tmp_path / "cache")}
+    venv = tmp_path / ".venv"
+    site = venv / "lib" / "python3.12" / "site-packages"
+    fields = {"site": str(site), "python_bin": "/nix/store/p/bin", "libs": "/nix/store/l/lib",
+              "root": str(tmp_path)}
+    run = argv.parse(["run", "python", "-c", "pass"])
+    assert cli._unprepared(run, fields, environ) == ""  # no venv yet: uv makes it now
+    site.mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /nix/store/p/bin\nimplementation = CPython\n")
+    # uv syncs the venv when uv.lock or pyproject.toml changed since uvx-nix last saw it.
+    assert cli._unprepared(run, fields, environ) == ""
+    fields["synced"] = state.synced(str(tmp_path))
+    assert cli._unprepared(run, fields, environ) is None
+    (tmp_path / "uv.lock").write_text("version = 1\n")
+    assert cli._unprepared(run, fields, environ) == ""
+    fields["synced"] = state.synced(str(tmp_path))
+    (venv / "pyvenv.cfg").write_text("home = /nix/store/other/bin\n")
+    memo = cli._unprepared(run, fields, environ)  # uv may re-create it
+    assert memo is not None
+    assert memo.endswith(".env")
+    # The memo: libraries, then each environment with its stat signature.
+    os.makedirs(os.path.dirname(memo))
+    Path(memo).write_text(f"/nix/store/l/lib\n{venv}\n{state.signature(str(venv))}\n")
+    assert cli._unprepared(run, fields, environ) is None
+    assert cli._unprepared(run, {**fields, "libs": "/nix/store/m/lib"}, environ) == memo
+    tool = argv.parse(["tool", "run", "ruff", "--version"])
+    tool_memo = cli._unprepared(tool, fields, environ)
+    assert tool_memo not in (None, memo)

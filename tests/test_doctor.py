@@ -166,8 +166,14 @@ def test_patch_program_breaks_hardlinks(tmp_path: Path) -> None:
 
 
 def test_repatch_reapplies_only_when_the_file_changed(tmp_path: Path) -> None:
-    patchelf = shutil.which("patchelf")
-    assert patchelf is not None
+    import glob
+
+    # Only a store patchelf is ever run (the locked nixpkgs' one, recorded in the user cache).
+    stored = sorted(glob.glob("/nix/store/*-patchelf*/bin/patchelf"))
+    if not stored:
+        pytest.skip("no patchelf in the store (the simulation builds one)")
+    patchelf = stored[0]
+    host = shutil.which("patchelf")
     venv = _venv(tmp_path)
     prog = _cc(venv / "bin" / "prog", PROGRAM)
     original = prog.read_bytes()
@@ -177,6 +183,12 @@ def test_repatch_reapplies_only_when_the_file_changed(tmp_path: Path) -> None:
     interp = loader.interpreter  # the host's loader stands in for the locked glibc's
     lock_dir = tmp_path
     assert doctor.repatch(venv, lock_dir) == 0  # nothing recorded: no work
+    if host is not None:  # a patchelf outside the store is never run
+        doctor.save_patched(lock_dir, {"version": 1, "files": {"bin/prog": {
+            "interpreter": "/nix/store/x-glibc/lib/ld.so", "lib_dirs": [HOST_LIBDIR],
+            "patchelf": host}}})
+        assert doctor.repatch(venv, lock_dir, environ={"PATH": os.path.dirname(host)}) == 0
+        assert prog.read_bytes() == original
     doctor.save_patched(lock_dir, {"version": 1, "files": {"bin/prog": {
         "interpreter": "/nix/store/x-glibc/lib/ld.so", "lib_dirs": [HOST_LIBDIR],
         "patchelf": patchelf}}})
@@ -213,8 +225,42 @@ def test_no_venv_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_bad_option_is_exit_70(capsys: pytest.CaptureFixture[str]) -> None:
-    assert doctor.command("doctor", ["--bogus"], {}) == 70
-    assert "unrecognized arguments" in capsys.readouterr().err
+    with pytest.raises(UserError, match="unrecognized arguments: --bogus") as caught:
+        doctor.command("doctor", ["--bogus"], {})
+    assert caught.value.exit_code == 70
+    # With --json, every outcome is JSON on stdout, errors included.
+    assert doctor.command("doctor", ["--json", "--bogus"], {}) == 70
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False
+    assert report["exit_code"] == 70
+    assert "unrecognized arguments: --bogus" in report["error"]
+
+
+def test_outside_a_project_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    with pytest.raises(UserError, match="no project here") as caught:
+        doctor.command("doctor", [], {})
+    assert "--venv PATH" in caught.value.message
+    assert doctor.command("doctor", ["--json"], {}) == 70
+    assert "no project here" in json.loads(capsys.readouterr().out)["error"]
+    with pytest.raises(UserError, match="not a virtual environment"):
+        doctor.command("doctor", ["--venv", str(tmp_path)], {})
+
+
+def test_recorded_libs_read_from_the_venv(tmp_path: Path) -> None:
+    from uvx_nix import venv as venv_mod
+
+    venv = _venv(tmp_path)
+    assert doctor.recorded_libs(venv) is None
+    site = venv / "lib" / "python3.11" / "site-packages"
+    venv_mod.install_hook(site, f"{HOST_LIBDIR}:/nix/store/x/lib", auto=True)
+    assert doctor.recorded_libs(venv) == [HOST_LIBDIR, "/nix/store/x/lib"]
+    venv_mod.install_hook(site, "/nix/store/t/lib", auto=True, project=False)  # a tool's
+    assert doctor.recorded_libs(venv) == ["/nix/store/t/lib"]
+    (site / venv_mod.HOOK_PTH).write_text("import os; os.system('touch /tmp/x')\n")
+    assert doctor.recorded_libs(venv) is None  # parsed as data, never run
 
 
 def test_patch_program_refuses_a_file_outside_the_venv(tmp_path: Path) -> None:

@@ -68,9 +68,12 @@ def test_use_uvnix_sync_activates_the_venv_on_a_store_python(sim: Sim, project_d
     base, prefix, ld_path, libs = first.stdout.splitlines()
     assert base == sim.pkgs["python312"], first
     assert prefix == str(project_dir / ".venv")
-    # Native libraries stay out of the shell: only the venv's Python gets them.
+    # Native libraries stay out of the shell: they are recorded inside the venv.
     assert ld_path == "None"
-    assert sim.pkgs["stdenv.cc.cc.lib"] in libs
+    assert libs == "None"
+    pth = next((project_dir / ".venv" / "lib").glob("python3.*/site-packages/"
+                                                     "_uvx_nix_scope.pth"))
+    assert sim.pkgs["stdenv.cc.cc.lib"] in pth.read_text()
     assert (project_dir / "uv.lock").exists()
     cache = _cache_file(sim)
     assert not (project_dir / ".direnv" / "uvnix-env.sh").exists(), "never in the project"

@@ -82,7 +82,8 @@ def test_doctor_without_a_venv_says_to_sync(sim: Sim, project_dir: Path) -> None
 
 
 def _elf_project(sim: Sim, project_dir: Path) -> Path:
-    _project(project_dir, "uvxnix-elfdemo")
+    # Automatic mode off: here `nix doctor --fix` makes the program runnable.
+    _project(project_dir, "uvxnix-elfdemo", "auto-libraries = false\n")
     uvx(sim, ["sync"], cwd=project_dir, check=True)
     return project_dir / ".venv" / "bin" / "elfdemo"
 
@@ -122,6 +123,24 @@ def test_program_that_cannot_start_is_patched_without_touching_uv_cache(
     cached = [p for p in sim.home.rglob("elfdemo") if p.is_file()]
     assert cached, "uv's cache should hold the program"
     assert all(p.read_bytes() == original for p in cached)
+    assert uvx(sim, ["nix", "doctor"], cwd=project_dir).returncode == 0
+
+
+def test_automatic_mode_makes_the_program_runnable_on_sync(sim: Sim,
+                                                          project_dir: Path) -> None:
+    _project(project_dir, "uvxnix-elfdemo")
+    res = uvx(sim, ["sync"], cwd=project_dir, check=True)
+    assert "made 1 program(s) runnable on NixOS (elfdemo)" in res.stderr, res.stderr
+    program = project_dir / ".venv" / "bin" / "elfdemo"
+    ran = sim.run(["env", "-i", str(program)], cwd=project_dir)
+    assert "hello from a generic-Linux ELF program" in ran.stdout, ran
+    original = _original_program(project_dir)
+    cached = [p for p in sim.home.rglob("elfdemo") if p.is_file()]
+    assert cached, "uv's cache should hold the program"
+    assert all(p.read_bytes() == original for p in cached)
+    uvx(sim, ["sync", "--reinstall-package", "uvxnix-elfdemo"], cwd=project_dir, check=True)
+    ran = sim.run(["env", "-i", str(program)], cwd=project_dir)
+    assert "hello from a generic-Linux ELF program" in ran.stdout, ran
     assert uvx(sim, ["nix", "doctor"], cwd=project_dir).returncode == 0
 
 

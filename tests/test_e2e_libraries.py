@@ -21,7 +21,8 @@ CHILD_ENV = (
     "env = subprocess.run(['env'], capture_output=True, text=True, check=True).stdout\n"
     "line = [l for l in env.splitlines() if l.startswith('LD_LIBRARY_PATH=')]\n"
     "print('child:', line[0] if line else 'LD_LIBRARY_PATH unset')\n"
-    "print('marker:', any(l.startswith('UVX_NIX_INJECTED') for l in env.splitlines()))\n"
+    "print('marker:', any(l.startswith('UVX_NIX_') and 'PREFERENCE' not in l\n"
+    "                     for l in env.splitlines()))\n"
     "r = subprocess.run([sys.executable, '-c', 'import uvxnix_cxxdemo; print(7)'],\n"
     "                   capture_output=True, text=True)\n"
     "print('grandchild python:', r.returncode, r.stdout.strip(), r.stderr.strip()[-200:])\n"
@@ -29,8 +30,7 @@ CHILD_ENV = (
 )
 
 
-# The same checks without the Python grandchild: in environments without the venv hook
-# (a venv created in this call, temporary ones) a Python child does not restart with them.
+# The same checks without the Python grandchild.
 CHILD_ENV_NO_GRANDCHILD = CHILD_ENV.split("r = subprocess.run([sys.executable", maxsplit=1)[0]
 
 
@@ -44,11 +44,20 @@ def _cxx_project(project_dir: Path) -> Path:
 def test_cxx_wheel_imports_with_default_settings(sim: Sim, project_dir: Path) -> None:
     _cxx_project(project_dir)
     uvx(sim, ["sync"], cwd=project_dir, check=True)
-    # Plain uv on the same venv: the NixOS error users hit.
-    plain = sim.run([str(project_dir / ".venv" / "bin" / "python"), "-c",
-                     "import uvxnix_cxxdemo"], cwd=project_dir)
+    # A venv plain uv made with the same interpreter: the NixOS error users hit.
+    python = sim.run(["sh", "-c", "readlink -f .venv/bin/python"], cwd=project_dir,
+                     check=True).stdout.strip()
+    sim.run([f"{sim.pkgs['uv']}/bin/uv", "venv", "--python", python, "plain"],
+            cwd=project_dir, check=True)
+    sim.run([f"{sim.pkgs['uv']}/bin/uv", "pip", "install", "--python", "plain/bin/python",
+             "--no-index", "--find-links", "wheels", "uvxnix-cxxdemo"],
+            cwd=project_dir, check=True)
+    plain = sim.run(["plain/bin/python", "-c", "import uvxnix_cxxdemo"], cwd=project_dir)
     assert plain.returncode != 0
     assert "libstdc++.so.6: cannot open shared object file" in plain.stderr
+    direct = sim.run([".venv/bin/python", "-c", "import uvxnix_cxxdemo as m; print(m.hello())"],
+                     cwd=project_dir, check=True)
+    assert direct.stdout.strip() == "hello from C++ 42"
     res = uvx(sim, ["run", "python", "-c", "import uvxnix_cxxdemo as m; print(m.hello())"],
               cwd=project_dir, check=True)
     assert res.stdout.strip() == "hello from C++ 42"
@@ -137,13 +146,18 @@ def test_automatic_mode_adds_zlib_with_one_notice(sim: Sim, project_dir: Path) -
     build_zlib_wheel(wheels)
     write_project(project_dir, deps=["uvxnix-zdemo"], extra=LOCAL_INDEX +
                   '\n[tool.uvx-nix]\ndefault-libraries = ["stdenv.cc.cc.lib"]\n')
-    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    synced = uvx(sim, ["sync"], cwd=project_dir, check=True)
+    # The sync that installs the wheel adds what it needs at once.
+    notices = [ln for ln in synced.stderr.splitlines() if ln.startswith("uvx-nix: added zlib")]
+    assert len(notices) == 1, synced.stderr
     code = "import uvxnix_zdemo; print(uvxnix_zdemo.zlib_version())"
     first = uvx(sim, ["run", "python", "-c", code], cwd=project_dir)
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip()[:1].isdigit(), first.stdout
-    notices = [ln for ln in first.stderr.splitlines() if ln.startswith("uvx-nix: added zlib")]
-    assert len(notices) == 1, first.stderr
+    assert "uvx-nix: added" not in first.stderr
+    direct = sim.run(["env", "-i", str(project_dir / ".venv" / "bin" / "python"), "-c", code],
+                     cwd=project_dir)
+    assert direct.stdout.strip()[:1].isdigit(), direct.stderr
     assert "libz.so.1" in notices[0]
     assert '"zlib"' in (project_dir / "pyproject.toml").read_text()
     assert 'attribute = "zlib"' in (project_dir / "uvx-nix.lock").read_text()
@@ -234,7 +248,13 @@ def test_gpu_driver_libraries_join_when_a_wheel_needs_them(sim: Sim, project_dir
     res = run(["run", "python", "-c", "import uvxnix_gpudemo; print(uvxnix_gpudemo.init())"])
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "7"
-    # Without the driver directory on the machine, the import fails as on a GPU-less box.
-    plain = sim.run([str(project_dir / ".venv" / "bin" / "python"), "-c",
-                     "import uvxnix_gpudemo"], cwd=project_dir, binds=binds)
+    # The venv's Python started directly (an IDE, a kernel) finds the driver too.
+    python = str(project_dir / ".venv" / "bin" / "python")
+    direct = sim.run(["env", "-i", python, "-c", "import uvxnix_gpudemo as g; print(g.init())"],
+                     cwd=project_dir, binds=binds)
+    assert direct.stdout.strip() == "7", direct.stderr
+    # Without the driver directory on the machine, the import fails as on a GPU-less box,
+    # and says where the library comes from.
+    plain = sim.run([python, "-c", "import uvxnix_gpudemo"], cwd=project_dir)
     assert "libcuda.so.1: cannot open shared object file" in plain.stderr
+    assert "comes with the NVIDIA driver at /run/opengl-driver/lib" in plain.stderr

@@ -66,6 +66,14 @@ def test_a_lock_written_by_either_nix_is_trusted_and_realised(
     shutil.rmtree(project_dir / ".venv")
     shutil.rmtree(project_dir / ".uvx-nix")
     shutil.rmtree(sim.home / ".cache" / "uvx-nix")
+    # A store path from someone else's lock is not safe for being in the store: the teammate
+    # is asked once, and the source named is the lock's, whichever Nix spelled it.
+    refused = uvx(sim, PRINT_PREFIX, cwd=project_dir)
+    assert refused.returncode == 76, refused.stderr
+    assert meta["path"] in refused.stderr
+    assert "uvx-nix nix allow" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+    uvx(sim, ["nix", "allow"], cwd=project_dir, check=True)
     log = tmp_path / "nix.log"
     rec = sim.recording_nix(log)
     res = uvx(sim, PRINT_PREFIX, cwd=project_dir, path_prepend=[rec])

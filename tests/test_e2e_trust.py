@@ -111,6 +111,34 @@ def test_a_strangers_lock_cannot_name_a_path_source(sim: Sim, project_dir: Path)
     assert "evaluated" not in res.stderr
 
 
+def test_a_strangers_lock_cannot_name_the_repository_copied_into_the_store(
+        sim: Sim, project_dir: Path) -> None:
+    """Evaluating a project's flake (direnv's `use flake`, `nix develop`) copies the repository
+    into the store under a name its author can compute. A lock naming that store path, with
+    its exact narHash, is still a stranger's source: asked for, never evaluated."""
+    write_project(project_dir)
+    uvx(sim, ["sync"], cwd=project_dir, check=True)
+    evil = project_dir / "evil"
+    evil.mkdir()
+    (evil / "flake.nix").write_text(
+        '{ outputs = _: { legacyPackages = builtins.abort "evaluated the stranger"; }; }\n')
+    # The copy a flake evaluation leaves in the store, as the stranger predicted it.
+    meta = json.loads(sim.run(["nix", "flake", "metadata", "--json", f"path:{evil}"],
+                              cwd=project_dir, check=True).stdout)
+    assert meta["path"].startswith("/nix/store/")
+    url = f"path:{meta['path']}?narHash={meta['locked']['narHash']}"
+    lock = project_dir / "uvx-nix.lock"
+    text = lock.read_text()
+    start = text.index('url = "') + len('url = "')
+    lock.write_text(text[:start] + url + text[text.index('"', start):])
+    shutil.rmtree(project_dir / ".uvx-nix")  # a fresh clone: nothing verified here
+    shutil.rmtree(sim.home / ".cache" / "uvx-nix")
+    res = uvx(sim, ["sync"], cwd=project_dir)
+    assert res.returncode == 76, res
+    assert meta["path"] in res.stderr
+    assert "evaluated the stranger" not in res.stderr
+
+
 def test_uv_python_install_respects_trust(sim: Sim, project_dir: Path) -> None:
     write_project(project_dir, extra='\n[tool.uvx-nix]\nnixpkgs = "/proc/self/cwd/evil"\n')
     res = uvx(sim, ["python", "install", "3.12"], cwd=project_dir)

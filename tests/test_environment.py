@@ -45,45 +45,15 @@ def test_scrubs_nix_pythonpath_and_store_entries_of_pythonpath() -> None:
     assert "PYTHONPATH" not in env
 
 
-def test_bootstrap_goes_in_front_of_the_kept_pythonpath_once() -> None:
-    env = environment.build(FIELDS, {"PYTHONPATH": "/nix/store/y/lib:/home/me/src"})
-    assert env["PYTHONPATH"] == f"{environment.BOOTSTRAP}:/home/me/src"
-    assert env[environment.BOOTSTRAP_MARKER] == environment.BOOTSTRAP
-    again = environment.build(FIELDS, env)  # a nested call (uv run uvx-nix ...)
-    assert again["PYTHONPATH"] == env["PYTHONPATH"]
-
-
-def test_injects_libraries_and_marks_them() -> None:
-    env = environment.build(FIELDS, {})
-    assert env["LD_LIBRARY_PATH"] == LIBS
-    assert env[environment.INJECTED] == LIBS
-    assert env[environment.LIBRARY_PATH] == LIBS
-    env = environment.build(FIELDS, {"LD_LIBRARY_PATH": "/opt/lib"})
-    assert env["LD_LIBRARY_PATH"] == f"{LIBS}:/opt/lib"
-
-
-def test_nested_calls_do_not_stack_libraries() -> None:
-    once = environment.build(FIELDS, {"LD_LIBRARY_PATH": "/opt/lib"})
-    twice = environment.build(FIELDS, once)
-    thrice = environment.build(FIELDS, twice)
-    assert thrice["LD_LIBRARY_PATH"] == f"{LIBS}:/opt/lib"
-    assert thrice["UV_PYTHON_SEARCH_PATH"].split(":").count(BIN) >= 1
-    # Exactly the injection, nothing else.
-    exact = environment.build(FIELDS, {})
-    assert environment.build(FIELDS, exact)["LD_LIBRARY_PATH"] == LIBS
-
-
-def test_a_user_change_after_injection_is_kept() -> None:
-    once = environment.build(FIELDS, {})
-    once["LD_LIBRARY_PATH"] = "/mine:" + once["LD_LIBRARY_PATH"]
-    again = environment.build(FIELDS, once)
-    assert again["LD_LIBRARY_PATH"] == f"{LIBS}:/mine:{LIBS}"
-
-
-def test_no_libraries_means_no_ld_library_path() -> None:
-    env = environment.build({**FIELDS, "libs": ""}, {})
-    assert "LD_LIBRARY_PATH" not in env
-    assert environment.INJECTED not in env
+def test_library_and_python_paths_reach_uv_as_you_set_them() -> None:
+    """The libraries travel with each environment (its .pth), never with the call: what uv
+    and the programs it starts see is your own LD_LIBRARY_PATH and PYTHONPATH."""
+    for mine in ({}, {"LD_LIBRARY_PATH": "/opt/lib", "PYTHONPATH": "/home/me/src"}):
+        env = environment.build(FIELDS, mine)
+        for name in ("LD_LIBRARY_PATH", "PYTHONPATH"):
+            assert env.get(name) == mine.get(name)
+        assert not [k for k in env
+                    if k.startswith("UVX_NIX_") and k != environment.PREFERENCE_MARKER]
 
 
 def test_nix_ld_strategy() -> None:

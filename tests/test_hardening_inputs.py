@@ -405,12 +405,12 @@ _STRATEGY = ("'strategy' in", "must be one of interpreter, nix-ld")
 def _injection_cases() -> list[Case]:
     cases: list[Case] = []
     for name, payload in PAYLOADS.items():
-        for key in ("libraries", "default-libraries"):
+        for key in ("libraries", "default-libraries", "build-libraries"):
             cases.append(Case(f"inject-tool-{key}-{name}", _tool_setting(key, [payload]), 70,
                               _INVALID_LIB))
             cases.append(Case(f"inject-user-{key}-{name}", _user_setting(key, [payload]), 70,
                               _INVALID_LIB))
-        for var in ("UVX_NIX_LIBRARIES", "UVX_NIX_DEFAULT_LIBRARIES"):
+        for var in ("UVX_NIX_LIBRARIES", "UVX_NIX_DEFAULT_LIBRARIES", "UVX_NIX_BUILD_LIBRARIES"):
             cases.append(Case(f"inject-{var}-{name}", _env(var, payload), 70, _INVALID_LIB))
         cases.append(Case(f"inject-tool-nixpkgs-{name}", _tool_setting("nixpkgs", payload), 70,
                           _INVALID_SOURCE))
@@ -486,6 +486,11 @@ CASES: list[Case] = [
     Case("nixpkgs-not-a-string", _tool_setting("nixpkgs", ["x"]), 70, ("must be a string",)),
     Case("auto-libraries-not-a-bool", _tool_setting("auto-libraries", "yes"), 70,
          ("must be true or false",)),
+    Case("auto-build-libraries-not-a-bool", _tool_setting("auto-build-libraries", "yes"), 70,
+         ("must be true or false",)),
+    Case("build-libraries-too-many",
+         _tool_setting("build-libraries", [f"l{i}" for i in range(101)]), 70,
+         ("too many libraries",)),
     *_injection_cases(),
     Case("lock-garbage-bytes", _lock_bytes(b"\x00\xff\xfe\x80garbage"), 74, ("not UTF-8",)),
     Case("lock-garbage-text", _lock_bytes(b"}}}{{{ not toml at all"), 74, ("not valid TOML",)),

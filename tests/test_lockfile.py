@@ -78,7 +78,9 @@ _sources = st.one_of(
     st.tuples(st.just("flake"), st.from_regex(
         r"\A(github:[a-z]{1,8}/[a-z]{1,8}(/[0-9a-f]{40})?|path:/[a-z]{1,8}(/[a-z0-9]{1,8})?)\Z")),
     st.tuples(st.just("path"), st.from_regex(r"\A/[a-z]{1,8}(/[a-z0-9 ]{1,8}[a-z])?\Z")),
-    st.just(("channel", "<nixpkgs>")))
+    st.just(("channel", "<nixpkgs>")),
+    st.tuples(st.just("channel"), st.from_regex(r"\Agithub:NixOS/nixpkgs/[0-9a-f]{40}\Z")))
+_nar_hashes = st.from_regex(r"\Asha256-[A-Za-z0-9+/]{43}=\Z")
 
 
 @st.composite
@@ -101,7 +103,8 @@ def _locks(draw: st.DrawFn) -> lockfile.Lock:
     fingerprint = draw(_text)
     inputs["fingerprint"] = fingerprint
     kind, url = draw(_sources)
-    return lockfile.Lock(fingerprint, inputs, url, kind, systems)
+    nar = draw(_nar_hashes) if kind == "path" and draw(st.booleans()) else ""
+    return lockfile.Lock(fingerprint, inputs, url, kind, systems, nixpkgs_nar_hash=nar)
 
 
 @given(_locks())
@@ -284,3 +287,22 @@ def test_format_1_with_unpaired_libraries_is_rejected_not_truncated() -> None:
     with pytest.raises(UserError) as info:
         lockfile.parse(_V1_HEAD + body, PATH)
     assert info.value.exit_code == EXIT_LOCKFILE
+
+
+@pytest.mark.parametrize(("kind", "url", "extra"), [
+    ("channel", "github:NixOS/nixpkgs/abc", ""),  # not a full revision
+    ("channel", "github:someone/nixpkgs/" + "a" * 40, ""),  # only nixpkgs' own repository
+    ("channel", "github:NixOS/nixpkgs/" + "a" * 40 + "?host=evil", ""),
+    ("path", "/dir", 'nar-hash = "sha256-short="\n'),
+    ("flake", "github:NixOS/nixpkgs/" + "a" * 40, f'nar-hash = "sha256-{"A" * 43}="\n'),
+])
+def test_a_pinned_channel_or_nar_hash_of_another_shape_is_refused(kind: str, url: str,
+                                                                  extra: str) -> None:
+    lock = _lock()
+    text = lockfile.render(lock).replace(
+        f'[nixpkgs]\nkind = "flake"\nurl = "{lock.nixpkgs_url}"\n',
+        f'[nixpkgs]\nkind = "{kind}"\nurl = "{url}"\n{extra}')
+    assert f'kind = "{kind}"' in text
+    with pytest.raises(UserError) as exc:
+        lockfile.parse(text, PATH)
+    assert exc.value.exit_code == EXIT_LOCKFILE

@@ -164,3 +164,21 @@ def test_evaluation_environ_keeps_the_users_nix_but_not_their_nixpkgs(tmp_path: 
     assert "NIXPKGS_CONFIG" not in unfree
     assert unfree["HOME"] == str(home)
     assert unfree["NIX_PATH"] == environ["NIX_PATH"]
+
+
+def test_a_channel_is_pinned_by_the_revision_it_records() -> None:
+    rev = "0123456789abcdef0123456789abcdef01234567"
+    assert nix.pinned_channel({"rev": rev}) == (f"github:NixOS/nixpkgs/{rev}", None)
+    assert nix.channel_revision(f"github:NixOS/nixpkgs/{rev}") == rev
+    for source in ({"rev": None}, {"rev": "0123456"}, None):  # no .git-revision, a shortRev
+        url, warning = nix.pinned_channel(source)
+        assert url == "<nixpkgs>"
+        assert warning is not None
+        assert "records no revision" in warning
+    assert "fetchable by any machine" in nix.sharing("channel", f"github:NixOS/nixpkgs/{rev}")
+    assert "fetchable by any machine" not in nix.sharing("channel", "<nixpkgs>")
+    nar = "sha256-" + "A" * 43 + "="
+    assert nix.directory_nar_hash({"narHash": nar}) == nar
+    assert nix.directory_nar_hash({"narHash": "sha256-x"}) == ""
+    assert f"locked by its narHash {nar}" in nix.sharing("path", "/dir", nar)
+    assert "not locked by its content" in nix.sharing("path", "/dir")

@@ -215,6 +215,8 @@ def test_ci_prints_each_phase_once_and_off_prints_nothing() -> None:
     ("flake", "path:/nix/store/h-source?narHash=sha256-x", "",
      "nixpkgs (path:/nix/store/h-source)"),
     ("channel", "<nixpkgs>", "", "nixpkgs (<nixpkgs>)"),
+    ("channel", "github:NixOS/nixpkgs/" + "abc1234" + "f" * 33, "26.05",
+     "nixpkgs 26.05 (<nixpkgs> at abc1234)"),
     ("path", "/src/nixpkgs", "24.05", "nixpkgs 24.05 at /src/nixpkgs"),
 ])
 def test_describe_source(kind: str, url: str, release: str, text: str) -> None:

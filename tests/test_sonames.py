@@ -46,7 +46,7 @@ def test_table_is_large_well_formed_and_unique() -> None:
     # A dict literal silently keeps the last of two equal keys: count them in the source.
     import inspect
 
-    source = inspect.getsource(sonames)
+    source = inspect.getsource(sonames).split("\nTABLE: ", 1)[1].split("\n}\n", 1)[0]
     for soname in sonames.TABLE:
         assert source.count(f'    "{soname}": ') == 1, soname
 
@@ -97,3 +97,13 @@ def test_every_renamed_table_entry_keeps_its_old_name() -> None:
     for attribute in sonames.TABLE.values():
         assert not attribute.startswith("xorg."), attribute  # the table names current ones
     assert all(old.startswith("xorg.") for olds in sonames.RENAMED.values() for old in olds)
+
+
+def test_candidates_are_tried_current_provider_first() -> None:
+    assert sonames.candidates("libgbm.so.1") == ("libgbm", "mesa")
+    assert sonames.candidates("libxml2.so.2") == ("libxml2_13", "libxml2")
+    assert sonames.candidates("libxml2.so.16") == ("libxml2",)
+    assert sonames.candidates("libicuuc.so.74") == ("icu74", "icu")
+    assert sonames.candidates("libX11.so.6") == ("libx11",)  # its old name: sonames.names
+    assert sonames.candidates("libcuda.so.1") == ()
+    assert sonames.candidates("libnothing-known.so.3") == ()

@@ -70,7 +70,9 @@ prepare_pyenv() {
 
 # The Debian packages the simulation is built from, and the programs the tests drive.
 PREPARE_DEBS=(nix-bin bubblewrap patchelf busybox-static gcc g++ libc6-dev git direnv zsh fish tmux
-              ncurses-term shellcheck ca-certificates)
+              ncurses-term shellcheck ca-certificates
+              # the look-alike's build toolchain: pkg-config, make, headers and .pc files
+              pkgconf make zlib1g-dev libffi-dev)
 
 prepare_all() {
   mkdir -p "$REPO/tests/sim/.build"

@@ -13,14 +13,14 @@
 # with an error message, and the cache is kept.  The cache is never in the
 # project (a repository could commit one) and is never sourced or eval'd: each
 # line must be `export NAME=VALUE` / `unset NAME` for a known NAME with a plain
-# value, and is applied with `export`.  LD_LIBRARY_PATH is never exported into
-# the shell: the venv's Python reads UVX_NIX_LIBRARY_PATH itself, so native
-# libraries do not leak into every program started from the shell.
+# value, and is applied with `export`.  No library variable is exported into the
+# shell: the native libraries are recorded inside the venv (its .pth hook), so
+# they do not leak into every program started from the shell.
 
-# Variables taken from `uvx-nix nix env`; everything else (LD_LIBRARY_PATH,
-# UVX_NIX_INJECTED_LD_LIBRARY_PATH, PYTHONPATH scrubbing) is left out.
+# Variables taken from `uvx-nix nix env`; everything else (PYTHONPATH scrubbing)
+# is left out.
 _uvnix_keep=(UV_PYTHON_SEARCH_PATH UV_PYTHON_PREFERENCE UV_PYTHON_DOWNLOADS
-    UVX_NIX_LIBRARY_PATH NIX_LD_LIBRARY_PATH)
+    NIX_LD_LIBRARY_PATH)
 
 _uvnix_knobs() {
     # The uvx-nix and uv settings in the environment, before use_uvnix exports any.

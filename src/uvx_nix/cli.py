@@ -28,6 +28,11 @@ SYSTEM_WRITES = frozenset({("pip", "install"), ("pip", "sync"), ("pip", "uninsta
 # uv commands that may (re)install files into the project's venv.
 INSTALLING = frozenset({("sync",), ("add",), ("remove",), ("pip", "install"), ("pip", "sync"),
                         ("version",)})
+# uv commands that make or fill an environment: uv runs as a child, then uvx-nix records the
+# libraries in that environment and makes its programs runnable (uvx_nix.venv.after_uv).
+PREPARING = INSTALLING | {("venv",), ("tool", "install"), ("tool", "upgrade")}
+# uv commands that run a program in an environment uv may create on the way.
+RUNNING = frozenset({("run",), ("tool", "run")})
 
 
 def hot_key(inv: argv_mod.Invocation, stdin: bytes | None = None, uv: str = "") -> str:
@@ -128,7 +133,8 @@ def _run(args: list[str], environ: Mapping[str, str],
         execute.check_version(uv, paths.cache_dir_str(environ))
         fields = resolution.resolve_for(inv, environ, key, path, stdin)
     site = fields.get("site")
-    if site and state.signature(site) != fields.get("site_sig"):
+    if site and (state.signature(site) != fields.get("site_sig")
+                 or fields.get("hook_libs") != fields.get("libs")):
         from uvx_nix import resolution, venv
 
         def again() -> dict[str, str]:
@@ -143,21 +149,77 @@ def _run(args: list[str], environ: Mapping[str, str],
         extra = [b for b in pythons.installed_bins(environ) if b != fields.get("python_bin")]
         fields = {**fields, "python_bin": ":".join([fields.get("python_bin", ""), *extra])}
     env = environment.build(fields, environ, inv.preference)
-    lock_dir = fields.get("lock_dir")
-    if lock_dir and inv.command[:2] in INSTALLING and \
-            os.path.exists(paths.patched_file_str(environ, lock_dir)):
-        # Programs patched by `nix doctor --fix` live in the venv; uv may reinstall the
-        # originals. Only then is uv run as a child, so the patches can be re-applied.
-        from pathlib import Path
+    # The build toolchain reaches uv only in calls that may build and run no program of yours
+    # (see toolchain.py): never in the environment `uv run` / `uv tool run` start a program in.
+    build_env = _with_build_hook(env, fields.get("build_hook"))
+    if fields.get("strategy") != "nix-ld":
+        if inv.command[:2] in PREPARING:
+            from uvx_nix import venv
 
-        from uvx_nix import doctor, venv
+            def again() -> dict[str, str]:
+                from uvx_nix import resolution
 
-        code = execute.run_uv(uv, args, env)
-        where = venv.safe_location(Path(fields["root"]), environ)
-        if where is not None:
-            doctor.after_uv(where, Path(lock_dir), Path(fields["root"]))
-        return code
-    _exec(uv, args, env, uvx_args)
+                return resolution.resolve_for(inv, environ, key, path, stdin)
+
+            code = execute.run_uv(uv, args, build_env)
+            venv.after_uv(inv, fields, environ, key, path, again)
+            return code
+        if inv.command[:2] in RUNNING:
+            memo = _unprepared(inv, fields, environ)
+            if memo is not None:
+                from uvx_nix import resolution, venv
+
+                def again_() -> dict[str, str]:
+                    return resolution.resolve_for(inv, environ, key, path, stdin)
+
+                venv.before_run(inv, fields, build_env, uv, memo, key, path, again_)
+    _exec(uv, args, env if inv.command[:2] in RUNNING else build_env, uvx_args)
+
+
+def _with_build_hook(env: dict[str, str], hook: str | None) -> dict[str, str]:
+    if not hook or hook in env.get("PYTHONPATH", "").split(":"):
+        return env
+    old = env.get("PYTHONPATH")
+    return {**env, "PYTHONPATH": f"{hook}:{old}" if old else hook}
+
+
+def _unprepared(inv: argv_mod.Invocation, fields: Mapping[str, str],
+                environ: Mapping[str, str]) -> str | None:
+    """None when the environment ``uv run``/``uv tool run`` will use is known prepared: the
+    project's venv is on the locked interpreter and synced from the files uvx-nix last saw
+    (else uv re-creates or syncs it in this call: "" asks for it to be done first), or the
+    memo of this command line lists environments prepared with these libraries and unchanged
+    since (else its path, for :func:`uvx_nix.venv.before_run` to write)."""
+    options = inv.args[: len(inv.args) - len(inv.tail)]
+    site = fields.get("site")
+    if inv.command == ("run",) and site and not any(a.startswith("--with") for a in options):
+        venv_cfg = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(site))),
+                                "pyvenv.cfg")
+        try:
+            with open(venv_cfg, "rb") as f:
+                cfg = f.read(4096)
+        except OSError:
+            return ""  # no venv yet: uv makes it in this call
+        home = ("home = " + fields.get("python_bin", "")).encode("utf-8", "surrogateescape")
+        if home + b"\n" in cfg or cfg.endswith(home):
+            # uv syncs the venv in this call when uv.lock or pyproject.toml changed since.
+            return None if fields.get("synced") == state.synced(fields.get("root", "")) else ""
+        # Another interpreter: uv may re-create the venv in this call (the memo keeps a venv
+        # uv leaves alone from being probed on every call).
+    memo = os.path.join(paths.cache_dir_str(environ), "hot", paths.hashed_name(
+        "\0".join((os.getcwd(), *options)), ".env"))
+    try:
+        with open(memo, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+    except OSError:
+        return memo
+    pairs = lines[1:-1]
+    if len(lines) < 2 or lines[0] != fields.get("libs", "") or len(pairs) % 2:
+        return memo
+    for i in range(0, len(pairs), 2):
+        if state.signature(pairs[i]) != pairs[i + 1]:
+            return memo
+    return None
 
 
 def _refuse_store_writes(inv: argv_mod.Invocation, fields: Mapping[str, str],

@@ -38,6 +38,9 @@ DELEGATED = {
     "shell-init": ("uvx_nix.integration", "Print the bash/zsh/fish integration that routes uv "
                    "and uvx through uvx-nix."),
     "direnv-lib": ("uvx_nix.integration", "Print the direnv library that defines `use uvnix`."),
+    "add-build-library": ("uvx_nix.toolchain", "Add nixpkgs attributes to [tool.uvx-nix] "
+                          "build-libraries (their headers, .pc files and programs reach "
+                          "builds uv runs)."),
     "allow": ("uvx_nix.trust", "Allow the one nixpkgs source of this project uvx-nix asked "
               "about, or the SOURCE given (like `direnv allow`)."),
     "deny": ("uvx_nix.trust", "Take back every permission of this project given with "
@@ -122,7 +125,7 @@ def _resolve(args: argparse.Namespace, environ: Mapping[str, str], upgrade: bool
 
 
 def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from uvx_nix import inputs, lockfile, resolution
+    from uvx_nix import inputs, lockfile, nix, resolution
 
     act = activation.detect(environ)
     print(f"active: {'yes' if act.active else 'no'} ({act.reason})")
@@ -138,6 +141,8 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     print(f"python request: {display_path(inp.python.describe())}")
     print(f"nixpkgs: {display(inp.nixpkgs.ref)} (from {display_path(inp.nixpkgs.origin)})")
     print(f"libraries: {', '.join(inp.libraries) or 'none'}")
+    print(f"build libraries: {', '.join(inp.build_libraries) or 'none'} (automatic: "
+          f"{'on' if inp.auto_build_libraries else 'off'})")
     print(f"strategy: {inp.strategy}")
     existing = lockfile.read(inp.lock_path)
     if existing is None:
@@ -150,9 +155,7 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     fresh = lock.fingerprint == inp.fingerprint() and entry is not None
     print(f"lockfile: {display_path(inp.lock_path)} "
           f"({'up to date' if fresh else 'stale: inputs changed'})")
-    shared = ("a path: only machines with this path can use the lock; set nixpkgs to a "
-              "fetchable ref to share it" if lock.nixpkgs_url.startswith("path:")
-              else "fetchable by any machine")
+    shared = nix.sharing(lock.nixpkgs_kind, lock.nixpkgs_url, lock.nixpkgs_nar_hash)
     print(f"locked nixpkgs: {display(lock.nixpkgs_url)} ({shared})")
     if entry is not None:
         present = all(os.path.exists(p) for p in entry.store_paths())
@@ -163,6 +166,9 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         gcroot = inp.lock_dir / ".uvx-nix" / "gcroots" / inp.system
         rooted = resolution.gcroot_points(gcroot, entry)
         print(f"gc root: {display_path(gcroot)} ({'held' if rooted else 'missing'})")
+        build_root = gcroot.with_name(f"{inp.system}-build")
+        print(f"build toolchain: {display_path(build_root)} "
+              f"({'realised' if build_root.exists() else 'not realised: the first build does'})")
     print(f"hot cache: {_hot_state(args, environ)}")
     return 0
 
@@ -328,7 +334,8 @@ def main(argv: Sequence[str], environ: Mapping[str, str],
         import importlib
 
         rest = list(argv[1:])
-        if directory and argv[0] in ("doctor", "allow", "deny") and "--directory" not in rest:
+        if directory and argv[0] in ("doctor", "allow", "deny", "add-build-library") \
+                and "--directory" not in rest:
             rest = ["--directory", directory, *rest]
         module = importlib.import_module(DELEGATED[argv[0]][0])
         result: int = module.command(argv[0], rest, environ)

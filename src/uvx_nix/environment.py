@@ -5,6 +5,12 @@
 directories joined by ``:``) and ``strategy``.  The caller's environment is
 never modified; a new dict is returned.
 
+The native libraries are not in it: they travel with each environment (recorded in its
+``_uvx_nix_scope.pth`` by :mod:`uvx_nix.venv`), so ``LD_LIBRARY_PATH`` and ``PYTHONPATH``
+reach uv and everything it starts as you set them (only ``/nix/store`` entries of
+``PYTHONPATH`` and ``NIX_PYTHONPATH``, which outer Nix shells leak, are dropped).  With the
+nix-ld strategy the libraries go to ``NIX_LD_LIBRARY_PATH``, which only nix-ld reads.
+
 Why ``UV_PYTHON_SEARCH_PATH`` and not ``UV_PYTHON``: a search path only tells
 uv *where* to look, so ``--python``, ``.python-version`` and ``requires-python``
 keep steering, ``uv pip install`` in an activated venv still targets the venv
@@ -15,23 +21,12 @@ while the project's GC root holds it.
 
 from __future__ import annotations
 
-import os
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: this is the hot path
     from collections.abc import Mapping
 
 
 STORE_PREFIX = "/nix/store/"
-# Set on the way to uv: the library directories uvx-nix put in front of
-# LD_LIBRARY_PATH, so a Python started by uv can take them out again for its
-# own children (see uvx_nix/_scope.py).
-INJECTED = "UVX_NIX_INJECTED_LD_LIBRARY_PATH"
-LIBRARY_PATH = "UVX_NIX_LIBRARY_PATH"
-# For Pythons without the venv hook (a venv created in this call, `uv run --with`, scripts,
-# tools): a bootstrap sitecustomize on PYTHONPATH that does the same, then steps aside.
-BOOTSTRAP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_bootstrap")
-BOOTSTRAP_MARKER = "UVX_NIX_PYTHONPATH"
 # Set beside UV_PYTHON_PREFERENCE when uvx-nix put it there (not you), so a nested call that
 # asks for a preference of its own (``--managed-python``) can take it back out.
 PREFERENCE_MARKER = "UVX_NIX_PYTHON_PREFERENCE"
@@ -63,7 +58,7 @@ def _scrub_pythonpath(env: dict[str, str]) -> None:
     if value is None:
         return
     kept = [p for p in value.split(":")
-            if p and (p == BOOTSTRAP or not p.startswith(STORE_PREFIX))]
+            if p and not p.startswith(STORE_PREFIX)]
     if kept:
         env["PYTHONPATH"] = ":".join(kept)
     else:
@@ -94,17 +89,4 @@ def build(fields: Mapping[str, str], environ: Mapping[str, str],
     python_bin = fields.get("python_bin")
     if python_bin:
         _prepend(env, "UV_PYTHON_SEARCH_PATH", python_bin)
-    if libs:
-        previous_injection = env.pop(INJECTED, None)
-        current = env.get("LD_LIBRARY_PATH", "")
-        if previous_injection and (current == previous_injection or
-                                   current.startswith(previous_injection + ":")):
-            # Nested call (uv run uv ...): do not stack the same entries twice.
-            current = current[len(previous_injection):].lstrip(":")
-        env["LD_LIBRARY_PATH"] = f"{libs}:{current}" if current else libs
-        env[INJECTED] = libs
-        env[LIBRARY_PATH] = libs
-        if BOOTSTRAP not in env.get("PYTHONPATH", "").split(":"):
-            _prepend(env, "PYTHONPATH", BOOTSTRAP)
-        env[BOOTSTRAP_MARKER] = BOOTSTRAP
     return env

@@ -28,7 +28,7 @@ RESOLVER_VERSION = 2
 DEFAULT_LIBRARIES = ("stdenv.cc.cc.lib", "zlib")
 STRATEGIES = ("interpreter", "nix-ld")
 SETTINGS = ("nixpkgs", "libraries", "default-libraries", "strategy", "auto-libraries",
-            "allow-unfree")
+            "allow-unfree", "build-libraries", "auto-build-libraries")
 _ATTR = re.compile(r"^[A-Za-z_][A-Za-z0-9_'-]*(\.[A-Za-z_][A-Za-z0-9_'-]*)*$")
 MAX_LIBRARIES = 100
 
@@ -60,6 +60,11 @@ class Inputs:
     # nixpkgs may evaluate packages with an unfree licence (cudaPackages.*): the `allow-unfree`
     # setting, never the user's own NIXPKGS_ALLOW_UNFREE or nixpkgs config.
     allow_unfree: bool = False
+    # Attributes whose headers, .pc files and programs builds see (beside the libraries'),
+    # realised only when uv runs a build backend (see toolchain.py).
+    build_libraries: tuple[str, ...] = ()
+    # A build that fails on a missing header/.pc/*-config/library adds its attribute and retries.
+    auto_build_libraries: bool = False
 
     @property
     def lock_path(self) -> Path:
@@ -76,6 +81,8 @@ class Inputs:
         }
         if self.allow_unfree:  # only when set: locks written before the setting keep their key
             data["allow-unfree"] = True
+        if self.build_libraries:  # likewise
+            data["build-libraries"] = list(self.build_libraries)
         blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
         return "sha256:" + hashlib.sha256(blob).hexdigest()
 
@@ -128,7 +135,7 @@ def _settings(data: dict[str, Any], origin: str, warnings: list[str]) -> dict[st
         if not isinstance(data["nixpkgs"], str):
             raise UserError(f"'nixpkgs' in {origin} must be a string", EXIT_CONFIG)
         out["nixpkgs"] = nix.parse_source(data["nixpkgs"], origin)
-    for key in ("libraries", "default-libraries"):
+    for key in ("libraries", "default-libraries", "build-libraries"):
         if key in data:
             out[key] = _library_list(data[key], f"{key} in {origin}")
     if "strategy" in data:
@@ -136,7 +143,7 @@ def _settings(data: dict[str, Any], origin: str, warnings: list[str]) -> dict[st
             raise UserError(
                 f"'strategy' in {origin} must be one of {', '.join(STRATEGIES)}", EXIT_CONFIG)
         out["strategy"] = data["strategy"]
-    for key in ("auto-libraries", "allow-unfree"):
+    for key in ("auto-libraries", "allow-unfree", "auto-build-libraries"):
         if key in data:
             if not isinstance(data[key], bool):
                 raise UserError(f"'{key}' in {origin} must be true or false", EXIT_CONFIG)
@@ -150,11 +157,15 @@ def _env_settings(environ: Mapping[str, str], warnings: list[str]) -> dict[str, 
     for key, var, empty_counts in (("nixpkgs", "UVX_NIX_NIXPKGS", False),
                                    ("libraries", "UVX_NIX_LIBRARIES", True),
                                    ("default-libraries", "UVX_NIX_DEFAULT_LIBRARIES", True),
+                                   ("build-libraries", "UVX_NIX_BUILD_LIBRARIES", True),
                                    ("strategy", "UVX_NIX_STRATEGY", False)):
         if var in environ and (empty_counts or environ[var]):
             data.update(_settings({key: environ[var]}, var, warnings))
     if environ.get("UVX_NIX_AUTO_LIBRARIES"):
         data["auto-libraries"] = environ["UVX_NIX_AUTO_LIBRARIES"].lower() in ("1", "true", "yes")
+    if environ.get("UVX_NIX_AUTO_BUILD_LIBRARIES"):
+        data["auto-build-libraries"] = environ["UVX_NIX_AUTO_BUILD_LIBRARIES"].lower() in (
+            "1", "true", "yes")
     if environ.get("UVX_NIX_ALLOW_UNFREE"):
         data["allow-unfree"] = environ["UVX_NIX_ALLOW_UNFREE"].lower() in ("1", "true", "yes")
     return data
@@ -426,6 +437,11 @@ def gather(invocation: Invocation, environ: Mapping[str, str],
                  if "auto-libraries" in s), True)
     allow_unfree = next((s["allow-unfree"] for s in (env_settings, proj_settings, user)
                          if "allow-unfree" in s), False)
+    build_libraries = list(dict.fromkeys(
+        [*user.get("build-libraries", []), *proj_settings.get("build-libraries", []),
+         *env_settings.get("build-libraries", [])]))
+    auto_build = next((s["auto-build-libraries"] for s in (env_settings, proj_settings, user)
+                       if "auto-build-libraries" in s), False)
 
     python = python_request(invocation, environ, start, proj, script_meta, watched, script_dir)
     preference = uv_config_preference(invocation, environ, start, proj, tools, watched)
@@ -453,6 +469,8 @@ def gather(invocation: Invocation, environ: Mapping[str, str],
         project_source=project_source,
         committed_lock=committed_lock,
         allow_unfree=allow_unfree,
+        build_libraries=tuple(build_libraries),
+        auto_build_libraries=auto_build,
     )
 
 

@@ -60,6 +60,9 @@ class Lock:
     nixpkgs_kind: str
     systems: dict[str, SystemEntry] = field(default_factory=dict)
     migrated_from: int | None = None  # the older format it was read from, to be rewritten
+    # A directory source's NAR hash (of its store copy without VCS metadata): the lock names
+    # exactly that tree. Empty for other kinds, and in locks written before it was recorded.
+    nixpkgs_nar_hash: str = ""
 
 
 def _bad(path: Path, why: str) -> UserError:
@@ -156,10 +159,16 @@ def _check_strings(path: Path, inputs: dict[str, Any], nixpkgs: dict[str, Any]) 
         source = nix.parse_source(url, str(path))
     except UserError:
         source = None
-    if source is None or source.kind != kind or source.ref != url or \
-            (kind == "flake" and not url.isascii()):
+    # A channel is locked by the revision it records (nix.pinned_channel), else as <nixpkgs>.
+    pinned = kind == "channel" and nix.channel_revision(url) is not None
+    if not pinned and (source is None or source.kind != kind or source.ref != url or
+                       (kind == "flake" and not url.isascii())):
         raise _bad(path, f"names an invalid nixpkgs source {url[:80]!a} (kind "
                    f"{str(kind)[:20]!a})")
+    nar = nixpkgs.get("nar-hash")
+    if nar is not None and (kind != "path" or not isinstance(nar, str) or
+                            not nix.NAR_HASH.fullmatch(nar)):
+        raise _bad(path, f"has an invalid [nixpkgs] nar-hash {str(nar)[:80]!a}")
     for key, value in inputs.items():
         values = value if isinstance(value, list) else [value]
         if len(values) > MAX_LIBRARIES or not all(
@@ -210,6 +219,7 @@ def parse(text: str, path: Path) -> Lock:
         nixpkgs_kind=str(nixpkgs.get("kind", "flake")),
         systems=systems,
         migrated_from=migrated_from,
+        nixpkgs_nar_hash=str(nixpkgs.get("nar-hash", "")),
     )
 
 
@@ -243,6 +253,8 @@ def render(lock: Lock) -> str:
     nixpkgs = tomlkit.table()
     nixpkgs.add("kind", lock.nixpkgs_kind)
     nixpkgs.add("url", lock.nixpkgs_url)
+    if lock.nixpkgs_nar_hash:
+        nixpkgs.add("nar-hash", lock.nixpkgs_nar_hash)
     doc.add("nixpkgs", nixpkgs)
     systems = tomlkit.table(is_super_table=True)
     for system in sorted(lock.systems):

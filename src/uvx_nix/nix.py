@@ -254,6 +254,57 @@ def shareable(url: str, environ: Mapping[str, str], *,
                  "fetchable ref such as 'github:NixOS/nixpkgs/<revision>'")
 
 
+_PINNED_CHANNEL = re.compile(r"github:NixOS/nixpkgs/([0-9a-f]{40})")
+
+
+def channel_revision(url: str) -> str | None:
+    """The revision a channel lock pins (``github:NixOS/nixpkgs/<rev>``), else None."""
+    m = _PINNED_CHANNEL.fullmatch(url)
+    return m.group(1) if m else None
+
+
+def pinned_channel(source: object) -> tuple[str, str | None]:
+    """The URL to lock for ``<nixpkgs>``, and a warning when only this machine can use it.
+
+    A NixOS channel records its nixpkgs revision in ``.git-revision``
+    (nixos/lib/make-channel.nix); the lock names that revision on GitHub, which any machine
+    can fetch, and resolve.nix uses the user's own channel while it is at that revision."""
+    rev = source.get("rev") if isinstance(source, dict) else None
+    if isinstance(rev, str) and _REVISION.fullmatch(rev):
+        return f"github:NixOS/nixpkgs/{rev}", None
+    return "<nixpkgs>", ("uvx-nix.lock names nixpkgs by your <nixpkgs> channel, which records "
+                         "no revision (no .git-revision): only machines whose channel gives the "
+                         "same store paths can use the lock; to share it, set nixpkgs in "
+                         "[tool.uvx-nix] to a fetchable ref such as "
+                         "'github:NixOS/nixpkgs/<revision>'")
+
+
+def directory_nar_hash(source: object) -> str:
+    """The NAR hash resolve.nix reports for a directory source ('' when it gave none)."""
+    nar = source.get("narHash") if isinstance(source, dict) else None
+    return nar if isinstance(nar, str) and NAR_HASH.fullmatch(nar) else ""
+
+
+def sharing(kind: str, url: str, nar_hash: str = "") -> str:
+    """Who can use a lock's nixpkgs, for ``uvx-nix nix status``."""
+    if kind == "channel":
+        if channel_revision(url):
+            return "your <nixpkgs> channel's revision, fetchable by any machine"
+        return ("your <nixpkgs> channel, which records no revision: only machines whose "
+                "channel gives the same store paths can use the lock; set nixpkgs to a "
+                "fetchable ref to share it")
+    if kind == "path":
+        if nar_hash:
+            return (f"a directory, locked by its narHash {nar_hash}: other machines need "
+                    "that same tree in their store or at that path")
+        return ("a directory, not locked by its content: run `uvx-nix nix lock --upgrade` "
+                "to lock it by its narHash")
+    if url.startswith("path:"):
+        return ("a path: only machines with this path can use the lock; set nixpkgs to a "
+                "fetchable ref to share it")
+    return "fetchable by any machine"
+
+
 def local_source(url: str) -> str:
     """``url`` itself, or the same tree already in this store (``path:`` with the narHash):
     a lock naming GitHub is realised without the network when the source is here."""
@@ -346,8 +397,9 @@ def evaluation_environ(environ: Mapping[str, str], spec: Mapping[str, Any],
 
 
 def build(spec: Mapping[str, Any], out_link: Path, environ: Mapping[str, str], *,
-          what: str, quiet: bool = False) -> dict[str, Any]:
-    """Evaluate resolve.nix with ``spec`` as data, build, root at ``out_link``, read manifest."""
+          what: str, quiet: bool = False, expression: Path = RESOLVE_NIX) -> dict[str, Any]:
+    """Evaluate resolve.nix (or uvx-nix's other ``expression``, build.nix) with ``spec`` as
+    data, build, root at ``out_link``, read manifest."""
     empty_home = out_link.parent / "nixpkgs-home"
     try:
         out_link.parent.mkdir(parents=True, exist_ok=True)
@@ -357,7 +409,7 @@ def build(spec: Mapping[str, Any], out_link: Path, environ: Mapping[str, str], *
                         "what is in the way", EXIT_CONFIG) from exc
     _nix(
         [
-            "build", "--json", "--impure", "--file", str(RESOLVE_NIX),
+            "build", "--json", "--impure", "--file", str(expression),
             "--argstr", "spec", json.dumps(spec, sort_keys=True),
             "--out-link", str(out_link),
         ],

@@ -541,7 +541,8 @@ def describe_source(kind: str, url: str, release: str = "") -> str:
     """A locked nixpkgs for people: ``nixpkgs 25.11 (abc1234)``, ``nixpkgs (path:/dir)``."""
     name = "nixpkgs" + (f" {clean(release)}" if release else "")
     if kind == "channel":
-        return f"{name} (<nixpkgs>)"
+        rev = _REV.search(url)
+        return f"{name} (<nixpkgs> at {rev.group(1)[:7]})" if rev else f"{name} (<nixpkgs>)"
     if kind == "path":
         return f"{name} at {clean(url)}"
     rev = _REV.search(url)

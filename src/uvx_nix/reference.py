@@ -16,6 +16,10 @@ VARIABLES: dict[str, str] = {
     "UVX_NIX_STRATEGY": "`interpreter` (default: a nixpkgs Python) or `nix-ld` "
                         "(uv's own Pythons through nix-ld).",
     "UVX_NIX_AUTO_LIBRARIES": "0 turns off automatic library detection after the venv changes.",
+    "UVX_NIX_BUILD_LIBRARIES": "Extra build library attributes (comma or space separated), "
+                               "added to the project's and user's.",
+    "UVX_NIX_AUTO_BUILD_LIBRARIES": "1 lets a build that fails on a missing header, .pc file, "
+                                    "*-config program or library add its attribute and retry.",
     "UVX_NIX_ALLOW_UNFREE": "1 lets nixpkgs evaluate packages with an unfree licence "
                             "(the allow-unfree setting).",
     "UVX_NIX_TRUST": "1 trusts project-supplied nixpkgs sources without `uvx-nix nix allow`, "
@@ -25,8 +29,6 @@ VARIABLES: dict[str, str] = {
     "UVX_NIX_CACHE_DIR": "Cache directory. Default: $XDG_CACHE_HOME/uvx-nix.",
     "UVX_NIX_DEBUG": "1 shows Nix's full log as it runs (instead of the status line) and "
                      "Python tracebacks.",
-    "UVX_NIX_SCOPE": "0 stops a venv's Python from restarting itself to pick up the "
-                     "libraries.",
 }
 
 SETTINGS: dict[str, str] = {
@@ -37,6 +39,11 @@ SETTINGS: dict[str, str] = {
     "default-libraries": "Replaces the default set [\"stdenv.cc.cc.lib\", \"zlib\"].",
     "strategy": "\"interpreter\" (default) or \"nix-ld\".",
     "auto-libraries": "true (default) adds libraries that newly installed wheels need.",
+    "build-libraries": "nixpkgs attribute paths whose headers, .pc files and *-config "
+                       "programs builds uv runs need, e.g. [\"libpq.pg_config\", \"libffi\"] "
+                       "(the libraries' are given too).",
+    "auto-build-libraries": "true adds the attribute a failed build was missing and builds "
+                            "again; default false.",
     "allow-unfree": "true lets nixpkgs evaluate packages with an unfree licence "
                     "(cudaPackages.*); default false, whatever NIXPKGS_ALLOW_UNFREE says.",
 }

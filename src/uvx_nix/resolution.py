@@ -238,11 +238,19 @@ def _entry_from_manifest(manifest: dict[str, Any], inp: inputs_mod.Inputs) -> lo
     return entry
 
 
+def locked_source(lock: lockfile.Lock) -> dict[str, str]:
+    """The lock's nixpkgs as a spec's source (what every later evaluation of it uses)."""
+    return _locked_source(lock)
+
+
 def _locked_source(lock: lockfile.Lock) -> dict[str, str]:
     if lock.nixpkgs_kind == "flake":
         return {"type": "flake", "ref": nix.local_source(lock.nixpkgs_url)}
     if lock.nixpkgs_kind == "channel":
-        return {"type": "channel"}
+        rev = nix.channel_revision(lock.nixpkgs_url)
+        return {"type": "revision", "rev": rev} if rev else {"type": "channel"}
+    if lock.nixpkgs_nar_hash:
+        return {"type": "path", "path": lock.nixpkgs_url, "narHash": lock.nixpkgs_nar_hash}
     return {"type": "path", "path": lock.nixpkgs_url}
 
 
@@ -337,6 +345,7 @@ def _lock_inputs(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> dict[str
         "nixpkgs-source": portable_origin(inp.nixpkgs.origin, inp, environ),
         "libraries": list(inp.libraries),
         "strategy": inp.strategy,
+        **({"build-libraries": list(inp.build_libraries)} if inp.build_libraries else {}),
     }
 
 
@@ -389,10 +398,12 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
 
     runs = 0
     same_source = _uses_lock(inp, lock, fingerprint, upgrade)
+    nar_hash = ""
     try:
         if lock is not None and same_source:
             source = _locked_source(lock)
             url, kind = lock.nixpkgs_url, lock.nixpkgs_kind
+            nar_hash = lock.nixpkgs_nar_hash
         else:
             kind = inp.nixpkgs.kind
             source, url, runs = fresh_source(inp, environ, quiet)
@@ -410,17 +421,14 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         warn(f"{cause}; using the last good resolution from {inp.lock_path} "
              f"({good.python_attribute} {good.python_version})", quiet)
         return Resolved(inp, lock, good, gcroot, runs, False, lock_unsaved=True, fell_back=True)
+    if kind == "path" and not nar_hash:
+        nar_hash = nix.directory_nar_hash(manifest.get("source"))
     if lenient and manifest.get("missing") and manifest.get("python"):
         return _without_missing(inp, manifest, lockfile.Lock(
-            fingerprint, _lock_inputs(inp, environ), url, kind), gcroot, runs, quiet)
+            fingerprint, _lock_inputs(inp, environ), url, kind, nixpkgs_nar_hash=nar_hash),
+            gcroot, runs, quiet)
     entry = _accepted_entry(manifest, inp, gcroot, previous)
-    if kind == "flake" and not nix.is_locked(url) and isinstance(manifest.get("source"), dict):
-        url = nix.locked_url_from_source_info(url, manifest["source"])
-    if kind == "flake":
-        url, unshared = nix.shareable(
-            url, environ, from_registry=inp.nixpkgs.ref in ("nixpkgs", "flake:nixpkgs"))
-        if unshared:
-            warn(unshared, quiet)
+    url = _url_to_lock(inp, kind, url, manifest, environ, fresh=not same_source, quiet=quiet)
     if not same_source:
         from uvx_nix import trust
 
@@ -428,7 +436,8 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
     systems = dict(lock.systems) if (lock and lock.fingerprint == fingerprint and same_source
                                       and not upgrade) else {}
     systems[inp.system] = entry
-    new = lockfile.Lock(fingerprint, _lock_inputs(inp, environ), url, kind, systems)
+    new = lockfile.Lock(fingerprint, _lock_inputs(inp, environ), url, kind, systems,
+                        nixpkgs_nar_hash=nar_hash)
     try:
         raw = lockfile.write(inp.lock_path, new)
     except OSError as exc:
@@ -438,6 +447,24 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
                         nixpkgs_release=_release(manifest))
     _mark_verified(environ, inp.lock_dir, raw)
     return Resolved(inp, new, entry, gcroot, runs, True, nixpkgs_release=_release(manifest))
+
+
+def _url_to_lock(inp: inputs_mod.Inputs, kind: str, url: str, manifest: Mapping[str, Any],
+                 environ: Mapping[str, str], *, fresh: bool, quiet: bool) -> str:
+    """What the lock names for the nixpkgs just evaluated: a flake by its locked URL (a
+    fetchable one where the system's revision is known), a channel by the revision it records;
+    a warning when only this machine can use it."""
+    unshared = None
+    if kind == "flake":
+        if not nix.is_locked(url) and isinstance(manifest.get("source"), dict):
+            url = nix.locked_url_from_source_info(url, manifest["source"])
+        url, unshared = nix.shareable(
+            url, environ, from_registry=inp.nixpkgs.ref in ("nixpkgs", "flake:nixpkgs"))
+    elif kind == "channel" and fresh:
+        url, unshared = nix.pinned_channel(manifest.get("source"))
+    if unshared:
+        warn(unshared, quiet)
+    return url
 
 
 def _accepted_entry(manifest: dict[str, Any], inp: inputs_mod.Inputs, gcroot: Path,
@@ -461,7 +488,7 @@ def _without_missing(inp: inputs_mod.Inputs, manifest: dict[str, Any], lock: loc
          "UVX_NIX_LIBRARIES)", quiet)
     entry = _entry_from_manifest({**manifest, "missing": []}, inp)
     lock = lockfile.Lock(lock.fingerprint, lock.inputs, lock.nixpkgs_url, lock.nixpkgs_kind,
-                         {inp.system: entry})
+                         {inp.system: entry}, nixpkgs_nar_hash=lock.nixpkgs_nar_hash)
     return Resolved(inp, lock, entry, gcroot, runs, False, lock_unsaved=True)
 
 
@@ -492,15 +519,20 @@ def permit_lock(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfi
     """The nixpkgs a lock pins may be evaluated, or its outputs used.
 
     Asked on every slow path; what the lock claims in [inputs] and whether this machine
-    verified it grant nothing.  It passes when it is your channel, a source already in the
-    store, exactly the configured source, or what this machine itself locked the configured
-    source to (then the configured source must be permitted); anything else needs its own
-    `uvx-nix nix allow`.  (A `path` source such as /proc/self/cwd/... would otherwise
-    evaluate the repository's own Nix code.)"""
+    verified it grant nothing.  It passes when it is your channel, exactly the configured
+    source, or what this machine itself locked the configured source to (then the configured
+    source must be permitted); anything else needs its own `uvx-nix nix allow`.  (A `path`
+    source such as /proc/self/cwd/... would otherwise evaluate the repository's own Nix code.)
+    Being in the store proves nothing about a source: evaluating a project's flake (direnv's
+    `use flake`, `nix develop`) copies the repository itself there, under a name its author
+    can compute, so a stranger's lock naming `path:/nix/store/...-source` needs permission
+    too."""
     from uvx_nix import trust
 
     kind, url = lock.nixpkgs_kind, lock.nixpkgs_url
-    if kind == "channel" or (kind == "flake" and trust.safe_lock_url(url)):
+    # Your own channel as it is; a channel pinned to a revision may fetch it from GitHub, so
+    # a lock from elsewhere pinning one needs permission, as a GitHub flake ref does.
+    if kind == "channel" and url == "<nixpkgs>":
         return
     own = inp.nixpkgs
     if (kind == own.kind and url == own.ref) or \
@@ -621,7 +653,12 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
             venv.replace_foreign(where, quiet)
     watched = [(str(p), state.signature(str(p))) for p in inp.watched]
     watched.append((str(inp.lock_path), state.signature(str(inp.lock_path))))
+    from uvx_nix import toolchain
+
+    fields["build_hook"] = toolchain.prepare(resolved, environ)
     required = [*resolved.entry.store_paths(), str(resolved.gcroot)]
+    if fields["build_hook"]:
+        required.append(os.path.join(fields["build_hook"], toolchain.CONFIG))
     if not resolved.lock_unsaved:
         try:
             data = state.encode(state_key, fields, watched, required)
@@ -662,10 +699,10 @@ def no_progress(invocation: Invocation, environ: Mapping[str, str]) -> Mapping[s
     return environ
 
 
-def missing_attributes(lock_path: Path, attributes: list[str], environ: Mapping[str, str],
-                       quiet: bool = False) -> list[str] | None:
-    """Which of ``attributes`` the locked nixpkgs lacks (one Nix build, rooted only while it
-    runs), so pyproject.toml is never edited to name one; None when there is no lock to ask."""
+def _check_build(lock_path: Path, libraries: list[dict[str, Any]], environ: Mapping[str, str],
+                 quiet: bool, what: str) -> dict[str, Any] | None:
+    """Build ``libraries`` (spec entries) from the locked nixpkgs, rooted only while it runs;
+    the manifest, or None when there is no lock to ask."""
     existing = lockfile.read(lock_path)
     system = inputs_mod.current_system()
     if existing is None or system not in existing[0].systems:
@@ -676,14 +713,60 @@ def missing_attributes(lock_path: Path, attributes: list[str], environ: Mapping[
         "nixpkgs": _locked_source(lock),
         "python": {"mode": "attribute", "attribute": lock.systems[system].python_attribute,
                    "implementation": None, "clauses": [], "freeThreaded": False},
-        "libraries": [{"name": name, "paths": [alt.split(".") for alt in sonames.names(name)]}
-                      for name in attributes],
+        "libraries": libraries,
         "allowUnfree": False,
     }
     link = work_dir(lock_path.parent) / "gcroots" / f".check-{os.getpid()}"
     try:
-        manifest = nix.build(spec, link, environ, what="checking library attributes",
-                             quiet=quiet)
+        return nix.build(spec, link, environ, what=what, quiet=quiet)
     finally:
         link.unlink(missing_ok=True)
+
+
+def missing_attributes(lock_path: Path, attributes: list[str], environ: Mapping[str, str],
+                       quiet: bool = False) -> list[str] | None:
+    """Which of ``attributes`` the locked nixpkgs lacks (one Nix build, rooted only while it
+    runs), so pyproject.toml is never edited to name one; None when there is no lock to ask."""
+    manifest = _check_build(
+        lock_path, [{"name": name, "paths": [alt.split(".") for alt in sonames.names(name)]}
+                    for name in attributes], environ, quiet, "checking library attributes")
+    if manifest is None:
+        return None
     return [str(m) for m in manifest.get("missing") or []]
+
+
+def providers(lock_path: Path, suggested: Mapping[str, str], environ: Mapping[str, str],
+              quiet: bool = False) -> dict[str, str | None] | None:
+    """soname -> the attribute (by its current name) that provides it in the locked nixpkgs:
+    of the soname's candidates (sonames.candidates, each under every name it has had), the
+    first that exists and, once built, really holds ``lib/<soname>``; None when none does.
+
+    Names are tried in order and only until one exists, so a deprecated name is evaluated
+    (and warns) only where nothing newer exists. A candidate that exists but lacks the
+    library is dropped and the rest tried in another build. None when there is no lock."""
+    pending = {soname: list(sonames.candidates(soname)) if attribute == sonames.lookup(soname)
+               else [attribute] for soname, attribute in suggested.items()}
+    found: dict[str, str | None] = dict.fromkeys(suggested)
+    while any(pending.values()):
+        asked = {s: c for s, c in pending.items() if c}
+        manifest = _check_build(
+            lock_path, [{"name": soname, "paths": [alt.split(".") for c in cands
+                                                   for alt in sonames.names(c)]}
+                        for soname, cands in asked.items()],
+            environ, quiet, "checking which attributes hold the libraries")
+        if manifest is None:
+            return None
+        pending = {}
+        for soname, cands in asked.items():
+            entries = [lib for lib in manifest.get("libraries") or []
+                       if lib.get("attribute") == soname]
+            if not entries:  # no candidate exists here (or only glibc)
+                continue
+            chosen = str(entries[0].get("chosen", ""))
+            taken = next((i for i, c in enumerate(cands) if chosen in sonames.names(c)), 0)
+            if any(os.path.exists(os.path.join(str(e.get("out")), "lib", soname))
+                   for e in entries):
+                found[soname] = sonames.names(cands[taken])[0]
+            else:
+                pending[soname] = cands[taken + 1:]
+    return found

@@ -28,10 +28,40 @@ let
       (if flake ? legacyPackages && flake.legacyPackages ? ${system}
        then flake.legacyPackages.${system}
        else import flake.outPath importArgs)
-    else if s.nixpkgs.type == "channel" then
-      import (builtins.findFile builtins.nixPath "nixpkgs") importArgs
-    else
-      import (/. + s.nixpkgs.path) importArgs;
+    else if s.nixpkgs.type == "channel" then import channel importArgs
+    else if s.nixpkgs.type == "revision" then import revisionTree importArgs
+    else import directorySource importArgs;
+
+  # `<nixpkgs>`, and the revision a NixOS channel records in .git-revision
+  # (nixos/lib/make-channel.nix writes `nixpkgs.rev` there; lib.trivial.revisionWithDefault
+  # reads it). Null when the file is absent or holds no full revision.
+  channel = builtins.findFile builtins.nixPath "nixpkgs";
+  revisionOf = dir:
+    let
+      file = "${toString dir}/.git-revision";
+      text = if builtins.pathExists file then builtins.readFile file else "";
+      m = match "[[:space:]]*([0-9a-f]{40})[[:space:]]*" text;
+    in if m == null then null else head m;
+  # A channel locked by its revision: the user's own `<nixpkgs>` while it is at that revision
+  # (no network), else that revision fetched from GitHub; never another revision.
+  revisionTree =
+    let
+      found = tryEval channel;
+      here = if found.success && revisionOf found.value == s.nixpkgs.rev then found.value else null;
+    in if here != null then here
+       else builtins.fetchTarball "https://github.com/NixOS/nixpkgs/archive/${s.nixpkgs.rev}.tar.gz";
+  # A directory, copied (without VCS metadata) to the store as "source" for its NAR hash. With
+  # the narHash the lock records, exactly that tree: the directory itself while it still hashes
+  # the same (evaluated where it is, so its relative imports and error positions are the
+  # user's), else the store copy of the locked tree; without either, Nix's one line "store
+  # path mismatch" (the directory differs) or that the path does not exist.
+  noVcs = path: type: !(builtins.elem (baseNameOf path) [ ".git" ".hg" ".svn" ]);
+  copyOf = extra: builtins.path ({ path = s.nixpkgs.path; name = "source"; filter = noVcs; }
+    // extra);
+  directory = copyOf (if s.nixpkgs ? narHash then { sha256 = s.nixpkgs.narHash; } else { });
+  inPlace = !(s.nixpkgs ? narHash) || (builtins.pathExists s.nixpkgs.path
+    && unsafe "${copyOf { }}" == unsafe "${directory}");
+  directorySource = if inPlace then /. + s.nixpkgs.path else directory;
 
   inherit (import ./versions.nix) cmpList clauseOk toInt;
 
@@ -134,6 +164,7 @@ let
       name = entry.name;
     in {
       inherit name;
+      chosen = builtins.concatStringsSep "." path;  # which of the names was taken
       missing = v == null || !(all isDrv items);
       drvs = filter (p: !isGlibc p) (if v == null then [ ] else filter isDrv items);
       glibc = filter isGlibc (if v == null then [ ] else filter isDrv items);
@@ -141,18 +172,26 @@ let
   looked = map lookup s.libraries;
   missing = map (l: l.name) (filter (l: l.missing) looked);
   libraries = concatLists (map (l:
-    map (p: { attribute = l.name; out = unsafe "${getLib p}"; drv = getLib p; name = p.name or ""; })
+    map (p: { attribute = l.name; inherit (l) chosen; out = unsafe "${getLib p}"; drv = getLib p;
+              name = p.name or ""; })
       l.drvs) (filter (l: !l.missing) looked));
   skipped = concatLists (map (l: map (p: p.name or "glibc") l.glibc) looked);
 
   sourceInfo =
-    if flake == null then null
-    else {
+    if flake != null then {
       outPath = flake.outPath;
       narHash = flake.narHash or flake.sourceInfo.narHash or null;
       rev = flake.rev or flake.sourceInfo.rev or null;
       lastModified = flake.lastModified or flake.sourceInfo.lastModified or null;
-    };
+    }
+    else if s.nixpkgs.type == "channel" then { rev = revisionOf channel; }
+    else if s.nixpkgs.type == "path" then {
+      tree = "${directory}";  # referenced by the manifest: the project's GC root keeps it
+      # fetchTree of a store path named "source" copies nothing; it reports the NAR hash.
+      narHash = s.nixpkgs.narHash or
+        (builtins.fetchTree { type = "path"; path = unsafe "${directory}"; }).narHash;
+    }
+    else null;
 
   # Store paths to keep alive with this result: the interpreter the project's venv still
   # uses (it may differ from the one just chosen until uv recreates the venv). Referenced
@@ -169,7 +208,7 @@ let
     inherit system candidates missing skipped kept nixpkgsRelease;
     source = sourceInfo;
     python = pythonInfo;
-    libraries = map (l: { inherit (l) attribute out name; }) libraries;
+    libraries = map (l: { inherit (l) attribute chosen out name; }) libraries;
   });
 
   paths = (if python == null then [ ] else [ "${python}" ]) ++ map (l: "${l.drv}") libraries;

@@ -329,6 +329,30 @@ def lookup(soname: str) -> str | None:
     return FAMILIES.get(name)
 
 
+# Where a soname's provider differs between nixpkgs releases: attributes to try after the table's
+# (older releases first had the library there). Each candidate counts only if, built, it holds
+# lib/<soname> (resolution.providers).
+FALLBACKS: dict[str, tuple[str, ...]] = {
+    "libgbm.so.1": ("mesa",),  # libgbm is its own package since 2025; mesa built it before
+    "libxml2.so.2": ("libxml2",),  # libxml2_13 exists since libxml2 2.14 (.so.16) took over
+}
+
+
+def candidates(soname: str) -> tuple[str, ...]:
+    """The attributes that may provide ``soname``, in the order to try them: the table's (or
+    the family's) first, then older providers, then for a versioned family the unversioned
+    attribute (``icu74``, then ``icu``, which holds ``.so.74`` only while it is icu 74).
+    Empty for a driver library or an unknown one."""
+    first = lookup(soname)
+    if first is None or first == DRIVER:
+        return ()
+    out = [first, *FALLBACKS.get(soname, ())]
+    name = family(soname)
+    if name in VERSIONED_FAMILIES and _MAJOR.match(soname):
+        out.append(VERSIONED_FAMILIES[name])
+    return tuple(dict.fromkeys(out))
+
+
 # Older names of an attribute, newest first: the set of nixpkgs releases one table serves.
 # nixpkgs deprecated the xorg set in 2026-01 (NixOS/nixpkgs#479724: "The xorg package set has
 # been deprecated, 'xorg.libX11' has been renamed to 'libx11'"; 26.05 has both, 25.11 and

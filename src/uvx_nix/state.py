@@ -41,6 +41,8 @@ KEY_VARIABLES = (
     "UVX_NIX_STRATEGY",
     "UVX_NIX_AUTO_LIBRARIES",
     "UVX_NIX_ALLOW_UNFREE",
+    "UVX_NIX_BUILD_LIBRARIES",
+    "UVX_NIX_AUTO_BUILD_LIBRARIES",
     "UVX_NIX_CONFIG",
     "XDG_CONFIG_HOME",
     "NIX_PATH",
@@ -55,6 +57,13 @@ def signature(path: str) -> str:
     except OSError:
         return "-"
     return f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}:{st.st_ino}"
+
+
+def synced(root: str) -> str:
+    """What a project's venv is synced from, as ``uv run`` sees it: the signatures of
+    ``uv.lock`` and ``pyproject.toml`` in ``root`` (uv syncs the venv when they change)."""
+    return (f"{signature(os.path.join(root, 'uv.lock'))}|"
+            f"{signature(os.path.join(root, 'pyproject.toml'))}")
 
 
 def key(parts: Iterable[str | None], environ: Mapping[str, str]) -> str:

@@ -27,20 +27,17 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from uvx_nix import nix, paths
+from uvx_nix import paths
 from uvx_nix.errors import EXIT_UNTRUSTED, UserError, display, display_path
 
-# A source already in the store, named exactly (no `..`, no extra query): the only locked
-# source a lockfile from elsewhere may name without permission. Official nixpkgs on GitHub
-# is NOT exempt: GitHub serves a fork's commits under the parent repository's name, and
-# query parameters such as `?host=` redirect the fetch.
-_STORE_SOURCE = re.compile(r"path:/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._=-]+")
+# No locked source from elsewhere passes on its looks (see resolution.permit_lock): not
+# official nixpkgs on GitHub (GitHub serves a fork's commits under the parent repository's
+# name, and query parameters such as `?host=` redirect the fetch), not a store path.
 
 
 class UntrustedError(UserError):
@@ -70,26 +67,6 @@ def is_allowed(root: Path, source: str, environ: Mapping[str, str]) -> bool:
     if trusted_by_environment(environ):
         return True
     return (_allow_dir(environ) / _key(root, source)).is_file()
-
-
-def safe_lock_url(url: str) -> bool:
-    """A locked source that needs no permission: exactly a source already in the store.
-
-    The query is judged decoded, so a narHash counts the same whichever Nix spelled it (2.8
-    writes ``+`` and ``%2f``, 2.24 and later ``%2B``, ``/`` and ``%3D``).
-    """
-    base, sep, query = url.partition("?")
-    if not _STORE_SOURCE.fullmatch(base) or "/.." in base:
-        return False
-    if not sep:
-        return True
-    params = nix.query_params(query)
-    keys = [k for k, _ in params]
-    if keys not in (["narHash"], ["lastModified", "narHash"]):
-        return False
-    values = dict(params)
-    return bool(nix.NAR_HASH.fullmatch(values["narHash"])) and \
-        values.get("lastModified", "0").isdigit()
 
 
 def require(root: Path, source: str, origin: str, environ: Mapping[str, str],

@@ -66,7 +66,8 @@ def _record_line(arcname: str, data: bytes) -> str:
 
 
 def write_wheel(
-    dest_dir: Path, dist: str, tag: str, files: dict[str, bytes], executables: set[str]
+    dest_dir: Path, dist: str, tag: str, files: dict[str, bytes], executables: set[str],
+    requires: list[str] | None = None,
 ) -> Path:
     """Write ``{dist}-1.0-{tag}.whl`` holding files (arcname -> bytes) plus dist-info."""
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -77,6 +78,7 @@ def write_wheel(
         f"{info}/METADATA": (
             f"Metadata-Version: 2.1\nName: {dist}\nVersion: {VERSION}\n"
             "Summary: uvx-nix test wheel\n"
+            + "".join(f"Requires-Dist: {r}\n" for r in requires or [])
         ).encode(),
         f"{info}/WHEEL": (
             "Wheel-Version: 1.0\nGenerator: uvx-nix-tests\nRoot-Is-Purelib: false\n"
@@ -135,3 +137,19 @@ def build_elf_script_wheel(dest_dir: Path) -> Path:
         script: exe,
     }
     return write_wheel(dest_dir, "uvxnix-elfdemo", SCRIPT_TAG, files, {script})
+
+
+
+def build_cli_wheel(dest_dir: Path, name: str = "uvxnix-probecli",
+                    needs: str = "uvxnix-cxxdemo") -> Path:
+    """A pure-Python wheel with a console script ``probe-cli`` that imports the C++ probe
+    (its dependency ``needs``): like `.venv/bin/pytest`, or a tool's entry point."""
+    module = name.replace("-", "_")
+    info = f"{module}-{VERSION}.dist-info"
+    code = (b"def main():\n"
+            b"    import uvxnix_cxxdemo\n"
+            b"    print('console script:', uvxnix_cxxdemo.hello())\n")
+    entry = f"[console_scripts]\nprobe-cli = {module}:main\n".encode()
+    return write_wheel(dest_dir, name, "py3-none-any",
+                       {f"{module}.py": code, f"{info}/entry_points.txt": entry}, set(),
+                       requires=[needs] if needs else [])

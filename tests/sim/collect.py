@@ -458,10 +458,125 @@ def c_tmux() -> Stage:
     return s
 
 
+# ---------------------------------------------------------------------------------------------
+# The build toolchain: what nixpkgs' stdenv.cc, pkg-config, gnumake and the `dev` outputs of
+# libraries hold, taken from the host's gcc, binutils, libc6-dev, pkgconf and -dev packages.
+
+GCC_SKIP = {"lto1", "plugin", "g++-mapper-server", "libcc1.so"}
+
+
+def _gcc_query(*args: str) -> str:
+    return subprocess.run(["gcc", *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def c_gcc() -> Stage:
+    """The unwrapped compiler (as nixpkgs' gcc-unwrapped): the drivers in bin/, the compiler
+    proper and its own files under lib/gcc/<triple>/<version>/, and the C++ headers under
+    include/. gcc finds all of them relative to its driver, so the copy works from the store."""
+    s = Stage("gcc-unwrapped")
+    triple, version = _gcc_query("-dumpmachine"), _gcc_query("-dumpversion")
+    for prog, name in (("gcc", "gcc"), ("g++", "g++"), ("cpp", "cpp")):
+        s.copy(which(f"{prog}-{version}").resolve(), f"bin/{name}")
+    libgcc = Path(_gcc_query("-print-libgcc-file-name")).parent
+    internal = f"lib/gcc/{triple}/{version}"
+    for f in sorted(libgcc.iterdir()):
+        if f.name in GCC_SKIP or f.name.startswith(("libasan", "libtsan", "liblsan", "libubsan",
+                                                    "libitm", "libgomp", "libquadmath",
+                                                    "libatomic", "crtoffload")):
+            continue
+        if f.is_dir():
+            s.tree(f, f"{internal}/{f.name}")
+        elif f.name == "libstdc++.so":
+            s.copy(f.resolve(), f"{internal}/libstdc++.so")  # the runtime itself, for -lstdc++
+        else:
+            s.copy(f.resolve(), f"{internal}/{f.name}")
+    # The compiler proper, where this gcc keeps it (lib/gcc on Debian 12; newer gccs may use
+    # libexec/gcc): gcc looks for it relative to its driver either way.
+    cc1 = Path(_gcc_query("-print-prog-name=cc1"))
+    if cc1.is_absolute() and cc1.parent != libgcc:
+        rel = f"libexec/gcc/{triple}/{version}"
+        for f in sorted(cc1.parent.iterdir()):
+            if f.is_file() and f.name not in GCC_SKIP:
+                s.copy(f.resolve(), f"{rel}/{f.name}")
+    # C++ headers where gcc looks for them relative to its prefix.
+    for rel in (f"include/c++/{version}", f"include/{triple}/c++/{version}"):
+        if Path("/usr", rel).is_dir():
+            s.tree(Path("/usr", rel), rel)
+    (s.dir / "nix-support").mkdir()
+    (s.dir / "nix-support/target").write_text(f"{triple}\n{version}\n")
+    s.bundle_libs()
+    return s
+
+
+BINUTILS = ("as", "ld", "ar", "ranlib", "nm", "strip", "objcopy", "objdump", "readelf")
+
+
+def c_binutils() -> Stage:
+    s = Stage("binutils")
+    for prog in BINUTILS:
+        s.copy(which(prog).resolve(), f"bin/{prog}")
+    s.bundle_libs()
+    return s
+
+
+def c_libc_dev() -> Stage:
+    """glibc's `dev` output: the headers of libc6-dev and linux-libc-dev in one include/ (the
+    multiarch directory merged in, as nixpkgs has no multiarch), and the link-time files (crt
+    objects, static parts, linker scripts). Linker scripts and links naming Debian's paths
+    are rewritten by the builder to the store glibc (placeholders @glibc@ and @out@)."""
+    s = Stage("glibc-dev")
+    multi = "/usr/include/x86_64-linux-gnu/"
+    for pkg in ("libc6-dev", "linux-libc-dev"):
+        for f in dpkg_files(pkg):
+            p = Path(f)
+            if f.startswith("/usr/include/") and p.is_file() and not p.is_dir():
+                rel = f[len(multi):] if f.startswith(multi) else f[len("/usr/include/"):]
+                s.copy(p, f"include/{rel}")
+            elif p.parent == Path("/usr/lib/x86_64-linux-gnu") and p.name.endswith((".o", ".a")):
+                s.copy(p, f"lib/{p.name}")
+            elif p.parent == Path("/usr/lib/x86_64-linux-gnu") and p.name.endswith(".so"):
+                if p.is_symlink():
+                    s.link(f"@glibc@/lib/{os.path.basename(os.readlink(p))}", f"lib/{p.name}")
+                else:  # a GNU ld script: static parts are ours, shared ones glibc's
+                    text = re.sub(
+                        r"(?:/usr)?/lib(?:64|/x86_64-linux-gnu)/([^\s()]+)",
+                        lambda m: ("@out@" if m.group(1).endswith(".a") else "@glibc@")
+                        + "/lib/" + m.group(1), p.read_text())
+                    (s.dir / "lib" / p.name).write_text(text)
+    return s
+
+
+def c_dev_library(name: str, sonames: list[str], dev_pkg: str) -> Stage:
+    """A library with nixpkgs' `out`/`dev` split staged in one source: lib/ (the shared
+    libraries and their `.so` links), include/ and lib/pkgconfig/ (moved to `dev` by the
+    builder, .pc files rewritten to the store), bin/*-config."""
+    s = c_libs(name, sonames)
+    multi = "/usr/include/x86_64-linux-gnu/"
+    for f in dpkg_files(dev_pkg):
+        p = Path(f)
+        if f.startswith("/usr/include/") and p.is_file():
+            rel = f[len(multi):] if f.startswith(multi) else f[len("/usr/include/"):]
+            s.copy(p, f"include/{rel}")
+        elif p.suffix == ".pc":
+            s.copy(p, f"lib/pkgconfig/{p.name}")
+        elif p.name.endswith(".so") and any(so.startswith(p.name + ".") for so in sonames):
+            s.link(next(so for so in sonames if so.startswith(p.name + ".")), f"lib/{p.name}")
+        elif f.startswith("/usr/bin/") and p.name.endswith("-config"):
+            s.copy(p.resolve(), f"bin/{p.name}")
+    return s
+
+
+def c_pkg_config() -> Stage:
+    s = Stage("pkg-config")
+    s.copy(which("pkgconf").resolve(), "bin/pkgconf")
+    s.bundle_libs()
+    return s
+
+
 def fingerprint() -> str:
     h = hashlib.sha256(Path(__file__).read_bytes())
     progs = ["busybox", "patchelf", "bash", "nix", "direnv", "git", "zsh", "fish", "tmux",
-             "ls", "uv"]
+             "ls", "uv", "gcc", "ld", "pkgconf", "make"]
     for p in progs:
         w = shutil.which(p, path="/usr/bin:/bin") or shutil.which(p) or ""
         if w:
@@ -501,9 +616,9 @@ def main() -> int:
         ("glibc", c_glibc()),
         ("patchelf", c_patchelf()),
         ("gcc-lib", c_gcclib()),
-        ("zlib", c_libs("zlib", ["libz.so.1"])),
+        ("zlib", c_dev_library("zlib", ["libz.so.1"], "zlib1g-dev")),
         ("openssl", c_libs("openssl", ["libssl.so.3", "libcrypto.so.3"])),
-        ("libffi", c_libs("libffi", ["libffi.so.8"])),
+        ("libffi", c_dev_library("libffi", ["libffi.so.8"], "libffi-dev")),
         ("libx11", c_stub_lib("libx11", ["libX11.so.6", "libX11-xcb.so.1"])),
         ("bash", c_bundled("bash", ["bash"], {"bin/sh": "bash"})),
         ("coreutils", c_coreutils()),
@@ -514,6 +629,11 @@ def main() -> int:
         ("fish", c_fish()),
         ("tmux", c_tmux()),
         ("uv", c_uv()),
+        ("gcc-unwrapped", c_gcc()),
+        ("binutils", c_binutils()),
+        ("glibc-dev", c_libc_dev()),
+        ("pkg-config", c_pkg_config()),
+        ("gnumake", c_bundled("gnumake", ["make"])),
     ]
     py_meta: dict[str, dict[str, str]] = {}
     for version, prefix in pythons.items():

@@ -2,8 +2,7 @@
 
 This module only knows how to build it; it is never imported on the hot path.  The launcher
 is compiled for one installation of uvx-nix: it execs that installation's Python entry point
-(``entry``) for everything it does not do itself, and its ``_bootstrap`` directory goes on
-uv's ``PYTHONPATH`` exactly as :mod:`uvx_nix.environment` puts it there.
+(``entry``) for everything it does not do itself.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from uvx_nix import __version__, environment, files
+from uvx_nix import __version__, files
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError
 
 TYPE_CHECKING = False
@@ -33,13 +32,11 @@ def _c_string(value: str) -> str:
 
 
 def compile_command(cc: str, output: str, entry: str, default_uv: str | None = None,
-                    bootstrap: str = environment.BOOTSTRAP,
                     version: str = __version__) -> list[str]:
     """The compiler's argv that builds the launcher for the Python entry point ``entry``."""
     command = [cc, *CFLAGS, "-o", output, SOURCE,
                f"-DUVX_NIX_ENTRY={_c_string(entry)}",
-               f"-DUVX_NIX_VERSION={_c_string(version)}",
-               f"-DUVX_NIX_BOOTSTRAP={_c_string(bootstrap)}"]
+               f"-DUVX_NIX_VERSION={_c_string(version)}"]
     if default_uv:
         command.append(f"-DUVX_NIX_DEFAULT_UV={_c_string(default_uv)}")
     return command

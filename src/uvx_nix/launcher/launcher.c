@@ -4,7 +4,8 @@
  * read argv as argv.py does, compute the hot state's key, read the state file Python wrote,
  * check its stat signatures and store paths, build uv's environment as environment.py does,
  * and exec the real uv.  Anything it is not sure of (an own command, `uv run -`, a `python`
- * command, a miss, a damaged state, a changed venv, an odd byte in a value it must judge) it
+ * command, a miss, a damaged state, a changed venv, a command Python runs uv as a child for,
+ * an environment `uv run` may still have to prepare, an odd byte in a value it must judge) it
  * hands to the Python implementation by exec, with the arguments untouched and the
  * environment unchanged except for two variables that Python removes at once:
  * UVX_NIX_LAUNCHER (this program's path: Python treats it as itself) and
@@ -16,8 +17,8 @@
  *
  * Build (C99 + POSIX, standard library only):
  *   cc -O2 -o uvx-nix launcher.c -DUVX_NIX_ENTRY='"/path/to/python/uvx-nix"' \
- *      -DUVX_NIX_VERSION='"0.1.0"' -DUVX_NIX_BOOTSTRAP='"/path/to/uvx_nix/_bootstrap"' \
- *      [-DUVX_NIX_DEFAULT_UV='"/nix/store/...-uv/bin/uv"'] [-DUVX_NIX_TRACE]
+ *      -DUVX_NIX_VERSION='"0.1.0"' [-DUVX_NIX_DEFAULT_UV='"/nix/store/...-uv/bin/uv"'] \
+ *      [-DUVX_NIX_TRACE]
  * UVX_NIX_DEFAULT_UV: the uv to use when UVX_NIX_UV is unset (the flake's package);
  * UVX_NIX_TRACE: say on stderr where it hands over (for development, never shipped).
  */
@@ -35,8 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#if !defined(UVX_NIX_ENTRY) || !defined(UVX_NIX_VERSION) || !defined(UVX_NIX_BOOTSTRAP)
-#error "define UVX_NIX_ENTRY, UVX_NIX_VERSION and UVX_NIX_BOOTSTRAP (see the header comment)"
+#if !defined(UVX_NIX_ENTRY) || !defined(UVX_NIX_VERSION)
+#error "define UVX_NIX_ENTRY and UVX_NIX_VERSION (see the header comment)"
 #endif
 
 extern char **environ;
@@ -52,7 +53,8 @@ static const char *const KEY_VARIABLES[] = { /* state.KEY_VARIABLES, in order */
     "UV_CONFIG_FILE", "UV_PYTHON_PREFERENCE", "UV_MANAGED_PYTHON", "UV_NO_MANAGED_PYTHON",
     "XDG_CONFIG_DIRS", "HOME", "UVX_NIX_NIXPKGS", "UVX_NIX_TRUST", "UVX_NIX_LIBRARIES",
     "UVX_NIX_DEFAULT_LIBRARIES", "UVX_NIX_STRATEGY", "UVX_NIX_AUTO_LIBRARIES",
-    "UVX_NIX_ALLOW_UNFREE", "UVX_NIX_CONFIG", "XDG_CONFIG_HOME", "NIX_PATH", NULL};
+    "UVX_NIX_ALLOW_UNFREE", "UVX_NIX_BUILD_LIBRARIES", "UVX_NIX_AUTO_BUILD_LIBRARIES",
+    "UVX_NIX_CONFIG", "XDG_CONFIG_HOME", "NIX_PATH", NULL};
 
 static const char *const VALUE_OPTIONS[] = { /* argv.VALUE_OPTIONS */
     "--allow-insecure-host", "--annotation-style", "--author-from", "--bounds", "--branch",
@@ -84,13 +86,13 @@ static const char *const NO_INTERPRETER[] = {
 static const char *const ENVIRONMENT_COMMANDS[] = {"run", "sync", "add", "remove", "version",
                                                    NULL};
 static const char *const NO_ENVIRONMENT_FLAGS[] = {"--frozen", "--no-sync", "--isolated", NULL};
-static const char *const INSTALLING[] = {"sync", "add", "remove", "pip install", "pip sync",
-                                         "version", NULL}; /* cli.INSTALLING */
+/* cli.PREPARING: Python runs uv as a child, then prepares what it made (unless nix-ld) */
+static const char *const PREPARING[] = {"sync", "add", "remove", "pip install", "pip sync",
+                                        "version", "venv", "tool install", "tool upgrade",
+                                        NULL};
+static const char *const RUNNING[] = {"run", "tool run", NULL}; /* cli.RUNNING */
 
 /* environment.py */
-#define INJECTED "UVX_NIX_INJECTED_LD_LIBRARY_PATH"
-#define LIBRARY_PATH "UVX_NIX_LIBRARY_PATH"
-#define BOOTSTRAP_MARKER "UVX_NIX_PYTHONPATH"
 #define PREFERENCE_MARKER "UVX_NIX_PYTHON_PREFERENCE"
 #define STORE_PREFIX "/nix/store/"
 #define DEPTH "UVX_NIX_DEPTH" /* execute.DEPTH */
@@ -595,6 +597,18 @@ static char *normpath(const char *path) {
     return out.p;
 }
 
+/* os.path.dirname */
+static char *dirname_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return xstrdup("");
+    const char *end = slash;
+    while (end > path && end[-1] == '/') end--;
+    if (end == path) end = slash + 1; /* all slashes: keep them */
+    char *dir = xmalloc((size_t)(end - path) + 1);
+    memcpy(dir, path, (size_t)(end - path)), dir[end - path] = '\0';
+    return dir;
+}
+
 /* ---- the state file (state.py load) ------------------------------------------------------- */
 
 typedef struct { char **w; size_t n; } words_t;
@@ -605,23 +619,34 @@ static const char *field(const words_t *s, const char *name) {
     return NULL;
 }
 
-/* Read and check the state: 1 valid (fields in *s), 0 miss or damaged. */
-static int load_state(const char *path, const char *key, size_t keylen, words_t *s) {
+/* A whole file (NUL-terminated, its length in *len); NULL when it cannot be read, is larger
+ * than MAX_STATE or grows while read (a writer). */
+static char *read_all(const char *path, size_t *len) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
+    if (fd < 0) return NULL;
     struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size > MAX_STATE) { close(fd); return 0; }
+    if (fstat(fd, &st) != 0 || st.st_size > MAX_STATE) { close(fd); return NULL; }
     char *data = xmalloc((size_t)st.st_size + 1);
     size_t got = 0;
     for (;;) {
         ssize_t r = read(fd, data + got, (size_t)st.st_size + 1 - got);
         if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
+        if (r < 0) { close(fd); free(data); return NULL; }
+        if (r == 0) break;
         got += (size_t)r;
-        if (got > (size_t)st.st_size) { close(fd); return 0; } /* it grew: a writer */
+        if (got > (size_t)st.st_size) { close(fd); free(data); return NULL; }
     }
     close(fd);
     data[got] = '\0';
+    *len = got;
+    return data;
+}
+
+/* Read and check the state: 1 valid (fields in *s), 0 miss or damaged. */
+static int load_state(const char *path, const char *key, size_t keylen, words_t *s) {
+    size_t got;
+    char *data = read_all(path, &got);
+    if (!data) return 0;
     size_t n = 1;
     for (size_t i = 0; i < got; i++) n += data[i] == '\0';
     s->w = xmalloc(n * sizeof *s->w);
@@ -700,16 +725,15 @@ static int split_has(const char *list, const char *item) {
 
 /* 1 built, 0 hand over */
 static int build_environment(const words_t *s, int preference_flag) {
-    const char *bootstrap = UVX_NIX_BOOTSTRAP;
-    env_del("NIX_PYTHONPATH");
+    env_del("NIX_PYTHONPATH"); /* what outer Nix shells leak */
     const char *pythonpath = env_get("PYTHONPATH");
-    if (pythonpath) {
+    if (pythonpath) { /* keep the entries outside the store */
         buf kept = {0};
         char *copy = xstrdup(pythonpath);
         for (char *p = copy, *next; p; p = next) {
             next = strchr(p, ':');
             if (next) *next++ = '\0';
-            if (*p && (!strcmp(p, bootstrap) || strncmp(p, STORE_PREFIX, strlen(STORE_PREFIX)))) {
+            if (*p && strncmp(p, STORE_PREFIX, strlen(STORE_PREFIX))) {
                 if (kept.len) buf_str(&kept, ":");
                 buf_str(&kept, p);
             }
@@ -744,26 +768,14 @@ static int build_environment(const words_t *s, int preference_flag) {
     }
     const char *python_bin = field(s, "python_bin");
     if (python_bin && *python_bin) prepend("UV_PYTHON_SEARCH_PATH", python_bin);
-    if (*libs) {
-        const char *prev = env_get(INJECTED);
-        char *previous = prev ? xstrdup(prev) : NULL;
-        env_del(INJECTED);
-        const char *cur = env_get("LD_LIBRARY_PATH");
-        const char *current = cur ? cur : "";
-        size_t pn = previous ? strlen(previous) : 0;
-        if (pn && !strncmp(current, previous, pn) && (current[pn] == '\0' || current[pn] == ':')) {
-            current += pn;
-            while (*current == ':') current++;
-        }
-        char *value = *current ? concat3(libs, ":", current) : xstrdup(libs);
-        env_set("LD_LIBRARY_PATH", value);
-        env_set(INJECTED, libs);
-        env_set(LIBRARY_PATH, libs);
-        const char *pp = env_get("PYTHONPATH");
-        if (!split_has(pp ? pp : "", bootstrap)) prepend("PYTHONPATH", bootstrap);
-        env_set(BOOTSTRAP_MARKER, bootstrap);
-    }
     return 1;
+}
+
+/* cli._with_build_hook: the build toolchain's hook in front of PYTHONPATH */
+static void add_build_hook(const char *hook) {
+    const char *pythonpath = env_get("PYTHONPATH");
+    if (hook && *hook && !split_has(pythonpath ? pythonpath : "", hook))
+        prepend("PYTHONPATH", hook);
 }
 
 /* ---- Python's own start-up: C locale coercion (PEP 538) ----------------------------------- */
@@ -792,7 +804,7 @@ static int coerce_locale(void) {
 }
 
 /* Python's start-up runs code that may change its own environment before uvx-nix reads it:
- * a sitecustomize on PYTHONPATH (uvx-nix's own bootstrap, in a call nested in `uv run`),
+ * a sitecustomize on PYTHONPATH (the build toolchain's hook, in a call nested in a build),
  * nixpkgs' sitecustomize (it removes these NIX_ variables).  Then only Python knows. */
 static int python_startup_is_plain(void) {
     static const char *const names[] = {"PYTHONHOME", "NIX_PYTHONPATH", "NIX_PYTHONEXECUTABLE",
@@ -801,6 +813,68 @@ static int python_startup_is_plain(void) {
     if (pythonpath && *pythonpath) return 0;
     for (const char *const *n = names; *n; n++)
         if (getenv(*n)) return 0;
+    return 1;
+}
+
+/* ---- `uv run` / `uv tool run`: is its environment prepared? (cli._unprepared) ----------- */
+
+static int same(const char *a, const char *b) { return a && b ? !strcmp(a, b) : a == b; }
+
+/* state.synced(root) == the state's "synced": uv.lock and pyproject.toml as last synced */
+static int synced(const words_t *s) {
+    const char *root = field(s, "root"), *was = field(s, "synced");
+    char lock_sig[128], pyproject_sig[128];
+    signature(path_join(root ? root : "", "uv.lock"), lock_sig, sizeof lock_sig);
+    signature(path_join(root ? root : "", "pyproject.toml"), pyproject_sig, sizeof pyproject_sig);
+    char *now = concat3(lock_sig, "|", pyproject_sig);
+    return was && !strcmp(was, now);
+}
+
+/* 1 when Python would exec at once: a project run without --with* in a venv on the locked
+ * interpreter and synced from the files last seen, or the memo of this command line
+ * (a .env file in <cache>/hot: the libraries, then path and signature pairs) still true.  0: Python
+ * prepares first (or a byte it reads as text that is not plain ASCII): hand over. */
+static int prepared(const inv_t *v, const words_t *s, const char *cwd, const char *cache) {
+    const char *site = field(s, "site");
+    int with = 0;
+    for (int i = 0; i < v->tail_start; i++) with |= !strncmp(v->args[i], "--with", 6);
+    if (v->ncmd == 1 && !strcmp(v->cmd[0], "run") && site && *site && !with) {
+        char cfg[4096];
+        ssize_t n = head(path_join(dirname_of(dirname_of(dirname_of(site))), "pyvenv.cfg"),
+                         cfg, sizeof cfg);
+        if (n < 0) return 0; /* no venv yet: uv makes it in this call */
+        const char *bin = field(s, "python_bin");
+        char *home = concat3("home = ", bin ? bin : "", "\n");
+        size_t hn = strlen(home);
+        if (memmem(cfg, (size_t)n, home, hn) ||
+            ((size_t)n >= hn - 1 && !memcmp(cfg + (size_t)n - (hn - 1), home, hn - 1)))
+            return synced(s);
+    }
+    buf text = {0}; /* "\0".join((cwd, *options)) */
+    buf_str(&text, cwd);
+    for (int i = 0; i < v->tail_start; i++) buf_add(&text, "\0", 1), buf_str(&text, v->args[i]);
+    size_t len;
+    char *memo = read_all(path_join(path_join(cache, "hot"), hashed_name(text.p, text.len,
+                                                                          ".env")), &len);
+    if (!memo) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!memo[i] || (unsigned char)memo[i] >= 0x80 || memo[i] == '\r') return 0;
+    size_t nlines = 1;
+    for (size_t i = 0; i < len; i++) nlines += memo[i] == '\n';
+    if (nlines < 2 || nlines % 2) return 0; /* the libraries, pairs, and what follows the last \n */
+    char *line = memo, *next = strchr(line, '\n');
+    *next++ = '\0';
+    const char *libs = field(s, "libs");
+    if (strcmp(line, libs ? libs : "")) return 0;
+    for (size_t k = 0; k < (nlines - 2) / 2; k++) {
+        char *path = next, *sig_text = strchr(path, '\n');
+        *sig_text++ = '\0';
+        next = strchr(sig_text, '\n');
+        *next++ = '\0';
+        char sig[128];
+        signature(path, sig, sizeof sig);
+        if (strcmp(sig, sig_text)) return 0;
+    }
     return 1;
 }
 
@@ -820,17 +894,7 @@ static void exec_uv(const char *uv, char **args, int nargs) {
 /* cli._exec: called as uvx, the real uvx beside uv */
 static void do_exec(const char *uv, char **args, int nargs, char **uvx_args, int nuvx) {
     if (uvx_args) {
-        const char *slash = strrchr(uv, '/');
-        char *dir;
-        if (!slash) dir = xstrdup("");
-        else {
-            const char *end = slash;
-            while (end > uv && end[-1] == '/') end--;
-            if (end == uv) end = slash + 1; /* all slashes: keep them */
-            dir = xmalloc((size_t)(end - uv) + 1);
-            memcpy(dir, uv, (size_t)(end - uv)), dir[end - uv] = '\0';
-        }
-        char *sibling = path_join(dir, "uvx");
+        char *sibling = path_join(dirname_of(uv), "uvx");
         if (is_file(sibling) && access(sibling, X_OK) == 0) exec_uv(sibling, uvx_args, nuvx);
     }
     exec_uv(uv, args, nargs);
@@ -917,7 +981,9 @@ int main(int argc, char **argv) {
     if (site && *site) { /* the venv changed: Python looks at it */
         const char *site_sig = field(&state, "site_sig");
         signature(site, sig, sizeof sig);
-        if (!site_sig || strcmp(sig, site_sig)) hand_over();
+        if (!site_sig || strcmp(sig, site_sig) ||
+            !same(field(&state, "hook_libs"), field(&state, "libs")))
+            hand_over();
     }
     char words[512];
     cmd_words(&inv, 2, words, sizeof words);
@@ -926,12 +992,13 @@ int main(int argc, char **argv) {
         (in_options(&inv, "--system") || env_get("UV_SYSTEM_PYTHON")))
         hand_over(); /* Python judges writes into the store interpreter */
     if (!build_environment(&state, inv.preference)) hand_over();
-    const char *lock_dir = field(&state, "lock_dir");
-    if (lock_dir && *lock_dir && in_list(words, INSTALLING)) {
-        char *patched = hashed_name(lock_dir, strlen(lock_dir), ".json");
-        char *dir = path_join(cache, "patched");
-        if (exists(path_join(dir, patched))) hand_over(); /* `nix doctor --fix` patches */
+    const char *strategy = field(&state, "strategy");
+    int running = in_list(words, RUNNING);
+    if (!strategy || strcmp(strategy, "nix-ld")) {
+        if (in_list(words, PREPARING)) hand_over(); /* uv runs as a child, then Python prepares */
+        if (running && !prepared(&inv, &state, cwd, cache)) hand_over();
     }
+    if (!running) add_build_hook(field(&state, "build_hook")); /* never where your program runs */
     do_exec(uv, args, nargs, uvx_args, nuvx);
     return 77;
 }

@@ -16,3 +16,20 @@ while read kind rel; do
   esac
 done < $src/nix-support/sim-elf
 rm -f $out/nix-support/sim-elf
+# A second output `dev` (nixpkgs' multiple outputs, pkgs/build-support/setup-hooks/multiple-outputs.sh):
+# headers, pkg-config files and *-config programs move there; the .pc files name the store.
+if [ -n "${dev:-}" ]; then
+  mkdir -p $dev/lib
+  if [ -d $out/include ]; then mv $out/include $dev/; fi
+  if [ -d $out/lib/pkgconfig ]; then
+    mv $out/lib/pkgconfig $dev/lib/
+    for pc in $dev/lib/pkgconfig/*.pc; do
+      sed -i -e "s|^prefix=.*|prefix=$dev|" -e "s|^exec_prefix=.*|exec_prefix=$out|" \
+        -e "s|^libdir=.*|libdir=$out/lib|" -e "s|^sharedlibdir=.*|sharedlibdir=$out/lib|" \
+        -e "s|^includedir=.*|includedir=$dev/include|" "$pc"
+    done
+  fi
+  for f in $out/bin/*-config; do
+    if [ -e "$f" ]; then mkdir -p $dev/bin; mv "$f" $dev/bin/; fi
+  done
+fi

@@ -114,21 +114,35 @@ let
 
   # nixpkgs' python3XXFreeThreading: `python3XX.override { enableGIL = false; }`, top-level
   # only (not in pythonInterpreters), with a `t` on libPrefix and so on executable
-  # (pkgs/top-level/all-packages.nix, nixpkgs#337791). There is no free-threaded CPython
-  # here to re-home: the look-alike's bin/python3.XXt is the GIL build under that name, enough
-  # for choosing and locking the attribute, not for uv (which asks the interpreter itself).
+  # (pkgs/top-level/all-packages.nix, nixpkgs#337791). No free-threaded CPython can be had on
+  # the machines this runs on (pyenv has none, Debian 12 and 13 package none), so this is the
+  # GIL build dressed as one, exactly as far as uv looks: its own copy of the interpreter
+  # (so its prefix is this output) over the same stdlib, with a `_sysconfigdata` that says
+  # Py_GIL_DISABLED = 1 (what uv's interpreter query reads, making `3.13t` match it and only
+  # it). What it does not fake: the GIL itself (sys._is_gil_enabled() is True), the cp3XXt ABI
+  # of extension modules, and site's search path: its (frozen) site module still looks in
+  # lib/python3.XX/site-packages of a venv, where uv installs into lib/python3.XXt, so packages
+  # uv installs for it are not importable. Choosing, locking and running it are real.
   mkFreeThreaded = base:
     let
       libPrefix = "python${base.pythonVersion}t";
+      stdlib = "lib/${base.libPrefix}";
       self = derivation {
         name = "python3-${base.version}";
         inherit system;
         builder = sh;
         args = [ "sh" "-ec" ''
           PATH=${busybox}/bin
-          mkdir -p $out/bin
-          ln -s ${base}/bin/${base.executable} $out/bin/${libPrefix}
+          mkdir -p $out/bin $out/${stdlib}
+          cp ${base}/bin/${base.executable} $out/bin/${libPrefix}
           ln -s ${libPrefix} $out/bin/python3
+          for f in ${base}/lib/*.so*; do [ -e "$f" ] && ln -s "$f" $out/lib/; done
+          for f in ${base}/${stdlib}/*; do ln -s "$f" $out/${stdlib}/; done
+          for f in ${base}/${stdlib}/_sysconfigdata_*.py; do
+            name=$(basename "$f"); rm $out/${stdlib}/$name
+            cp "$f" $out/${stdlib}/$name
+            echo "build_time_vars['Py_GIL_DISABLED'] = 1" >> $out/${stdlib}/$name
+          done
         '' ];
       } // {
         pname = "python3";
@@ -200,14 +214,23 @@ let
       hostPlatform = { inherit system; isLinux = true; isx86_64 = system == "x86_64-linux"; };
       buildPlatform = stdenv.hostPlatform;
       isLinux = true;
-      cc = { cc = gcc; libc = glibc; };
+      # The wrapped compiler (toolchain.nix); stdenv.cc.cc stays the C++ runtime's package.
+      cc = toolchain.cc // { cc = gcc; };
     };
+    toolchain = import ./toolchain.nix {
+      inherit system sh busybox glibc source mkPackage bash;
+      ccLib = gcc.lib;
+      version = data.gccVersion or "12";
+    };
+    inherit (toolchain) pkg-config pkgconf gnumake;
+    binutils = toolchain.binutils-unwrapped;
     gcc-unwrapped = gcc;
     busybox = simple "busybox" { };
     patchelf = simple "patchelf" { };
-    zlib = simple "zlib" { };
+    # Libraries with nixpkgs' `out`/`dev` split (headers, .pc files in `dev`).
+    zlib = simple "zlib" { env.outputs = [ "out" "dev" ]; };
     openssl = simple "openssl" { };
-    libffi = simple "libffi" { };
+    libffi = simple "libffi" { env.outputs = [ "out" "dev" ]; };
     # nixpkgs deprecated the xorg set in 2026-01 (NixOS/nixpkgs#479724): the libraries are
     # top-level (libx11), and every use of an xorg.* name warns with this text.
     libx11 = simple "libx11" { };
@@ -279,9 +302,13 @@ let
         direnv git zsh fish tmux uv;
       "stdenv.cc.cc" = gcc;
       "stdenv.cc.cc.lib" = gcc.lib;
+      "stdenv.cc" = stdenv.cc;
+      "zlib.dev" = zlib.dev;
+      "libffi.dev" = libffi.dev;
+      inherit pkg-config gnumake;
     } // pythonInterpreters);
     allPaths = [ simSystem glibc gcc gcc.lib busybox patchelf zlib openssl libffi libx11 bash coreutils
-      nix direnv git zsh fish tmux uv ]
+      nix direnv git zsh fish tmux uv stdenv.cc zlib.dev libffi.dev pkg-config gnumake ]
       ++ builtins.attrValues pythonInterpreters
       ++ map source (builtins.attrNames data.sources);
   } // pythonInterpreters // freeThreading;
