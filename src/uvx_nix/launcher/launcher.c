@@ -831,9 +831,9 @@ static int synced(const words_t *s) {
 }
 
 /* 1 when Python would exec at once: a project run without --with* in a venv on the locked
- * interpreter and synced from the files last seen, or the memo of this command line
- * (a .env file in <cache>/hot: the libraries, then path and signature pairs) still true.  0: Python
- * prepares first (or a byte it reads as text that is not plain ASCII): hand over. */
+ * interpreter and synced from the files last seen, or the memo of this command line (a .env
+ * file in <cache>/hot: the libraries, then path and signature pairs) still true.  0: Python
+ * prepares first (or the memo has a byte Python would decode differently): hand over. */
 static int prepared(const inv_t *v, const words_t *s, const char *cwd, const char *cache) {
     const char *site = field(s, "site");
     int with = 0;
@@ -978,7 +978,7 @@ int main(int argc, char **argv) {
     words_t state;
     if (!load_state(state_path, key.p, key.len, &state)) hand_over();
     const char *site = field(&state, "site");
-    if (site && *site) { /* the venv changed: Python looks at it */
+    if (site && *site) { /* the venv changed or lacks the libraries: Python looks at it */
         const char *site_sig = field(&state, "site_sig");
         signature(site, sig, sizeof sig);
         if (!site_sig || strcmp(sig, site_sig) ||
