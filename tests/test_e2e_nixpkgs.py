@@ -314,15 +314,17 @@ def test_a_teammate_without_the_source_gets_one_line_not_another_nixpkgs(
     assert lock.read_text() == committed  # never re-resolved against another nixpkgs
 
 
-LOOK_ALIKE = ("default.nix", "lib.nix", "impure-overlays.nix", "sim-sources.json",
-              "build-glibc.sh", "build-gcc-lib.sh", "build-package.sh")
+def _look_alike_files(sim: Sim) -> list[str]:
+    """The look-alike's tree as a plain (non-flake) nixpkgs: every file but the flake's."""
+    return sorted(p.name for p in sim.nixpkgs_dir.iterdir()
+                  if p.is_file() and p.name not in ("flake.nix", "flake.lock"))
 
 
 def _copy_look_alike(sim: Sim, where: Path) -> Path:
     """A copy of the look-alike's files (its derivations, and so its store paths, are the
     same), with a token of its own so its store copy is this test's alone."""
     where.mkdir(parents=True)
-    for name in LOOK_ALIKE:
+    for name in _look_alike_files(sim):
         (where / name).write_bytes((sim.nixpkgs_dir / name).read_bytes())
     (where / ".test-token").write_text(f"{where}\n")
     return where
@@ -411,7 +413,8 @@ def test_a_directory_source_is_locked_by_its_nar_hash(sim: Sim, project_dir: Pat
     nar = str(doc["nixpkgs"]["nar-hash"])
     assert (doc["nixpkgs"]["kind"], doc["nixpkgs"]["url"]) == ("path", str(mine))
     copy = Path(nix.source_store_path(nar))
-    assert sorted(p.name for p in copy.iterdir()) == sorted([*LOOK_ALIKE, ".test-token"])
+    assert sorted(p.name for p in copy.iterdir()) == sorted(
+        [*_look_alike_files(sim), ".test-token"])
     status = uvx(sim, ["nix", "status"], cwd=project_dir, env=env, check=True)
     assert f"(a directory, locked by its narHash {nar}: other machines need" in status.stdout
     committed = (project_dir / "uvx-nix.lock").read_text()
@@ -483,14 +486,14 @@ def _project_needing(project: Path, tmp: Path, soname: str) -> Path:
 
 def _synced_and_loaded(sim: Sim, project: Path, env: dict[str, str], attribute: str) -> None:
     """``uv sync``, then a run that loads the wheel's extension: automatic mode has added
-    ``attribute`` (and only it) for the library it needs."""
-    uvx(sim, ["sync"], cwd=project, env=env, check=True)
+    ``attribute`` (and only it) for the library it needs, in the sync that installed it."""
+    synced = uvx(sim, ["sync"], cwd=project, env=env, check=True)
+    assert f"added {attribute} to [tool.uvx-nix] libraries" in synced.stderr, synced.stderr
     res = uvx(sim, ["run", "python", "-c", "import uvxnix_needs; print('loaded')"],
               cwd=project, env=env)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "loaded"
-    assert f"added {attribute} to [tool.uvx-nix] libraries" in res.stderr, res.stderr
-    assert "deprecated" not in res.stderr
+    assert "deprecated" not in synced.stderr + res.stderr
     assert f'libraries = ["{attribute}"]' in (project / "pyproject.toml").read_text()
 
 

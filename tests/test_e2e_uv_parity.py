@@ -526,3 +526,25 @@ def test_installed_shims_catch_a_uv_shebang(sim: Sim, project_dir: Path) -> None
     clash = uvx(sim, ["nix", "install-shims", "--dir", uv_bin(sim)], cwd=project_dir)
     assert clash.returncode == 70
     assert "is not uvx-nix" in clash.stderr
+
+
+def _timeless(stderr: str) -> list[str]:
+    return [re.sub(r" in [0-9.]+m?s\b", " in T", line) for line in stderr.splitlines()]
+
+
+def test_the_first_run_says_what_plain_uv_says(sim: Sim, project_dir: Path) -> None:
+    """On a project's first `uv run`, uvx-nix has uv make the venv first (to record the
+    libraries in it before the program starts); what uv says while doing so still reaches
+    you once, as plain uv says it."""
+    write_project(project_dir)
+    (project_dir / ".python-version").write_text("3.12\n")
+    res = uvx(sim, RUN, cwd=project_dir)
+    assert res.returncode == 0, res.stderr
+    ours = _timeless(_uv_says(res.stderr))
+    for name in ("uv.lock", ".venv"):
+        subprocess.run(["rm", "-rf", str(project_dir / name)], check=True)
+    plain = _plain_uv(sim, RUN, project_dir)
+    assert plain.returncode == 0, plain.stderr
+    assert "Creating virtual environment at: .venv" in plain.stderr
+    assert ours == _timeless(plain.stderr)
+    assert res.stdout == plain.stdout

@@ -140,6 +140,8 @@ def test_the_hook_functions_in_process(tmp_path: Path, monkeypatch: pytest.Monke
     lib.mkdir()
     (lib / "libdemo.so.2").write_bytes(b"")
     (lib / "libdemo.so").write_bytes(b"")
+    (lib / "libdemo.so.2.4.1").write_bytes(b"")
+    (lib / "libonlydev.so").write_bytes(b"")
     monkeypatch.setattr(scope, "_DIRS", [str(lib)])
     monkeypatch.setattr(scope, "_HERE", str(tmp_path))
     assert scope.missing_soname("libz.so.1: cannot open shared object file: No such file") \
@@ -188,7 +190,9 @@ def test_the_hook_functions_in_process(tmp_path: Path, monkeypatch: pytest.Monke
 
     util = types.SimpleNamespace(find_library=lambda name: None)
     scope._patch_util(util)
-    assert util.find_library("demo") == f"{lib}/libdemo.so"
+    # The soname's file, as find_library names it elsewhere; the bare link when that is all.
+    assert util.find_library("demo") == f"{lib}/libdemo.so.2"
+    assert util.find_library("onlydev") == f"{lib}/libonlydev.so"
     assert util.find_library("none") is None
     assert util.find_library("/abs/libdemo") is None
 

@@ -169,8 +169,13 @@ def _patch_util(module: "Any") -> None:
                                if n == prefix or n.startswith(prefix + "."))
             except OSError:
                 continue
+            # The soname's file (libz.so.1), as find_library names it on other systems; the
+            # development link (libz.so) only where nothing else is there.
+            versioned = [n for n in names if n != prefix]
+            if versioned:
+                return directory + "/" + min(versioned, key=lambda n: (n.count("."), len(n)))
             if names:
-                return directory + "/" + min(names, key=len)
+                return directory + "/" + names[0]
         return None
 
     module.find_library = find_library

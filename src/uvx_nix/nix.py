@@ -460,7 +460,3 @@ def flake_lock_nixpkgs(flake_lock: Path) -> str | None:
     if kind == "tarball" and "url" in locked:
         return f"tarball+{locked['url']}{query}"
     return None
-
-
-def store_dir() -> str:
-    return os.environ.get("NIX_STORE_DIR", "/nix/store")

@@ -487,13 +487,20 @@ def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str
     import subprocess
 
     def ask(args: list[str]) -> list[str] | None:
-        """uv's stdout lines, or None when it fails (it speaks for itself later)."""
+        """uv's stdout lines, or None when it fails (it speaks for itself later).  What uv
+        said while making the environment ("Installed 3 packages") is passed on: the real
+        command finds it made and says nothing, so you read it once, as from plain uv."""
         try:
             res = subprocess.run([uv, *args], env=dict(env), capture_output=True, text=True,
                                  stdin=subprocess.DEVNULL, check=False)
         except OSError:
             return None
-        return res.stdout.strip().splitlines() if res.returncode == 0 else None
+        if res.returncode != 0:
+            return None
+        if res.stderr:
+            sys.stderr.write(res.stderr)
+            sys.stderr.flush()
+        return res.stdout.strip().splitlines()
 
     lines: list[str] | None = None
     if inv.script == "-":
