@@ -280,8 +280,10 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one linea
     cache_dir = Path(base["XDG_CACHE_HOME"]) / "uvx-nix"
     true = shutil.which("true", path=base["PATH"])
     assert true
-    wrapper = shutil.which("uvx-nix", path=base["PATH"])
-    assert wrapper
+    # The Python implementation alone, and the compiled launcher in front of it (both built by
+    # scripts/setup-sim, whichever of them `uvx-nix` on PATH is: UVX_NIX_TEST_LAUNCHER).
+    wrapper = str(repo / "tests/sim/.build/python-bin/uvx-nix")
+    launcher = str(repo / "tests/sim/.build/launcher-bin/uvx-nix")
     with open(wrapper) as f:
         venv_python = f.readline()[2:].strip()
     result: dict[str, Any] = {"repeat": n, "quick": args.quick, "groups": {}, "info": {}}
@@ -303,18 +305,26 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one linea
     out(["uvx-nix", "run", "python", "-c", "pass"], dict(base, PATH=f"{rec}:{base['PATH']}"), p1)
     info["hot_nix_processes"] = len(nix_calls(log))
     run = ["run", "python", "-c", "pass"]
+    # A hit stopped at exec (UVX_NIX_UV=true): `uv lock`, since `uv run` with `true` for uv
+    # would never be a hit (uvx-nix asks uv whether its environment is prepared first, and
+    # `true` answers nothing). The same path up to exec, without run's venv check (a read of
+    # pyvenv.cfg and two stats).
+    hit = ["lock"]
     entries = entry_scripts(work, repo, venv_python, repo / "tests/sim/.build/pydeps")
     hot = [
-        Case("uvx_run", ["uvx-nix", *run], base, p1),
+        Case("uvx_run", [wrapper, *run], base, p1),
+        Case("launcher_run", [launcher, *run], base, p1),
         Case("uv_run_exported", ["uv", *run], env1, p1),
-        Case("uvx_version", ["uvx-nix", "--version"], base, p1),
+        Case("uvx_version", [wrapper, "--version"], base, p1),
+        Case("launcher_version", [launcher, "--version"], base, p1),
         Case("uv_version", ["uv", "--version"], base, p1),
         Case("python_floor", [venv_python, "-I", "-S", "-c", "pass"], base, p1),
         Case("python_site", [venv_python, "-c", "pass"], base, p1),
         Case("true_floor", [true], base, p1),
-        Case("uvx_hit_only", ["uvx-nix", *run], hit_only, p1),
-        Case("pip_entry_hit_only", [str(entries["pip"]), *run], hit_only, p1),
-        Case("lean_entry_hit_only", [str(entries["lean"]), *run], hit_only, p1),
+        Case("uvx_hit_only", [wrapper, *hit], hit_only, p1),
+        Case("launcher_hit_only", [launcher, *hit], hit_only, p1),
+        Case("pip_entry_hit_only", [str(entries["pip"]), *hit], hit_only, p1),
+        Case("lean_entry_hit_only", [str(entries["lean"]), *hit], hit_only, p1),
         Case("lean_entry_run", [str(entries["lean"]), *run], base, p1),
         Case("lean_entry_version", [str(entries["lean"]), "--version"], base, p1),
     ]
@@ -329,10 +339,10 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one linea
                         dict(shim_env, UVX_NIX_REAL_UV=true), p1))
     measure(hot, n)
     result["groups"]["hot"] = dump(hot)
-    result["importtime"] = importtime(hit_only, [venv_python, "-X", "importtime", wrapper, *run],
+    result["importtime"] = importtime(hit_only, [venv_python, "-X", "importtime", wrapper, *hit],
                                       p1)
     result["importtime_lean"] = importtime(
-        hit_only, [venv_python, "-IS", "-X", "importtime", str(entries["lean"]), *run], p1)
+        hit_only, [venv_python, "-IS", "-X", "importtime", str(entries["lean"]), *hit], p1)
     result["memory_extra"] = {}
 
     # 6. start-up of the venv's own Python (issue: the environment works however Python is
@@ -375,7 +385,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one linea
     mem = [
         Case("uvx_run_true", ["uvx-nix", "run", "true"], base, p1),
         Case("uv_run_true_exported", ["uv", "run", "true"], env1, p1),
-        Case("uvx_hit_only", ["uvx-nix", "run", "true"], hit_only, p1),
+        Case("uvx_hit_only", [wrapper, *hit], hit_only, p1),
+        Case("launcher_hit_only", [launcher, *hit], hit_only, p1),
         Case("python_floor", [venv_python, "-I", "-S", "-c", "pass"], base, p1),
     ]
     measure(mem, max(5, n // 2))
@@ -383,7 +394,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one linea
 
     # 4. alternatives ---------------------------------------------------------------------
     alt = [Case("exported_env", ["uv", *run], env1, p1),
-           Case("uvx_nix", ["uvx-nix", *run], base, p1)]
+           Case("uvx_nix", [wrapper, *run], base, p1),
+           Case("uvx_nix_launcher", [launcher, *run], base, p1)]
     direnv_lib = repo / "shell-integration/direnv/uvnix.sh"
     info["direnv"] = "pending"
     if direnv_lib.is_file() and "use_uvnix" in direnv_lib.read_text():
@@ -412,7 +424,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one linea
         lock_project(env, proj)
         scaling += [Case(f"libs{count}_uvx", ["uvx-nix", *run], env, proj),
                     Case(f"libs{count}_exported", ["uv", *run], exported(env, proj), proj),
-                    Case(f"libs{count}_hit_only", ["uvx-nix", *run],
+                    Case(f"libs{count}_hit_only", ["uvx-nix", *hit],
                          dict(env, UVX_NIX_UV=true), proj)]
     for count in (1, members):
         root = work / f"ws{count}"
@@ -423,7 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one linea
         lock_project(base, root)
         scaling += [Case(f"ws{count}_uvx", ["uvx-nix", *run], base, root),
                     Case(f"ws{count}_exported", ["uv", *run], exported(base, root), root),
-                    Case(f"ws{count}_hit_only", ["uvx-nix", *run], hit_only, root)]
+                    Case(f"ws{count}_hit_only", ["uvx-nix", *hit], hit_only, root)]
     measure(scaling, n)
     result["groups"]["scaling"] = dump(scaling)
 

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ RESULTS = HERE / "results"
 PLOT = HERE / "hot-miss.png"
 GOALS = {
     "hot.ratio": 1.10,
+    "hot.python_ratio": 1.10,
     "hot.wrapper_overhead_vs_floor": 1.5,
     "miss.registry.ratio": 1.15,
     "miss.path.ratio": 1.15,
@@ -109,6 +110,30 @@ def rss(group: dict[str, Any], case: str) -> float:
     return float(statistics.median(group[case]["rss_kb"])) / 1024
 
 
+def _launcher_figures(hot: dict[str, Any], put: Callable[..., None]) -> None:
+    """The compiled launcher's own cost (its hit, its --version)."""
+    put("hot.launcher_version_ratio", ms(hot, "launcher_version") / ms(hot, "uv_version"), "x",
+        "uvx-nix --version with the launcher / uv --version",
+        overhead_ms=ms(hot, "launcher_version") - ms(hot, "uv_version"))
+    put("hot.launcher_hit_only_ms", ms(hot, "launcher_hit_only") - ms(hot, "true_floor"), "ms",
+        "the launcher's whole hit (UVX_NIX_UV=true, minus running true)")
+
+
+def _startup_figures(st: dict[str, Any], put: Callable[..., None]) -> None:
+    """A venv's start-up with and without uvx-nix's record of its libraries."""
+    put("startup.ratio", ms(st, "venv_python_with_record") / ms(st, "venv_python_without"), "x",
+        "a venv's python -c pass started with an empty environment, with uvx-nix's "
+        "_uvx_nix_scope.pth / the same venv without it",
+        subject_ms=ms(st, "venv_python_with_record"),
+        baseline_ms=ms(st, "venv_python_without"))
+    put("startup.probe_import_ratio",
+        ms(st, "probe_import_with_record") / ms(st, "probe_import_ld_library_path"), "x",
+        "python -c 'import <C++ probe>' through the venv's record (a failed load, then the "
+        "soname preloaded by path) / the same with LD_LIBRARY_PATH set by hand",
+        subject_ms=ms(st, "probe_import_with_record"),
+        baseline_ms=ms(st, "probe_import_ld_library_path"))
+
+
 def figures(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
     g = raw["groups"]
     hot, miss, sc, alt, mem = g["hot"], g["miss"], g["scaling"], g["alternatives"], g["memory"]
@@ -124,9 +149,16 @@ def figures(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
     floor = ms(hot, "python_floor")
     uv_run = ms(hot, "uv_run_exported")
-    put("hot.ratio", ms(hot, "uvx_run") / uv_run, "x",
-        "uvx-nix run python -c pass / uv run python -c pass with the exported environment",
+    put("hot.ratio", ms(hot, "launcher_run") / uv_run, "x",
+        "uvx-nix run python -c pass (compiled launcher in front) / uv run python -c pass with "
+        "the exported environment", subject_ms=ms(hot, "launcher_run"), baseline_ms=uv_run)
+    put("hot.python_ratio", ms(hot, "uvx_run") / uv_run, "x",
+        "the same without the launcher (the Python implementation alone, as pip installs it)",
         subject_ms=ms(hot, "uvx_run"), baseline_ms=uv_run)
+    _launcher_figures(hot, put)
+    put("hot.python_version_ratio", ms(hot, "uvx_version") / ms(hot, "uv_version"), "x",
+        "uvx-nix --version without the launcher / uv --version",
+        overhead_ms=ms(hot, "uvx_version") - ms(hot, "uv_version"))
     overhead = ms(hot, "uvx_version") - ms(hot, "uv_version")
     put("hot.wrapper_overhead_vs_floor", overhead / floor, "x",
         "(uvx-nix --version - uv --version) / python -I -S -c pass of the wrapper's interpreter",
@@ -167,18 +199,7 @@ def figures(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "Nix processes started per miss (recording nix)", per_run=counts,
             calls=raw["info"]["miss"][label]["calls"])
 
-    st = g["startup"]
-    put("startup.ratio", ms(st, "venv_python_with_record") / ms(st, "venv_python_without"), "x",
-        "a venv's python -c pass started with an empty environment, with uvx-nix's "
-        "_uvx_nix_scope.pth / the same venv without it",
-        subject_ms=ms(st, "venv_python_with_record"),
-        baseline_ms=ms(st, "venv_python_without"))
-    put("startup.probe_import_ratio",
-        ms(st, "probe_import_with_record") / ms(st, "probe_import_ld_library_path"), "x",
-        "python -c 'import <C++ probe>' through the venv's record (a failed load, then the "
-        "soname preloaded by path) / the same with LD_LIBRARY_PATH set by hand",
-        subject_ms=ms(st, "probe_import_with_record"),
-        baseline_ms=ms(st, "probe_import_ld_library_path"))
+    _startup_figures(g["startup"], put)
     put("hot.nix_processes", raw["info"]["hot_nix_processes"], "processes",
         "Nix processes started by a hit (recording nix; must be 0)")
     n, m = raw["info"]["libraries"], raw["info"]["members"]
@@ -196,7 +217,10 @@ def figures(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
     base_alt = ms(alt, "exported_env")
     put("alternatives.exported_env", 1.0, "x", "uv run with the environment exported by hand "
         "(a flake dev shell)", ms=base_alt)
-    put("alternatives.uvx_nix", ms(alt, "uvx_nix") / base_alt, "x", "uvx-nix run")
+    put("alternatives.uvx_nix", ms(alt, "uvx_nix_launcher") / base_alt, "x",
+        "uvx-nix run (launcher in front)")
+    put("alternatives.uvx_nix_python", ms(alt, "uvx_nix") / base_alt, "x",
+        "uvx-nix run (Python implementation alone)")
     if "direnv_exec" in alt:
         put("alternatives.direnv_exec", ms(alt, "direnv_exec") / base_alt, "x",
             "direnv exec . uv run with `use uvnix`")
@@ -206,6 +230,8 @@ def figures(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
     put("memory.wrapper_only_mib", rss(mem, "uvx_hit_only"), "MiB",
         "peak RSS of the wrapper on a hit (UVX_NIX_UV=true)")
+    put("memory.launcher_only_mib", rss(mem, "launcher_hit_only"), "MiB",
+        "peak RSS of the compiled launcher on a hit (UVX_NIX_UV=true)")
     put("memory.total_mib", rss(mem, "uvx_run_true"), "MiB",
         "peak RSS of the tree of uvx-nix run true (wrapper, uv, true)")
     put("memory.uv_only_mib", rss(mem, "uv_run_true_exported"), "MiB",
@@ -239,7 +265,8 @@ def plot(f: dict[str, dict[str, Any]], path: Path, repeat: int) -> None:
 
     panels = [
         ("Hot path (cache hit), ratio to the same uv call\nwith the environment exported by hand",
-         [("uvx-nix\n(sim entry)", "hot.ratio"), ("lean entry\n(python -I -S)",
+         [("uvx-nix\n(launcher)", "hot.ratio"), ("uvx-nix\n(Python alone)", "hot.python_ratio"),
+          ("lean entry\n(python -I -S)",
                                                   "hot.lean_entry_ratio"),
           ("bash reader\n(prototype)", "hot.bash_shim_ratio"),
           ("50 vs 1\nlibraries", "scaling.libraries.ratio"),

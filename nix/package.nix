@@ -62,20 +62,36 @@ python3Packages.buildPythonApplication {
     tomlkit
   ];
 
-  # The real uv, whatever PATH holds: uvx-nix reads UVX_NIX_UV before it searches PATH, so
-  # `nix run` works with nothing else installed, and a `uv` alias earlier on PATH (the
-  # shims) cannot make it call itself. --set-default: a user's own UVX_NIX_UV still wins.
-  makeWrapperArgs = [
-    "--set-default"
-    "UVX_NIX_UV"
-    (lib.getExe uv)
-  ];
-
   # The shell integration (direnv library, shell hooks) ships with the package so the
   # NixOS and home-manager modules can link it from the same version.
   postInstall = ''
     mkdir -p $out/share/uvx-nix
     cp -r shell-integration $out/share/uvx-nix/
+  '';
+
+  # bin/uvx-nix is the compiled launcher (src/uvx_nix/launcher/launcher.c, built with
+  # stdenv's C compiler): a cache hit reads the hot state and execs uv without starting
+  # Python; everything else it hands to the Python implementation in libexec/, arguments
+  # untouched. No shell wrapper around the Python implementation: it finds its dependencies
+  # by itself (patchPythonScript), so the environment uv gets is the same whichever of the
+  # two execs it (a wrapper would put Python's bin/ on uv's PATH).
+  #
+  # The real uv, whatever PATH holds: the launcher sets UVX_NIX_UV when it is unset, before
+  # anything else, so `nix run` works with nothing else installed, and a `uv` alias earlier
+  # on PATH (the shims) cannot make it call itself; a user's own UVX_NIX_UV still wins.
+  dontWrapPythonPrograms = true;
+  postFixup = ''
+    mkdir -p $out/libexec/uvx-nix
+    mv $out/bin/uvx-nix $out/libexec/uvx-nix/uvx-nix
+    # -s: no user site-packages (what the wrapper's PYTHONNOUSERSITE did, without leaking
+    # the variable into uv's environment)
+    sed -i '1 s|^\(#!.*python[^ ]*\)$|\1 -s|' $out/libexec/uvx-nix/uvx-nix
+    buildPythonPath "$out $pythonPath"
+    patchPythonScript $out/libexec/uvx-nix/uvx-nix
+    $CC -std=c99 -O2 -Wall -Wextra -o $out/bin/uvx-nix src/uvx_nix/launcher/launcher.c \
+      -DUVX_NIX_ENTRY="\"$out/libexec/uvx-nix/uvx-nix\"" \
+      -DUVX_NIX_VERSION="\"${version}\"" \
+      -DUVX_NIX_DEFAULT_UV="\"${lib.getExe uv}\""
   '';
 
   # The unit tests run as a separate flake check (checks.<system>.tests); the package
@@ -85,6 +101,8 @@ python3Packages.buildPythonApplication {
 
   passthru = {
     inherit uv;
+    # bin/uvx-nix is the compiled launcher: it reads the name it is called by (uvx).
+    launcher = true;
   };
 
   meta = {

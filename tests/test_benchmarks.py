@@ -20,7 +20,8 @@ FIGURES = [
     "miss.registry.ratio", "miss.registry.nix_processes", "miss.path.ratio",
     "miss.path.nix_processes", "scaling.libraries.ratio", "scaling.workspace.ratio",
     "alternatives.exported_env", "alternatives.uvx_nix", "alternatives.direnv_exec",
-    "memory.wrapper_only_mib", "memory.total_mib", "startup.ratio",
+    "memory.wrapper_only_mib", "memory.total_mib", "hot.python_ratio",
+    "hot.launcher_version_ratio", "memory.launcher_only_mib", "startup.ratio",
     "startup.probe_import_ratio",
 ]
 

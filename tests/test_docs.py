@@ -16,7 +16,8 @@ def _code_variables() -> set[str]:
     for path in (ROOT / "src" / "uvx_nix").rglob("*.py"):
         found |= set(re.findall(r"\bUVX_NIX(?:_[A-Z]+)*\b", path.read_text()))
     # Private markers uvx-nix sets for its own hook, not knobs for users.
-    return found - {"UVX_NIX_DEPTH", "UVX_NIX_REAL_HOME", "UVX_NIX_PYTHON_PREFERENCE"}
+    return found - {"UVX_NIX_DEPTH", "UVX_NIX_REAL_HOME", "UVX_NIX_PYTHON_PREFERENCE",
+                    "UVX_NIX_LAUNCHER", "UVX_NIX_LAUNCHER_NAME"}
 
 
 def test_every_variable_is_in_the_reference_and_the_readme() -> None:

@@ -189,7 +189,8 @@ PACKAGE_SUMMARY = """p: {
   out = p.outPath;
   mainProgram = p.meta.mainProgram;
   uv = p.uv.outPath;
-  inherit (p.stubArgs) pname pyproject makeWrapperArgs postInstall;
+  inherit (p.stubArgs) pname pyproject postInstall postFixup dontWrapPythonPrograms;
+  launcher = p.launcher;
   dependencies = map (d: d.pname) p.stubArgs.dependencies;
   buildSystem = map (d: d.pname) p.stubArgs.build-system;
   doCheck = p.stubArgs.doCheck;
@@ -205,8 +206,18 @@ def test_package_is_a_python_application_with_uv(flake: Flake, system: str) -> N
     assert p["buildSystem"] == ["hatchling"]
     assert sorted(p["dependencies"]) == ["filelock", "psutil", "tomlkit"]
     assert p["mainProgram"] == "uvx-nix"
-    # The wrapper finds nixpkgs' uv whatever PATH holds, and a user's UVX_NIX_UV still wins.
-    assert p["makeWrapperArgs"] == ["--set-default", "UVX_NIX_UV", f"{p['uv']}/bin/uv"]
+    # bin/uvx-nix is the compiled launcher, built with stdenv's compiler; it finds nixpkgs' uv
+    # whatever PATH holds (a user's UVX_NIX_UV still wins) and hands everything else to the
+    # Python implementation in libexec/, which has no shell wrapper changing uv's environment.
+    assert p["launcher"] is True
+    assert p["dontWrapPythonPrograms"] is True
+    fixup = p["postFixup"]
+    assert "$CC -std=c99 -O2 -Wall -Wextra -o $out/bin/uvx-nix src/uvx_nix/launcher/launcher.c" \
+        in fixup
+    assert f'-DUVX_NIX_DEFAULT_UV="\\"{p["uv"]}/bin/uv\\""' in fixup
+    assert '-DUVX_NIX_ENTRY="\\"$out/libexec/uvx-nix/uvx-nix\\""' in fixup
+    assert f'-DUVX_NIX_VERSION="\\"{version()}\\""' in fixup
+    assert "patchPythonScript $out/libexec/uvx-nix/uvx-nix" in fixup
     assert "shell-integration" in p["postInstall"]
     assert p["drvPath"].endswith(f"-uvx-nix-{version()}.drv")
 
@@ -237,10 +248,9 @@ def test_shims_provide_uv_and_uvx(flake: Flake, system: str) -> None:
                        "priority = p.meta.priority; main = p.meta.mainProgram; }")
     exe = flake.eval(f"packages.{system}.default.outPath") + "/bin/uvx-nix"
     lines = shims["cmd"].splitlines()
-    # uv: uvx-nix under another name is the alias.
+    # uv: uvx-nix under another name is the alias; uvx too (the launcher reads its name).
     assert f"ln -s {exe} $out/bin/uv" in lines
-    # uvx: a wrapper, since nixpkgs' Python wrapper hides the name it was called by.
-    assert f'makeWrapper {exe} $out/bin/uvx --add-flags "tool run"' in lines
+    assert f"ln -s {exe} $out/bin/uvx" in lines
     assert shims["priority"] < 5  # beats nixpkgs' uv in a profile instead of colliding
     assert shims["main"] == "uv"
 

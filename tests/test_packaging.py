@@ -101,7 +101,7 @@ def test_build_makes_sdist_and_wheel_with_the_version(dist: Dist) -> None:
     # Files the program reads at run time besides its modules.
     for name in ("resolve.nix", "versions.nix", "py.typed", "_scope.py", "sonames.py",
                  "shell-integration/direnv/uvnix.sh",
-                 "shell-integration/uvx-nix.bash"):
+                 "shell-integration/uvx-nix.bash", "launcher/launcher.c"):
         assert f"uvx_nix/{name}" in names, name
     with tarfile.open(dist.sdist) as sdist:
         members = sdist.getnames()
@@ -140,6 +140,13 @@ def test_wheel_installs_into_a_fresh_venv(dist: Dist, tmp_path: Path) -> None:
     init = run([venv / "bin" / "uvx-nix", "nix", "shell-init", "bash"],
                env=clean_env(UVX_NIX_UV="/bin/false")).stdout
     assert "uv()" in init
+    # The one command that adds the compiled launcher to a pip installation (cc off NixOS).
+    if shutil.which("cc"):
+        shims = tmp_path / "shims"
+        run([venv / "bin" / "uvx-nix", "nix", "install-launcher", "--dir", shims],
+            env=clean_env(UVX_NIX="0"))
+        assert (shims / "uvx-nix").read_bytes().startswith(b"\x7fELF")
+        assert_version_runs(shims / "uvx-nix")
 
 
 def test_uv_tool_install(tmp_path: Path) -> None:

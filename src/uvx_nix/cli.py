@@ -19,6 +19,10 @@ if TYPE_CHECKING:  # not imported at run time: this is the hot path
     from collections.abc import Mapping, Sequence
     from typing import NoReturn
 
+# Set by the compiled launcher when it hands a call over: its own path and the name it was
+# called by (`uvx` means `uv tool run`).
+LAUNCHER = "UVX_NIX_LAUNCHER"
+LAUNCHER_NAME = "UVX_NIX_LAUNCHER_NAME"
 # uv commands that write into the interpreter they target (with --system: the store's).
 SYSTEM_WRITES = frozenset({("pip", "install"), ("pip", "sync"), ("pip", "uninstall")})
 # uv commands that may (re)install files into the project's venv.
@@ -246,6 +250,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run as ``uvx-nix ARGS`` (or ``uv``/``uvx`` via a link); returns the exit code on error."""
     args = list(sys.argv[1:] if argv is None else argv)
     prog = os.path.basename(sys.argv[0]) if argv is None else "uvx-nix"
+    if argv is None:
+        # Handed over by the compiled launcher (uvx_nix/launcher/): it is this program, under
+        # the name it was called by. Both variables go, so uv sees what it would without it.
+        launcher = os.environ.pop(LAUNCHER, None)
+        name = os.environ.pop(LAUNCHER_NAME, None)
+        if launcher:
+            sys.argv[0] = launcher
+            prog = name or prog
     uvx_args = None
     if prog == "uvx":
         uvx_args, args = args, ["tool", "run", *args]

@@ -45,6 +45,8 @@ DELEGATED = {
               "about, or the SOURCE given (like `direnv allow`)."),
     "deny": ("uvx_nix.trust", "Take back every permission of this project given with "
              "`uvx-nix nix allow`."),
+    "install-launcher": ("uvx_nix.launcher", "Compile the launcher (a cache hit without "
+                         "starting Python) for this installation, beside the shims."),
 }
 
 

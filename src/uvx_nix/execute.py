@@ -29,16 +29,23 @@ def is_wrapper(path: str, own: str) -> bool:
     return not head.startswith(b"\x7fELF") and any(m in head for m in _MARKERS)
 
 
+def _loop(uv: str) -> str:
+    return (f"uv and uvx-nix call each other in a loop ({uv} leads back to uvx-nix); "
+            "set UVX_NIX_UV to the real uv binary")
+
+
 def find_uv(environ: Mapping[str, str], own: str | None = None) -> str:
     """``UVX_NIX_UV``, else the first ``uv`` on PATH that is not this wrapper."""
     explicit = environ.get("UVX_NIX_UV")
+    own = own or os.path.realpath(sys.argv[0])
     if explicit:
         if os.path.isfile(explicit) and os.access(explicit, os.X_OK):
+            if os.path.realpath(explicit) == own:  # this program: a compiled one execs itself
+                raise UserError(_loop(explicit), EXIT_UV_MISSING)
             return explicit
         raise UserError(
             f"UVX_NIX_UV points at {explicit!r}, which is not an executable file; "
             "fix or unset it", EXIT_UV_MISSING)
-    own = own or os.path.realpath(sys.argv[0])
     for directory in environ.get("PATH", "").split(os.pathsep):
         candidate = os.path.join(directory or ".", "uv")
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK) \
@@ -101,9 +108,7 @@ def exec_uv(uv: str, args: Sequence[str], env: Mapping[str, str]) -> NoReturn:
     else:
         # A script called uv may lead back here (an alias loop); count the hops.
         if depth >= MAX_DEPTH:
-            raise UserError(
-                f"uv and uvx-nix call each other in a loop ({uv} leads back to uvx-nix); "
-                "set UVX_NIX_UV to the real uv binary", EXIT_UV_MISSING)
+            raise UserError(_loop(uv), EXIT_UV_MISSING)
         env[DEPTH] = str(depth + 1)
     sys.stdout.flush()
     sys.stderr.flush()
