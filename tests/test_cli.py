@@ -271,3 +271,14 @@ def test_unprepared_run_environments(tmp_path: Path, monkeypatch: pytest.MonkeyP
     tool = argv.parse(["tool", "run", "ruff", "--version"])
     tool_memo = cli._unprepared(tool, fields, environ)
     assert tool_memo not in (None, memo)
+
+
+@pytest.mark.parametrize(("token", "asks"), [
+    ("--with", True), ("--with=x", True), ("--with-editable", True), ("-w", True),
+    ("-qw", True), ("-wx", True), ("-pw", False), ("-q", False), ("--python", False),
+    ("-", False), ("x", False),
+])
+def test_a_with_option_is_seen_in_any_spelling(token: str, asks: bool) -> None:
+    """`uv run -w pkg` asks for a `--with` environment as `--with pkg` does, so it is
+    prepared before the program starts (`-pw` is `--python w`)."""
+    assert cli._asks_with(token) is asks

@@ -161,7 +161,8 @@ OPTIONS = [
     ["--no-managed-python"], ["--python-preference", "only-system"], ["--frozen"],
     ["--no-sync"], ["--isolated"], ["--system"], ["--target", "t"], ["--prefix=p"],
     ["--config-file", "c.toml"], ["--script"], ["-s"], ["--help"], ["-h"], ["--"],
-    ["--generate-shell-completion"], ["--with", "x"], ["-w", "x"], ["--color", "never"],
+    ["--generate-shell-completion"], ["--with", "x"], ["-w", "x"], ["-qw", "x"], ["-wx"],
+    ["-pw"], ["--color", "never"],
     ["-v"], ["--no-progress"], ["--bump"], ["--python"], ["-p"], ["--script", "y.py"],
 ]
 FREE = st.text(alphabet="-=./apqsVhxy3é\udcff ", max_size=6)

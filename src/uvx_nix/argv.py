@@ -166,7 +166,7 @@ class Invocation:
         return self.command[0] not in GROUPS or len(self.command) > 1
 
 
-def _short_cluster(token: str) -> tuple[list[str], str | None]:
+def short_cluster(token: str) -> tuple[list[str], str | None]:
     """Split ``-qqp3.12`` into flags and an attached value for the last option."""
     flags: list[str] = []
     body = token[1:]
@@ -229,7 +229,7 @@ def parse(args: Sequence[str]) -> Invocation:  # noqa: PLR0915 - one flat scan o
                 fields["version"] = True
             continue
         if token.startswith("-") and len(token) > 1:
-            flags, short_value = _short_cluster(token)
+            flags, short_value = short_cluster(token)
             quiet += flags.count("q")
             if "h" in flags:
                 fields["help"] = True

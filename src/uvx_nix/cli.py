@@ -183,6 +183,15 @@ def _with_build_hook(env: dict[str, str], hook: str | None) -> dict[str, str]:
     return {**env, "PYTHONPATH": f"{hook}:{old}" if old else hook}
 
 
+def _asks_with(token: str) -> bool:
+    """``--with*``, or ``-w`` alone or in a cluster of short flags (``-qw``)."""
+    if token.startswith("--with"):
+        return True
+    if token.startswith("-") and not token.startswith("--") and len(token) > 1:
+        return "w" in argv_mod.short_cluster(token)[0]
+    return False
+
+
 def _unprepared(inv: argv_mod.Invocation, fields: Mapping[str, str],
                 environ: Mapping[str, str]) -> str | None:
     """None when the environment ``uv run``/``uv tool run`` will use is known prepared: the
@@ -192,7 +201,7 @@ def _unprepared(inv: argv_mod.Invocation, fields: Mapping[str, str],
     since (else its path, for :func:`uvx_nix.venv.before_run` to write)."""
     options = inv.args[: len(inv.args) - len(inv.tail)]
     site = fields.get("site")
-    if inv.command == ("run",) and site and not any(a.startswith("--with") for a in options):
+    if inv.command == ("run",) and site and not any(_asks_with(a) for a in options):
         venv_cfg = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(site))),
                                 "pyvenv.cfg")
         try:

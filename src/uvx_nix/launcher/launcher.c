@@ -834,10 +834,22 @@ static int synced(const words_t *s) {
  * interpreter and synced from the files last seen, or the memo of this command line (a .env
  * file in <cache>/hot: the libraries, then path and signature pairs) still true.  0: Python
  * prepares first (or the memo has a byte Python would decode differently): hand over. */
+/* cli._asks_with: --with*, or -w alone or in a cluster of short flags (-qw), before the
+ * first short option that takes the rest of the token as its value. */
+static int asks_with(const char *a) {
+    if (!strncmp(a, "--with", 6)) return 1;
+    if (a[0] != '-' || !a[1] || a[1] == '-') return 0;
+    for (const char *c = a + 1; *c; c++) {
+        if (*c == 'w') return 1;
+        if (strchr(SHORT_VALUE_OPTIONS, *c)) return 0;
+    }
+    return 0;
+}
+
 static int prepared(const inv_t *v, const words_t *s, const char *cwd, const char *cache) {
     const char *site = field(s, "site");
     int with = 0;
-    for (int i = 0; i < v->tail_start; i++) with |= !strncmp(v->args[i], "--with", 6);
+    for (int i = 0; i < v->tail_start; i++) with |= asks_with(v->args[i]);
     if (v->ncmd == 1 && !strcmp(v->cmd[0], "run") && site && *site && !with) {
         char cfg[4096];
         ssize_t n = head(path_join(dirname_of(dirname_of(dirname_of(site))), "pyvenv.cfg"),
