@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e import uv_bin, write_project
+from e2e import uv_bin, uvx, write_project
 from helpers.sim import Sim
 from uvx_nix import launcher
 
@@ -73,3 +73,31 @@ def test_a_hit_starts_no_python(sim: Sim, project_dir: Path) -> None:
                   path_prepend=[uv_bin(sim)])
     assert uvx.stdout.startswith("uvx ")
     assert handed_over()[-1] == "nix --version"
+
+
+def test_install_launcher_compiles_with_the_nixpkgs_compiler(sim: Sim,
+                                                             project_dir: Path) -> None:
+    """On NixOS, `uvx-nix nix install-launcher` builds `stdenv.cc` of the configured nixpkgs
+    (the look-alike's wrapped compiler) and compiles the launcher with it; the result starts
+    on NixOS and serves a synced project's hit."""
+    write_project(project_dir)
+    where = sim.home / "launcher-bin"
+    res = uvx(sim, ["nix", "install-launcher", "--dir", str(where)], cwd=project_dir)
+    assert res.returncode == 0, res.stderr
+    exe = where / "uvx-nix"
+    assert exe.is_file()
+    # Linked against the store's glibc by nixpkgs' compiler: NixOS can start it.
+    interp = subprocess.run(["patchelf", "--print-interpreter", str(exe)], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    assert interp.startswith("/nix/store/"), interp
+    prefix = ["run", "python", "-c", "import sys; print(sys.base_prefix)"]
+    first = sim.run([str(exe), *prefix], cwd=project_dir, path_prepend=[uv_bin(sim)])
+    assert first.returncode == 0, first.stderr
+    assert re.fullmatch(r"/nix/store/[a-z0-9]{32}-python3-3\.\d+\.\d+\n", first.stdout)
+    again = sim.run([str(exe), *prefix], cwd=project_dir, path_prepend=[uv_bin(sim)],
+                    check=True)
+    assert again.stdout == first.stdout
+    plain = sim.run(["uv", "--version"], cwd=project_dir, path_prepend=[uv_bin(sim)],
+                    check=True)
+    assert sim.run([str(exe), "--version"], cwd=project_dir, path_prepend=[uv_bin(sim)],
+                   check=True).stdout == plain.stdout
