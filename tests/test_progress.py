@@ -334,3 +334,17 @@ def test_a_terminal_gets_the_status_line(tmp_path: Path, monkeypatch: pytest.Mon
     assert "\r" in text
     assert text.endswith("\r\033[K")
     assert "Evaluating nixpkgs (testing)" in text or "Building" in text
+
+
+def test_nix_interrupted_by_the_user_stops_the_call(tmp_path: Path) -> None:
+    """Nix that says Ctrl-C reached it (its own message, or death by SIGINT) stops the whole
+    call as an interrupt, never as a failure to fall back from."""
+    environ = _fake_nix(tmp_path, "build.jsonl", 0)
+    script = tmp_path / "bin" / "nix"
+    line = json.dumps({"action": "msg", "level": 0, "msg": "error: interrupted by the user"})
+    script.write_text(f"#!/bin/sh\necho '@nix {line}' >&2\nexit 1\n")
+    with pytest.raises(KeyboardInterrupt):
+        nix._nix(["build"], environ, what="testing")
+    script.write_text("#!/bin/sh\nkill -INT $$\nsleep 5\n")
+    with pytest.raises(KeyboardInterrupt):
+        nix._nix(["build"], environ, what="testing")

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -113,7 +114,16 @@ def _nix(args: list[str], environ: Mapping[str, str], *, what: str, quiet: bool 
         log.end(keep=False)
         return stdout
     where = log.end(keep=True)
+    if proc.returncode == -signal.SIGINT or _interrupted(state):
+        # Ctrl-C reached Nix (its own handler says so) even if it did not reach us, or not
+        # yet: it was meant for the whole call, which stops (130) and falls back to nothing.
+        raise KeyboardInterrupt
     raise UserError(_failure(what, proc.returncode, state, where), EXIT_NIX_FAILED)
+
+
+def _interrupted(state: progress.NixLog) -> bool:
+    detail, _ = state.failure()
+    return detail.strip().startswith("interrupted by the user")
 
 
 def _failure(what: str, returncode: int, state: progress.NixLog, log: Path | None) -> str:
