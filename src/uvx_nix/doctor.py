@@ -89,17 +89,10 @@ def venv_path(root: Path, environ: Mapping[str, str]) -> Path:
     return where
 
 
-def _site_dirs(venv: Path) -> list[Path]:
-    lib = venv / "lib"
-    if not filesys.inside(lib, venv):
-        return []
-    try:
-        names = sorted(os.listdir(lib))
-    except OSError:
-        return []
-    return [lib / n / "site-packages" for n in names
-            if n.startswith(("python", "pypy")) and (lib / n / "site-packages").is_dir()
-            and filesys.inside(lib / n / "site-packages", venv)]
+def _site_dirs(env: Path) -> list[Path]:
+    from uvx_nix import venv
+
+    return venv.site_dirs(env)
 
 
 def outside_parts(venv: Path) -> list[Path]:
@@ -117,12 +110,10 @@ def outside_parts(venv: Path) -> list[Path]:
 def elf_files(venv: Path) -> list[Path]:
     """Every regular ELF file under the venv's site-packages (recursively) and bin/, never
     through a directory that leads outside the venv."""
+    from uvx_nix import programs
+
     found: list[Path] = []
-    roots: list[tuple[Path, bool]] = []
-    if filesys.inside(venv / "bin", venv):
-        roots.append((venv / "bin", False))
-    roots += [(site, True) for site in _site_dirs(venv)]
-    for root, recursive in roots:
+    for root, recursive in programs.roots(venv):
         for directory, subdirs, names in os.walk(root):
             if not recursive:
                 subdirs[:] = []
@@ -549,37 +540,10 @@ def _patchelf(recorded: object, environ: Mapping[str, str]) -> str | None:
 def add_libraries(pyproject: Path, attributes: Sequence[str]) -> list[str]:
     """Append attributes to ``[tool.uvx-nix] libraries`` (formatting kept, atomic write);
     returns those that were added."""
-    import tomlkit
-
     from uvx_nix import project
 
-    text = filesys.read_bounded(pyproject, project.MAX_TOML, within=pyproject.parent).decode(
-        "utf-8", "surrogateescape")
-    doc = tomlkit.parse(text)
-    tool = doc.get("tool")
-    if tool is None:
-        tool = tomlkit.table(is_super_table=True)
-        doc["tool"] = tool
-    table = tool.get("uvx-nix")
-    if table is None:
-        table = tomlkit.table()
-        tool["uvx-nix"] = table
-    libs = table.get("libraries")
-    if libs is None:
-        libs = tomlkit.array()
-        table["libraries"] = libs
-    elif isinstance(libs, str):
-        raise UserError(f"[tool.uvx-nix] libraries in {pyproject} is a string; make it a list "
-                        "to let doctor --fix add to it", EXIT_CONFIG)
-    present = {str(v) for v in libs}
-    added = [a for a in attributes if a not in present]
-    for attribute in added:
-        libs.append(attribute)
-    if added:
-        mode = os.stat(pyproject).st_mode & 0o777
-        filesys.write_atomic(pyproject, tomlkit.dumps(doc).encode("utf-8", "surrogateescape"),
-                             mode)
-    return added
+    return project.add_to_list(pyproject, "libraries", attributes,
+                               " to let doctor --fix add to it")
 
 
 # ---------------------------------------------------------------------------------------

@@ -22,7 +22,9 @@ from uvx_nix import elf, files, paths, state
 from uvx_nix.errors import UserError, display_path
 
 
-def _roots(env: Path) -> list[tuple[Path, bool]]:
+def roots(env: Path) -> list[tuple[Path, bool]]:
+    """Where an environment's programs are: ``bin/`` (not recursively) and each
+    site-packages (recursively), never through a link that leads outside ``env``."""
     from uvx_nix import venv
 
     roots: list[tuple[Path, bool]] = []
@@ -38,7 +40,7 @@ def unstartable(env: Path, environ: Mapping[str, str]) -> list[Path]:
     from uvx_nix import doctor
 
     found: list[Path] = []
-    for root, recursive in _roots(env):
+    for root, recursive in roots(env):
         for directory, subdirs, names in os.walk(root):
             if not recursive:
                 subdirs[:] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -268,3 +269,38 @@ def script_metadata_text(text: str, origin: str) -> dict[str, Any] | None:
     except (TOMLKitError, ValueError) as exc:
         raise UserError(f"the '# /// script' block of {origin} is not valid TOML; fix it",
                         EXIT_CONFIG) from exc
+
+
+def add_to_list(pyproject: Path, key: str, values: Sequence[str], hint: str = "") -> list[str]:
+    """Append ``values`` to the list ``[tool.uvx-nix] KEY`` of ``pyproject`` (formatting kept,
+    atomic write); returns those that were added.  A string there is refused with one line
+    (``hint`` says what the list is for)."""
+    import tomlkit
+
+    text = files.read_bounded(pyproject, MAX_TOML, within=pyproject.parent).decode(
+        "utf-8", "surrogateescape")
+    doc = tomlkit.parse(text)
+    tool = doc.get("tool")
+    if tool is None:
+        tool = tomlkit.table(is_super_table=True)
+        doc["tool"] = tool
+    table = tool.get("uvx-nix")
+    if table is None:
+        table = tomlkit.table()
+        tool["uvx-nix"] = table
+    current = table.get(key)
+    if current is None:
+        current = tomlkit.array()
+        table[key] = current
+    elif isinstance(current, str):
+        raise UserError(f"[tool.uvx-nix] {key} in {pyproject} is a string; make it a list"
+                        f"{hint}", EXIT_CONFIG)
+    present = {str(v) for v in current}
+    added = [v for v in values if v not in present]
+    for value in added:
+        current.append(value)
+    if added:
+        mode = os.stat(pyproject).st_mode & 0o777
+        files.write_atomic(pyproject, tomlkit.dumps(doc).encode("utf-8", "surrogateescape"),
+                           mode)
+    return added

@@ -369,37 +369,9 @@ def add_command(attributes: Sequence[str]) -> str:
 def add_to_pyproject(pyproject: Path, attributes: Sequence[str]) -> list[str]:
     """Append attributes to ``[tool.uvx-nix] build-libraries`` (formatting kept, atomic
     write); returns those that were added."""
-    import tomlkit
-
     from uvx_nix import project
 
-    text = files.read_bounded(pyproject, project.MAX_TOML, within=pyproject.parent).decode(
-        "utf-8", "surrogateescape")
-    doc = tomlkit.parse(text)
-    tool = doc.get("tool")
-    if tool is None:
-        tool = tomlkit.table(is_super_table=True)
-        doc["tool"] = tool
-    table = tool.get("uvx-nix")
-    if table is None:
-        table = tomlkit.table()
-        tool["uvx-nix"] = table
-    libs = table.get("build-libraries")
-    if libs is None:
-        libs = tomlkit.array()
-        table["build-libraries"] = libs
-    elif isinstance(libs, str):
-        raise UserError(f"[tool.uvx-nix] build-libraries in {pyproject} is a string; make it a "
-                        "list", EXIT_CONFIG)
-    present = {str(v) for v in libs}
-    added = [a for a in attributes if a not in present]
-    for attribute in added:
-        libs.append(attribute)
-    if added:
-        mode = os.stat(pyproject).st_mode & 0o777
-        files.write_atomic(pyproject, tomlkit.dumps(doc).encode("utf-8", "surrogateescape"),
-                           mode)
-    return added
+    return project.add_to_list(pyproject, "build-libraries", attributes)
 
 
 def _missing(lockfile: Path, candidates: Sequence[str], environ: Mapping[str, str]
