@@ -14,22 +14,8 @@ let
   s = fromJSON spec;
   system = s.system;
 
-  flake = if s.nixpkgs.type == "flake" then getFlake s.nixpkgs.ref else null;
-  importArgs = {
-    inherit system;
-    config = { allowUnfree = s.allowUnfree or false; };
-    overlays = [ ];
-  };
-  pkgs =
-    if flake != null then
-      (if flake ? legacyPackages && flake.legacyPackages ? ${system}
-       then flake.legacyPackages.${system}
-       else import flake.outPath importArgs)
-    else if s.nixpkgs.type == "channel" then
-      import (builtins.findFile builtins.nixPath "nixpkgs") importArgs
-    else
-      import (/. + s.nixpkgs.path) importArgs;
-
+  # The locked nixpkgs, loaded exactly as resolve.nix loads it.
+  inherit (import ./nixpkgs.nix s) pkgs;
   unsafe = builtins.unsafeDiscardStringContext;
   isDrv = p: isAttrs p && (p.type or "") == "derivation";
   byPath = path: foldl' (acc: k: if acc != null && isAttrs acc && acc ? ${k} then acc.${k} else null) pkgs path;
