@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix import doctor, elf, sonames
+from uvx_nix import doctor
 from uvx_nix.errors import UserError
+from uvx_nix.native import elf, sonames
 
 HOST_LIBDIR = "/usr/lib/x86_64-linux-gnu"
 PROGRAM = "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n"

@@ -269,7 +269,7 @@ def test_the_soname_table_agrees_with_what_the_look_alike_provides(sim: Sim,
     """Every table entry whose attribute the look-alike has, for a library the look-alike
     ships, names an attribute that really holds lib/<soname>. (A look-alike package also
     carries copies of its own dependencies, so a library may be in several.)"""
-    from uvx_nix import sonames
+    from uvx_nix.native import sonames
 
     holders: dict[str, set[str]] = {}
     have = set()

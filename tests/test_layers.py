@@ -20,7 +20,7 @@ HOT = {"uvx_nix", "uvx_nix.cli", "uvx_nix.argv", "uvx_nix.activation", "uvx_nix.
 # nothing that parses TOML or JSON, hashes, walks paths or starts processes.
 HOT_STDLIB = {"__future__", "zlib", "os", "os.path", "stat", "_stat", "posixpath", "genericpath",
               "_collections_abc"}
-NATIVE = {"uvx_nix.elf", "uvx_nix.sonames"}
+NATIVE = {"uvx_nix.native.elf", "uvx_nix.native.sonames"}
 NATIVE_MAY_USE = NATIVE | {"uvx_nix.files", "uvx_nix.errors", "uvx_nix.paths"}
 
 

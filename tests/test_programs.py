@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix import elf, paths, programs, state
+from uvx_nix import paths, programs, state
+from uvx_nix.native import elf
 
 PROGRAM = "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n"
 

@@ -7,7 +7,7 @@ counts as resolved when the loader would find it: in the file's DT_RPATH/DT_RUNP
 ``lib/`` (NixOS's loader always searches it), among the libraries the interpreter itself
 has loaded, or as a library another wheel ships in the venv (loaded by soname, like
 ``numpy.libs/`` or ``torch/lib``).
-Each missing soname is mapped to a nixpkgs attribute (:mod:`uvx_nix.sonames`, then
+Each missing soname is mapped to a nixpkgs attribute (:mod:`uvx_nix.native.sonames`, then
 ``nix-locate`` when installed).  An ELF program in ``bin`` cannot start when its
 PT_INTERP is missing or outside ``/nix/store`` (NixOS's stub-ld) and nix-ld is absent; so
 can an executable inside site-packages.  Sonames that failed to load at run time (recorded by
@@ -40,9 +40,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from uvx_nix import elf, paths, sonames
 from uvx_nix import files as filesys
+from uvx_nix import paths
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError, display_path, printable
+from uvx_nix.native import elf, sonames
 
 if TYPE_CHECKING:
     from uvx_nix.inputs import Inputs

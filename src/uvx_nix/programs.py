@@ -18,8 +18,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from uvx_nix import elf, files, paths, state
+from uvx_nix import files, paths, state
 from uvx_nix.errors import UserError, display_path
+from uvx_nix.native import elf
 
 
 def roots(env: Path) -> list[tuple[Path, bool]]:

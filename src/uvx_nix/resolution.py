@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from uvx_nix import inputs as inputs_mod
-from uvx_nix import lockfile, nix, paths, sonames, state
+from uvx_nix import lockfile, nix, paths, state
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import (
     EXIT_CONFIG,
@@ -28,6 +28,7 @@ from uvx_nix.errors import (
     display_path,
     printable,
 )
+from uvx_nix.native import sonames
 
 LOCK_TIMEOUT = 600.0
 # Commands that run no code of the project: a configured library attribute nixpkgs lacks does

@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from uvx_nix import files, paths, sonames
+from uvx_nix import files, paths
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NO_MATCH, UserError
+from uvx_nix.native import sonames
 
 if TYPE_CHECKING:
     from uvx_nix.resolution import Resolved

@@ -25,7 +25,7 @@ HOOK_PTH = "_uvx_nix_scope.pth"
 SONAMES_MODULE = "_uvx_nix_sonames.py"
 MISSING_FILE = "_uvx_nix_missing.txt"
 _SOURCE = Path(__file__).with_name("_scope.py")
-_SONAMES = Path(__file__).with_name("sonames.py")
+_SONAMES = Path(__file__).parent / "native" / "sonames.py"
 
 
 def location(root: Path, environ: Mapping[str, str]) -> Path:
