@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from uvx_nix import argv as argv_mod
-from uvx_nix import cli, execute, reference, state
+from uvx_nix import cache, cli, execute, reference
 from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
 
 
@@ -200,14 +200,6 @@ def test_gather_reads_any_project_without_crashing(settings_table: dict[str, obj
         assert "\n" not in error.message, error.message
 
 
-def test_stdin_metadata_is_the_script_block() -> None:
-    script = b"# /// script\n# requires-python = '<3.12'\n# ///\nprint(1)\n"
-    assert cli._stdin_metadata(script).startswith("# /// script\n# requires-python")
-    assert "print" not in cli._stdin_metadata(script)
-    assert cli._stdin_metadata(b"print(1)\n") == ""
-    assert cli._stdin_metadata(None) == ""
-
-
 @pytest.mark.parametrize(("args", "environ", "refused"), [
     (["pip", "install", "--system", "six"], {}, True),
     (["pip", "uninstall", "six"], {"UV_SYSTEM_PYTHON": "1"}, True),
@@ -254,18 +246,18 @@ def test_unprepared_run_environments(tmp_path: Path, monkeypatch: pytest.MonkeyP
     (venv / "pyvenv.cfg").write_text("home = /nix/store/p/bin\nimplementation = CPython\n")
     # uv syncs the venv when uv.lock or pyproject.toml changed since uvx-nix last saw it.
     assert cli._unprepared(run, fields, environ) == ""
-    fields["synced"] = state.synced(str(tmp_path))
+    fields["synced"] = cache.synced(str(tmp_path))
     assert cli._unprepared(run, fields, environ) is None
     (tmp_path / "uv.lock").write_text("version = 1\n")
     assert cli._unprepared(run, fields, environ) == ""
-    fields["synced"] = state.synced(str(tmp_path))
+    fields["synced"] = cache.synced(str(tmp_path))
     (venv / "pyvenv.cfg").write_text("home = /nix/store/other/bin\n")
     memo = cli._unprepared(run, fields, environ)  # uv may re-create it
     assert memo is not None
     assert memo.endswith(".env")
     # The memo: libraries, then each environment with its stat signature.
     os.makedirs(os.path.dirname(memo))
-    Path(memo).write_text(f"/nix/store/l/lib\n{venv}\n{state.signature(str(venv))}\n")
+    Path(memo).write_text(f"/nix/store/l/lib\n{venv}\n{cache.signature(str(venv))}\n")
     assert cli._unprepared(run, fields, environ) is None
     assert cli._unprepared(run, {**fields, "libs": "/nix/store/m/lib"}, environ) == memo
     tool = argv.parse(["tool", "run", "ruff", "--version"])

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from uvx_nix import files, paths, state
+from uvx_nix import cache, files, paths
 from uvx_nix.errors import UserError, display_path
 from uvx_nix.native import elf
 
@@ -68,7 +68,7 @@ def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool
 
     memo = Path(paths.cache_dir_str(environ), "patchelf",
                 paths.hashed_name(str(lockfile_path), ".path"))
-    signature = state.signature(str(lockfile_path))
+    signature = cache.signature(str(lockfile_path))
     try:
         sig, known = memo.read_text(encoding="utf-8").split("\n")[:2]
         if sig == signature and known.startswith("/nix/store/") and "/../" not in known \

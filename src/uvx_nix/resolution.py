@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from uvx_nix import cache, lockfile, nix, paths
 from uvx_nix import inputs as inputs_mod
-from uvx_nix import lockfile, nix, paths, state
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import (
     EXIT_CONFIG,
@@ -68,7 +68,6 @@ class Resolved:
             "strategy": self.inputs.strategy,
             "gcroot": str(self.gcroot),
             "lockfile": str(self.inputs.lock_path),
-            "project": str(self.inputs.project.directory) if self.inputs.project else "",
             "site": site,
             "site_sig": "",
             "auto": "1" if self.inputs.auto_libraries else "0",
@@ -652,8 +651,8 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
         where = venv.safe_location(inp.project.root, environ)
         if where is not None:
             venv.replace_foreign(where, quiet)
-    watched = [(str(p), state.signature(str(p))) for p in inp.watched]
-    watched.append((str(inp.lock_path), state.signature(str(inp.lock_path))))
+    watched = [(str(p), cache.signature(str(p))) for p in inp.watched]
+    watched.append((str(inp.lock_path), cache.signature(str(inp.lock_path))))
     from uvx_nix import toolchain
 
     fields["build_hook"] = toolchain.prepare(resolved, environ)
@@ -661,11 +660,7 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
     if fields["build_hook"]:
         required.append(os.path.join(fields["build_hook"], toolchain.CONFIG))
     if not resolved.lock_unsaved:
-        try:
-            data = state.encode(state_key, fields, watched, required)
-        except ValueError:
-            return fields  # an odd path (a NUL in it) is not memoised; every call resolves
-        state.save(state_path, data)
+        cache.write(state_path, state_key, fields, watched, required)
     return fields
 
 

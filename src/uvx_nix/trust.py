@@ -27,12 +27,11 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from uvx_nix import paths
+from uvx_nix import cache, paths
 from uvx_nix.errors import EXIT_UNTRUSTED, UserError, display, display_path
 
 # No locked source from elsewhere passes on its looks (see resolution.permit_lock): not
@@ -178,7 +177,7 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
         return 0
     revoked = _revoke_all(root, environ)
     resolution.forget_verified(inp, environ)
-    shutil.rmtree(paths.cache_dir(environ) / "hot", ignore_errors=True)
+    cache.clear(environ)
     for directory in {inp.start, root}:  # direnv's cached environment (uvnix.sh)
         digest = hashlib.sha256(os.fsencode(str(directory))).hexdigest()
         with contextlib.suppress(OSError):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from uvx_nix import files, state
+from uvx_nix import cache, files
 from uvx_nix.errors import UserError
 
 if TYPE_CHECKING:
@@ -274,16 +274,10 @@ def on_change(fields: dict[str, str], state_key: str, state_path: str,
         _prepare_all([site.parents[2]], fields, environ, quiet)
     fields["hook_libs"] = fields.get("libs", "")  # what the venv carries (nix-ld: nothing)
     if synced:  # uv just synced the venv (a sync, or `uv run` asked first): from these files
-        fields["synced"] = state.synced(fields.get("root", ""))
+        fields["synced"] = cache.synced(fields.get("root", ""))
     fields["dists"] = "/".join(dists)
-    fields["site_sig"] = state.signature(str(site))
-    try:
-        with open(state_path, "rb") as f:
-            _, watched, required = state.decode(f.read(), state_key)
-        data = state.encode(state_key, fields, watched, required)
-    except (OSError, ValueError, IndexError, UnicodeError):
-        return fields
-    state.save(state_path, data)
+    fields["site_sig"] = cache.signature(str(site))
+    cache.update(state_path, state_key, fields)
     return fields
 
 
@@ -321,7 +315,6 @@ def _add_needed(fields: dict[str, str], site: Path, new: list[str], misses: list
     for driver in drivers:
         if driver not in fields.get("libs", "").split(":"):
             fields["libs"] = ":".join(x for x in (fields.get("libs"), driver) if x)
-            fields["drivers"] = driver
     return fields
 
 
@@ -536,7 +529,7 @@ def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str
                   synced=True)
     _prepare_all(rest, fields, env, inv.quiet > 0)
     if memo:
-        record = "".join(f"{e}\n{state.signature(str(e))}\n" for e in envs)
+        record = "".join(f"{e}\n{cache.signature(str(e))}\n" for e in envs)
         if not envs and fields.get("site"):
             return  # the project's venv was not made: ask again next time
         with contextlib.suppress(OSError):
