@@ -113,7 +113,9 @@ class _ExecError(BaseException):  # not an Exception: it passes the boundary
 def test_main_never_has_an_internal_error(monkeypatch: pytest.MonkeyPatch, args: list[str],
                                           uv_python: str | None) -> None:
     """Any argv and UV_PYTHON: uv runs, or a documented code; never 77 or a traceback."""
-    from uvx_nix import activation, commands, pythons, resolution
+    from uvx_nix import activation, commands
+    from uvx_nix.commands import pythons
+    from uvx_nix.resolve import resolution
 
     def fake_exec(uv: str, argv: object, env: object) -> None:
         raise _ExecError
@@ -173,7 +175,8 @@ def test_gather_reads_any_project_without_crashing(settings_table: dict[str, obj
 
     import tomlkit
 
-    from uvx_nix import argv, inputs
+    from uvx_nix import argv
+    from uvx_nix.resolve import inputs
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

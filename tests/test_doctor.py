@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix import doctor
+from uvx_nix.commands import doctor
 from uvx_nix.errors import UserError
 from uvx_nix.native import elf, sonames
 
@@ -251,7 +251,7 @@ def test_outside_a_project_says_what_to_do(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_recorded_libs_read_from_the_venv(tmp_path: Path) -> None:
-    from uvx_nix import venv as venv_mod
+    from uvx_nix.prepare import venv as venv_mod
 
     venv = _venv(tmp_path)
     assert doctor.recorded_libs(venv) is None

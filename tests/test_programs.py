@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix import cache, paths, programs
+from uvx_nix import cache, paths
 from uvx_nix.native import elf
+from uvx_nix.prepare import programs
 
 PROGRAM = "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n"
 

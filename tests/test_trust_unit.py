@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix import trust
 from uvx_nix.errors import EXIT_UNTRUSTED, UserError
+from uvx_nix.resolve import trust
 
 STORE = "/nix/store/" + "a" * 32 + "-source"
 NAR = "sha256-" + "A" * 43 + "="
@@ -70,7 +70,7 @@ def test_deny_takes_back_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     import hashlib
     import os
 
-    from uvx_nix import resolution
+    from uvx_nix.resolve import resolution
 
     project = tmp_path / "project"
     project.mkdir()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix import venv
+from uvx_nix.prepare import venv
 
 
 def test_location_and_safe_location(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ SYSTEM_WRITES = frozenset({("pip", "install"), ("pip", "sync"), ("pip", "uninsta
 INSTALLING = frozenset({("sync",), ("add",), ("remove",), ("pip", "install"), ("pip", "sync"),
                         ("version",)})
 # uv commands that make or fill an environment: uv runs as a child, then uvx-nix records the
-# libraries in that environment and makes its programs runnable (uvx_nix.venv.after_uv).
+# libraries in that environment and makes its programs runnable (uvx_nix.prepare.venv.after_uv).
 PREPARING = INSTALLING | {("venv",), ("tool", "install"), ("tool", "upgrade")}
 # uv commands that run a program in an environment uv may create on the way.
 RUNNING = frozenset({("run",), ("tool", "run")})
@@ -82,7 +82,7 @@ def _run(args: list[str], environ: Mapping[str, str],
         return commands.main(list(inv.tail), environ, inv)
     uv = execute.find_uv(environ)
     if inv.command == ("python", "uninstall") and activation.detect(environ).active:
-        from uvx_nix import pythons
+        from uvx_nix.commands import pythons
 
         if pythons.uninstall(inv, environ):
             return 0
@@ -90,7 +90,7 @@ def _run(args: list[str], environ: Mapping[str, str],
     if version or not inv.needs_interpreter or not activation.detect(environ).active:
         _exec(uv, args, environ, uvx_args)
     if inv.command == ("python", "install"):
-        from uvx_nix import pythons
+        from uvx_nix.commands import pythons
 
         return pythons.install(inv, environ)
     stdin = _capture_stdin() if inv.script == "-" and inv.command == ("run",) else None
@@ -98,14 +98,15 @@ def _run(args: list[str], environ: Mapping[str, str],
     path = cache.path(key, environ)
     fields = cache.load(path, key)
     if fields is None:
-        from uvx_nix import resolution
+        from uvx_nix.resolve import resolution
 
         execute.check_version(uv, paths.cache_dir_str(environ))
         fields = resolution.resolve_for(inv, environ, key, path, stdin)
     site = fields.get("site")
     if site and (cache.signature(site) != fields.get("site_sig")
                  or fields.get("hook_libs") != fields.get("libs")):
-        from uvx_nix import resolution, venv
+        from uvx_nix.prepare import venv
+        from uvx_nix.resolve import resolution
 
         def again() -> dict[str, str]:
             return resolution.resolve_for(inv, environ, key, path, stdin)
@@ -114,7 +115,7 @@ def _run(args: list[str], environ: Mapping[str, str],
     if inv.command[:2] in SYSTEM_WRITES:
         _refuse_store_writes(inv, fields, environ)
     if inv.command[:1] == ("python",):
-        from uvx_nix import pythons
+        from uvx_nix.commands import pythons
 
         extra = [b for b in pythons.installed_bins(environ) if b != fields.get("python_bin")]
         fields = {**fields, "python_bin": ":".join([fields.get("python_bin", ""), *extra])}
@@ -124,10 +125,10 @@ def _run(args: list[str], environ: Mapping[str, str],
     build_env = _with_build_hook(env, fields.get("build_hook"))
     if fields.get("strategy") != "nix-ld":
         if inv.command[:2] in PREPARING:
-            from uvx_nix import venv
+            from uvx_nix.prepare import venv
 
             def again() -> dict[str, str]:
-                from uvx_nix import resolution
+                from uvx_nix.resolve import resolution
 
                 return resolution.resolve_for(inv, environ, key, path, stdin)
 
@@ -137,7 +138,8 @@ def _run(args: list[str], environ: Mapping[str, str],
         if inv.command[:2] in RUNNING:
             memo = _unprepared(inv, fields, environ)
             if memo is not None:
-                from uvx_nix import resolution, venv
+                from uvx_nix.prepare import venv
+                from uvx_nix.resolve import resolution
 
                 def again_() -> dict[str, str]:
                     return resolution.resolve_for(inv, environ, key, path, stdin)
@@ -168,7 +170,7 @@ def _unprepared(inv: argv_mod.Invocation, fields: Mapping[str, str],
     project's venv is on the locked interpreter and synced from the files uvx-nix last saw
     (else uv re-creates or syncs it in this call: "" asks for it to be done first), or the
     memo of this command line lists environments prepared with these libraries and unchanged
-    since (else its path, for :func:`uvx_nix.venv.before_run` to write)."""
+    since (else its path, for :func:`uvx_nix.prepare.venv.before_run` to write)."""
     options = inv.args[: len(inv.args) - len(inv.tail)]
     site = fields.get("site")
     if inv.command == ("run",) and site and not any(_asks_with(a) for a in options):

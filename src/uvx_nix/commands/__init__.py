@@ -19,7 +19,7 @@ from uvx_nix.argv import sync as argv_sync
 from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, UserError, display, display_path
 
 if TYPE_CHECKING:
-    from uvx_nix.resolution import Resolved
+    from uvx_nix.resolve.resolution import Resolved
 
 COMMANDS = {
     "status": "Show whether uvx-nix is active and why, the interpreter, and the cache state.",
@@ -32,17 +32,18 @@ COMMANDS = {
 # Commands implemented in their own modules: each exposes
 # ``command(name: str, argv: list[str], environ: Mapping[str, str]) -> int``.
 DELEGATED = {
-    "doctor": ("uvx_nix.doctor", "Find native libraries the venv's wheels cannot load "
+    "doctor": ("uvx_nix.commands.doctor", "Find native libraries the venv's wheels cannot load "
                "(--fix: add them and make venv executables start)."),
-    "shell-init": ("uvx_nix.integration", "Print the bash/zsh/fish integration that routes uv "
-                   "and uvx through uvx-nix."),
-    "direnv-lib": ("uvx_nix.integration", "Print the direnv library that defines `use uvnix`."),
-    "add-build-library": ("uvx_nix.toolchain", "Add nixpkgs attributes to [tool.uvx-nix] "
+    "shell-init": ("uvx_nix.commands.integration", "Print the bash/zsh/fish integration that "
+                   "routes uv and uvx through uvx-nix."),
+    "direnv-lib": ("uvx_nix.commands.integration", "Print the direnv library that defines "
+                   "`use uvnix`."),
+    "add-build-library": ("uvx_nix.build.toolchain", "Add nixpkgs attributes to [tool.uvx-nix] "
                           "build-libraries (their headers, .pc files and programs reach "
                           "builds uv runs)."),
-    "allow": ("uvx_nix.trust", "Allow the one nixpkgs source of this project uvx-nix asked "
+    "allow": ("uvx_nix.resolve.trust", "Allow the one nixpkgs source of this project uvx-nix asked "
               "about, or the SOURCE given (like `direnv allow`)."),
-    "deny": ("uvx_nix.trust", "Take back every permission of this project given with "
+    "deny": ("uvx_nix.resolve.trust", "Take back every permission of this project given with "
              "`uvx-nix nix allow`."),
     "install-launcher": ("uvx_nix.launcher", "Compile the launcher (a cache hit without "
                          "starting Python) for this installation, beside the shims."),
@@ -114,7 +115,7 @@ def _invocation(args: argparse.Namespace) -> Invocation:
 
 def _resolve(args: argparse.Namespace, environ: Mapping[str, str], upgrade: bool = False,
              strict: bool = True) -> Resolved:
-    from uvx_nix import inputs, resolution
+    from uvx_nix.resolve import inputs, resolution
 
     inp = inputs.gather(_invocation(args), environ)
     # `nix lock` and `nix env` report a Nix failure (direnv's `use uvnix` then keeps its last
@@ -124,7 +125,7 @@ def _resolve(args: argparse.Namespace, environ: Mapping[str, str], upgrade: bool
 
 
 def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from uvx_nix import inputs, lockfile, nix, resolution
+    from uvx_nix.resolve import inputs, lockfile, nix, resolution
 
     act = activation.detect(environ)
     print(f"active: {'yes' if act.active else 'no'} ({act.reason})")
@@ -233,7 +234,7 @@ def _env(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def _gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from uvx_nix import inputs
+    from uvx_nix.resolve import inputs
 
     inp = inputs.gather(_invocation(args), environ)
     roots = inp.lock_dir / ".uvx-nix" / "gcroots"

@@ -46,8 +46,8 @@ from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError, display_path
 from uvx_nix.native import elf, sonames
 
 if TYPE_CHECKING:
-    from uvx_nix.inputs import Inputs
-    from uvx_nix.resolution import Resolved
+    from uvx_nix.resolve.inputs import Inputs
+    from uvx_nix.resolve.resolution import Resolved
 
 EXIT_PROBLEMS = 1
 DRIVER_DIR = sonames.DRIVER
@@ -81,7 +81,7 @@ def venv_path(root: Path, environ: Mapping[str, str]) -> Path:
     """uv's project environment: ``UV_PROJECT_ENVIRONMENT`` (relative to root) or root/.venv;
     a `.venv` that is a symlink, or leads outside the project, is refused (a cloned repository
     could point it at another environment of yours for `--fix` to patch)."""
-    from uvx_nix import venv
+    from uvx_nix.prepare import venv
 
     where = venv.safe_location(root, environ)
     if where is None:
@@ -91,7 +91,7 @@ def venv_path(root: Path, environ: Mapping[str, str]) -> Path:
 
 
 def _site_dirs(env: Path) -> list[Path]:
-    from uvx_nix import venv
+    from uvx_nix.prepare import venv
 
     return venv.site_dirs(env)
 
@@ -111,7 +111,7 @@ def outside_parts(venv: Path) -> list[Path]:
 def elf_files(venv: Path) -> list[Path]:
     """Every regular ELF file under the venv's site-packages (recursively) and bin/, never
     through a directory that leads outside the venv."""
-    from uvx_nix import programs
+    from uvx_nix.prepare import programs
 
     found: list[Path] = []
     for root, recursive in programs.roots(venv):
@@ -299,7 +299,7 @@ def scan_dist(venv: Path, records: Iterable[Path], lib_dirs: Sequence[str],
 
 
 def _valid_attribute(name: str) -> bool:
-    from uvx_nix import inputs
+    from uvx_nix.resolve import inputs
 
     try:
         inputs.validate_attribute(name, "nix-locate")
@@ -436,7 +436,7 @@ def save_patched(lock_dir: Path, data: Mapping[str, Any]) -> None:
 
 def _locked_target(lock_dir: Path) -> tuple[str, list[str]] | None:
     """(loader, lib dirs) from the lock beside ``lock_dir``: what patched programs use."""
-    from uvx_nix import inputs, lockfile
+    from uvx_nix.resolve import inputs, lockfile
 
     try:
         found = lockfile.read(lock_dir / lockfile.NAME)
@@ -541,7 +541,7 @@ def _patchelf(recorded: object, environ: Mapping[str, str]) -> str | None:
 def add_libraries(pyproject: Path, attributes: Sequence[str]) -> list[str]:
     """Append attributes to ``[tool.uvx-nix] libraries`` (formatting kept, atomic write);
     returns those that were added."""
-    from uvx_nix import project
+    from uvx_nix.resolve import project
 
     return project.add_to_list(pyproject, "libraries", attributes,
                                " to let doctor --fix add to it")
@@ -583,7 +583,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _inputs(args: argparse.Namespace, environ: Mapping[str, str]) -> Inputs:
-    from uvx_nix import argv, inputs
+    from uvx_nix import argv
+    from uvx_nix.resolve import inputs
 
     return inputs.gather(argv.sync(args.directory), environ)
 
@@ -666,7 +667,7 @@ def recorded_libs(venv: Path) -> list[str] | None:
     Python finds however it starts.  None when it carries none."""
     import ast
 
-    from uvx_nix import venv as venv_mod
+    from uvx_nix.prepare import venv as venv_mod
 
     found: list[str] | None = None
     for site in _site_dirs(venv):
@@ -692,7 +693,7 @@ def _findings(venv: Path, resolved: Resolved, environ: Mapping[str, str],
               root: Path = Path("/")) -> _Findings:
     """What a plain launch of the venv's Python sees: the libraries the venv itself carries
     (no variable from uvx-nix), and the loads that already failed at run time."""
-    from uvx_nix import venv as venv_mod
+    from uvx_nix.prepare import venv as venv_mod
 
     recorded = recorded_libs(venv)
     locked = _lib_dirs(resolved)
@@ -772,7 +773,7 @@ def _json(findings: _Findings, venv: Path) -> dict[str, Any]:
 
 def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Findings,
          environ: Mapping[str, str], quiet: bool = False) -> Resolved:
-    from uvx_nix import resolution
+    from uvx_nix.resolve import resolution
 
     wanted: list[str] = []
     suggested = {s: a for s, a in findings.attributes.items() if a and a not in inp.libraries}
@@ -805,7 +806,7 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Fin
         if loader_info is None or not loader_info.interpreter:
             raise UserError(f"cannot read the ELF interpreter of {resolved.entry.interpreter}",
                             EXIT_NIX_FAILED)
-        from uvx_nix import programs
+        from uvx_nix.prepare import programs
 
         patchelf = programs.locked_patchelf(resolved.inputs.lock_path, environ, quiet)
         data = load_patched(inp.lock_dir)
@@ -822,7 +823,7 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Fin
             print(f"Patched {_rel(venv, program)} to start with {loader_info.interpreter}",
                   file=sys.stderr)
         save_patched(inp.lock_dir, data)
-    from uvx_nix import venv as venv_mod
+    from uvx_nix.prepare import venv as venv_mod
 
     ours = inp.project is not None and venv_mod.safe_location(inp.project.root, environ) == venv
     if venv_mod.prepare(venv, ":".join(_lib_dirs(resolved)), inp.auto_libraries, project=ours):
@@ -833,7 +834,8 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Fin
 
 
 def _inputs_again(inp: Inputs, environ: Mapping[str, str]) -> Inputs:
-    from uvx_nix import argv, inputs
+    from uvx_nix import argv
+    from uvx_nix.resolve import inputs
 
     return inputs.gather(argv.sync(str(inp.start)), environ)
 
@@ -859,8 +861,8 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
 
 
 def _command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from uvx_nix import resolution
-    from uvx_nix import venv as venv_mod
+    from uvx_nix.prepare import venv as venv_mod
+    from uvx_nix.resolve import resolution
 
     inp = _inputs(args, environ)
     if args.tools:

@@ -141,7 +141,7 @@ def _revoke_all(root: Path, environ: Mapping[str, str]) -> list[str]:
 def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     """``uvx-nix nix allow [SOURCE]`` / ``uvx-nix nix deny`` for the project here."""
     from uvx_nix import argv as argv_mod
-    from uvx_nix import inputs, resolution
+    from uvx_nix.resolve import inputs, resolution
 
     parser = argparse.ArgumentParser(prog=f"uvx-nix nix {name}")
     parser.add_argument("--directory", help="the project directory (default: here)")

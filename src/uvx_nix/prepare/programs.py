@@ -6,8 +6,8 @@ which on NixOS is the stub-ld: ``LD_LIBRARY_PATH`` cannot help.  Such a program 
 locked interpreter's loader as its ELF interpreter and the locked library directories on its
 RUNPATH, with patchelf from the **locked nixpkgs** (realised by Nix once, rooted beside the
 lock; never a program found on PATH or named by a project file).  The change is made on a
-copy renamed over the file (:func:`uvx_nix.doctor.patch_program`): uv hard-links or reflinks
-environment files from its cache, so the cache keeps the original.  Slow path only.
+copy renamed over the file (:func:`uvx_nix.native.patch.patch_program`): uv hard-links or
+reflinks environment files from its cache, so the cache keeps the original.  Slow path only.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from uvx_nix.native import elf
 def roots(env: Path) -> list[tuple[Path, bool]]:
     """Where an environment's programs are: ``bin/`` (not recursively) and each
     site-packages (recursively), never through a link that leads outside ``env``."""
-    from uvx_nix import venv
+    from uvx_nix.prepare import venv
 
     roots: list[tuple[Path, bool]] = []
     if files.inside(env / "bin", env):
@@ -38,7 +38,7 @@ def roots(env: Path) -> list[tuple[Path, bool]]:
 def unstartable(env: Path, environ: Mapping[str, str]) -> list[Path]:
     """Executable ELF programs in ``bin/`` and anywhere in site-packages whose ELF
     interpreter NixOS cannot run (never through a link that leads outside ``env``)."""
-    from uvx_nix import doctor
+    from uvx_nix.commands import doctor
 
     found: list[Path] = []
     for root, recursive in roots(env):
@@ -64,7 +64,7 @@ def unstartable(env: Path, environ: Mapping[str, str]) -> list[Path]:
 def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool) -> str:
     """patchelf from the nixpkgs ``lockfile_path`` pins: built (or fetched) by Nix once,
     rooted beside the lock, and remembered in the user cache by the lock's signature."""
-    from uvx_nix import inputs, lockfile, nix, resolution
+    from uvx_nix.resolve import inputs, lockfile, nix, resolution
 
     memo = Path(paths.cache_dir_str(environ), "patchelf",
                 paths.hashed_name(str(lockfile_path), ".path"))
@@ -105,7 +105,7 @@ def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool
 def make_runnable(envs: Sequence[Path], fields: Mapping[str, str],
                   environ: Mapping[str, str], quiet: bool = False) -> list[Path]:
     """Patch every program of ``envs`` that cannot start; returns those patched."""
-    from uvx_nix import doctor
+    from uvx_nix.commands import doctor
 
     if doctor.nix_ld_present(environ):
         return []  # nix-ld starts them as they are

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from uvx_nix import cache, lockfile, nix, paths
-from uvx_nix import inputs as inputs_mod
+from uvx_nix import cache, paths
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import (
     EXIT_CONFIG,
@@ -29,6 +28,8 @@ from uvx_nix.errors import (
     printable,
 )
 from uvx_nix.native import sonames
+from uvx_nix.resolve import inputs as inputs_mod
+from uvx_nix.resolve import lockfile, nix
 
 LOCK_TIMEOUT = 600.0
 # Commands that run no code of the project: a configured library attribute nixpkgs lacks does
@@ -53,7 +54,7 @@ class Resolved:
         libs = ":".join(f"{lib.path}/lib" for lib in self.entry.libraries)
         site = ""
         if self.inputs.project is not None and environ is not None:
-            from uvx_nix import venv
+            from uvx_nix.prepare import venv
 
             where = venv.safe_location(self.inputs.project.root, environ)
             if where is not None:
@@ -161,7 +162,7 @@ def venv_interpreter(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> list
     (uv recreates it on the new interpreter only when it next syncs)."""
     if inp.project is None or inp.one_off:
         return []
-    from uvx_nix import venv
+    from uvx_nix.prepare import venv
 
     try:
         home = venv.home(venv.location(inp.project.root, environ))
@@ -430,7 +431,7 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
     entry = _accepted_entry(manifest, inp, gcroot, previous)
     url = _url_to_lock(inp, kind, url, manifest, environ, fresh=not same_source, quiet=quiet)
     if not same_source:
-        from uvx_nix import trust
+        from uvx_nix.resolve import trust
 
         trust.record_locked(environ, inp.nixpkgs.kind, inp.nixpkgs.ref, kind, url)
     systems = dict(lock.systems) if (lock and lock.fingerprint == fingerprint and same_source
@@ -507,7 +508,7 @@ def _read_lock(inp: inputs_mod.Inputs, fingerprint: str) -> tuple[lockfile.Lock 
 
 def permit_configured(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> None:
     """The configured nixpkgs source may be evaluated: it is yours, or allowed."""
-    from uvx_nix import trust
+    from uvx_nix.resolve import trust
 
     if inp.project_source:
         root = inp.project.root if inp.project else inp.lock_dir
@@ -527,7 +528,7 @@ def permit_lock(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfi
     `use flake`, `nix develop`) copies the repository itself there, under a name its author
     can compute, so a stranger's lock naming `path:/nix/store/...-source` needs permission
     too."""
-    from uvx_nix import trust
+    from uvx_nix.resolve import trust
 
     kind, url = lock.nixpkgs_kind, lock.nixpkgs_url
     # Your own channel as it is; a channel pinned to a revision may fetch it from GitHub, so
@@ -646,14 +647,14 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
         sys.stderr.write(closing_line(resolved, time.monotonic() - started) + "\n")
     fields = resolved.fields(environ)
     if inp.project is not None and inp.strategy != "nix-ld":
-        from uvx_nix import venv
+        from uvx_nix.prepare import venv
 
         where = venv.safe_location(inp.project.root, environ)
         if where is not None:
             venv.replace_foreign(where, quiet)
     watched = [(str(p), cache.signature(str(p))) for p in inp.watched]
     watched.append((str(inp.lock_path), cache.signature(str(inp.lock_path))))
-    from uvx_nix import toolchain
+    from uvx_nix.build import toolchain
 
     fields["build_hook"] = toolchain.prepare(resolved, environ)
     required = [*resolved.entry.store_paths(), str(resolved.gcroot)]
@@ -667,7 +668,7 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
 def closing_line(resolved: Resolved, seconds: float) -> str:
     """What a miss did, in one line: ``Resolved CPython 3.12.8 and 2 libraries from nixpkgs
     25.11 (abc1234) in 14.2s; locked in uvx-nix.lock``."""
-    from uvx_nix import progress
+    from uvx_nix.resolve import progress
 
     entry, lock = resolved.entry, resolved.lock
     implementation = {"cpython": "CPython", "pypy": "PyPy"}.get(entry.implementation,
@@ -688,7 +689,7 @@ def closing_line(resolved: Resolved, seconds: float) -> str:
 
 def no_progress(invocation: Invocation, environ: Mapping[str, str]) -> Mapping[str, str]:
     """uv's ``--no-progress`` hides uvx-nix's status line too (Nix's run reads the variable)."""
-    from uvx_nix import progress
+    from uvx_nix.resolve import progress
 
     if progress.asked_no_progress(invocation.args):
         return {**environ, "UV_NO_PROGRESS": "1"}

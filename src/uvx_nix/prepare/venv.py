@@ -24,8 +24,8 @@ HOOK_MODULE = "_uvx_nix_scope.py"
 HOOK_PTH = "_uvx_nix_scope.pth"
 SONAMES_MODULE = "_uvx_nix_sonames.py"
 MISSING_FILE = "_uvx_nix_missing.txt"
-_SOURCE = Path(__file__).with_name("_scope.py")
-_SONAMES = Path(__file__).parent / "native" / "sonames.py"
+_SOURCE = Path(__file__).parents[1] / "injected" / "scope.py"
+_SONAMES = Path(__file__).parents[1] / "native" / "sonames.py"
 
 
 def location(root: Path, environ: Mapping[str, str]) -> Path:
@@ -212,7 +212,7 @@ def _auto_libraries(fields: dict[str, str], site: Path, new: list[str],
                     environ: Mapping[str, str]) -> tuple[dict[str, str], list[str], list[str]]:
     """Scan newly installed distributions: (soname -> attribute to add, driver dirs,
     sonames)."""
-    from uvx_nix import doctor
+    from uvx_nix.commands import doctor
 
     records = [site / d / "RECORD" for d in new if (site / d / "RECORD").is_file()]
     if not records:
@@ -230,8 +230,8 @@ def _known_attributes(fields: Mapping[str, str], suggested: Mapping[str, str],
     """The attributes of the locked nixpkgs that really hold the libraries (the first
     candidate that exists and, built, holds lib/<soname>): pyproject.toml never gets one it
     lacks (every later command would stop on it)."""
-    from uvx_nix import resolution
     from uvx_nix.errors import UserError
+    from uvx_nix.resolve import resolution
 
     try:
         found = resolution.providers(Path(fields["lockfile"]), suggested, environ, quiet)
@@ -286,7 +286,7 @@ def _add_needed(fields: dict[str, str], site: Path, new: list[str], misses: list
                 quiet: bool) -> dict[str, str]:
     """Automatic mode: add to pyproject.toml the attributes that newly installed wheels, and
     the loads that failed at run time, need and the locked nixpkgs has; re-resolve."""
-    from uvx_nix import doctor
+    from uvx_nix.commands import doctor
 
     found, drivers, sonames = _auto_libraries(fields, site, new, environ)
     suggested = dict(found)
@@ -384,7 +384,7 @@ def targets(inv: Invocation, fields: Mapping[str, str],
 def _prepare_all(envs: list[Path], fields: Mapping[str, str], environ: Mapping[str, str],
                  quiet: bool = False) -> None:
     """Record the libraries in each environment; in automatic mode also make its ELF
-    programs runnable (:mod:`uvx_nix.programs`)."""
+    programs runnable (:mod:`uvx_nix.prepare.programs`)."""
     auto = fields.get("auto") == "1"
     site = fields.get("site")
     ours = Path(site).parents[2] if site else None
@@ -395,7 +395,7 @@ def _prepare_all(envs: list[Path], fields: Mapping[str, str], environ: Mapping[s
             sys.stderr.write(f"warning: uvx-nix: could not record the native libraries in "
                              f"{env} ({exc.strerror}); run `uvx-nix nix doctor --fix`\n")
     if auto:
-        from uvx_nix import programs
+        from uvx_nix.prepare import programs
 
         try:
             programs.make_runnable([e for e in envs if (e / "pyvenv.cfg").is_file()], fields,
@@ -428,7 +428,8 @@ def after_uv(inv: Invocation, fields: Mapping[str, str], environ: Mapping[str, s
     if lock_dir and root and inv.command[:2] in (("sync",), ("add",), ("remove",),
                                                  ("pip", "install"), ("pip", "sync"),
                                                  ("version",)):
-        from uvx_nix import doctor, paths
+        from uvx_nix import paths
+        from uvx_nix.commands import doctor
 
         where = safe_location(Path(root), environ)
         if where is not None and os.path.exists(paths.patched_file_str(environ, lock_dir)):
