@@ -115,7 +115,7 @@ def test_main_never_has_an_internal_error(monkeypatch: pytest.MonkeyPatch, args:
     """Any argv and UV_PYTHON: uv runs, or a documented code; never 77 or a traceback."""
     from uvx_nix import activation, commands
     from uvx_nix.commands import pythons
-    from uvx_nix.resolve import resolution
+    from uvx_nix.prepare import miss
 
     def fake_exec(uv: str, argv: object, env: object) -> None:
         raise _ExecError
@@ -129,7 +129,7 @@ def test_main_never_has_an_internal_error(monkeypatch: pytest.MonkeyPatch, args:
     monkeypatch.setattr(execute, "run_uv", fake_exec)  # uv as a child: sync, venv, tool install
     monkeypatch.setattr(activation, "detect",
                         lambda environ, root="/": activation.Activation(True, "test"))
-    monkeypatch.setattr(resolution, "resolve_for", fake_resolve)
+    monkeypatch.setattr(miss, "resolve_for", fake_resolve)
     monkeypatch.setattr(commands, "main", lambda argv, environ, outer=None: 0)
     monkeypatch.setattr(pythons, "install", lambda inv, environ: 0)  # would run nix
     monkeypatch.setattr(pythons, "uninstall", lambda inv, environ: False)

@@ -98,18 +98,17 @@ def _run(args: list[str], environ: Mapping[str, str],
     path = cache.path(key, environ)
     fields = cache.load(path, key)
     if fields is None:
-        from uvx_nix.resolve import resolution
+        from uvx_nix.prepare import miss
 
         execute.check_version(uv, paths.cache_dir_str(environ))
-        fields = resolution.resolve_for(inv, environ, key, path, stdin)
+        fields = miss.resolve_for(inv, environ, key, path, stdin)
     site = fields.get("site")
     if site and (cache.signature(site) != fields.get("site_sig")
                  or fields.get("hook_libs") != fields.get("libs")):
-        from uvx_nix.prepare import venv
-        from uvx_nix.resolve import resolution
+        from uvx_nix.prepare import miss, venv
 
         def again() -> dict[str, str]:
-            return resolution.resolve_for(inv, environ, key, path, stdin)
+            return miss.resolve_for(inv, environ, key, path, stdin)
 
         fields = venv.on_change(fields, key, path, environ, again, quiet=inv.quiet > 0)
     if inv.command[:2] in SYSTEM_WRITES:
@@ -128,9 +127,9 @@ def _run(args: list[str], environ: Mapping[str, str],
             from uvx_nix.prepare import venv
 
             def again() -> dict[str, str]:
-                from uvx_nix.resolve import resolution
+                from uvx_nix.prepare import miss
 
-                return resolution.resolve_for(inv, environ, key, path, stdin)
+                return miss.resolve_for(inv, environ, key, path, stdin)
 
             code = execute.run_uv(uv, args, build_env)
             venv.after_uv(inv, fields, environ, key, path, again)
@@ -138,11 +137,10 @@ def _run(args: list[str], environ: Mapping[str, str],
         if inv.command[:2] in RUNNING:
             memo = _unprepared(inv, fields, environ)
             if memo is not None:
-                from uvx_nix.prepare import venv
-                from uvx_nix.resolve import resolution
+                from uvx_nix.prepare import miss, venv
 
                 def again_() -> dict[str, str]:
-                    return resolution.resolve_for(inv, environ, key, path, stdin)
+                    return miss.resolve_for(inv, environ, key, path, stdin)
 
                 venv.before_run(inv, fields, build_env, uv, memo, key, path, again_)
     _exec(uv, args, env if inv.command[:2] in RUNNING else build_env, uvx_args)

@@ -41,9 +41,9 @@ DELEGATED = {
     "add-build-library": ("uvx_nix.build.toolchain", "Add nixpkgs attributes to [tool.uvx-nix] "
                           "build-libraries (their headers, .pc files and programs reach "
                           "builds uv runs)."),
-    "allow": ("uvx_nix.resolve.trust", "Allow the one nixpkgs source of this project uvx-nix asked "
-              "about, or the SOURCE given (like `direnv allow`)."),
-    "deny": ("uvx_nix.resolve.trust", "Take back every permission of this project given with "
+    "allow": ("uvx_nix.commands.trust", "Allow the one nixpkgs source of this project uvx-nix "
+              "asked about, or the SOURCE given (like `direnv allow`)."),
+    "deny": ("uvx_nix.commands.trust", "Take back every permission of this project given with "
              "`uvx-nix nix allow`."),
     "install-launcher": ("uvx_nix.launcher", "Compile the launcher (a cache hit without "
                          "starting Python) for this installation, beside the shims."),

@@ -17,31 +17,19 @@ import stat
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from uvx_nix import cache, files, paths
+from uvx_nix import cache, files, output, paths
 from uvx_nix.errors import UserError, display_path
-from uvx_nix.native import elf
-
-
-def roots(env: Path) -> list[tuple[Path, bool]]:
-    """Where an environment's programs are: ``bin/`` (not recursively) and each
-    site-packages (recursively), never through a link that leads outside ``env``."""
-    from uvx_nix.prepare import venv
-
-    roots: list[tuple[Path, bool]] = []
-    if files.inside(env / "bin", env):
-        roots.append((env / "bin", False))
-    roots += [(site, True) for site in venv.site_dirs(env)]
-    return roots
+from uvx_nix.native import elf, patch, scan, venvs
 
 
 def unstartable(env: Path, environ: Mapping[str, str]) -> list[Path]:
     """Executable ELF programs in ``bin/`` and anywhere in site-packages whose ELF
     interpreter NixOS cannot run (never through a link that leads outside ``env``)."""
-    from uvx_nix.commands import doctor
 
     found: list[Path] = []
-    for root, recursive in roots(env):
+    for root, recursive in venvs.roots(env):
         for directory, subdirs, names in os.walk(root):
             if not recursive:
                 subdirs[:] = []
@@ -55,7 +43,7 @@ def unstartable(env: Path, environ: Mapping[str, str]) -> list[Path]:
                 if not stat.S_ISREG(st.st_mode) or not st.st_mode & 0o111:
                     continue
                 info = elf.read(path)
-                if info is not None and info.interpreter and not doctor.can_start(info,
+                if info is not None and info.interpreter and not scan.can_start(info,
                                                                                    environ):
                     found.append(path)
     return found
@@ -105,9 +93,8 @@ def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool
 def make_runnable(envs: Sequence[Path], fields: Mapping[str, str],
                   environ: Mapping[str, str], quiet: bool = False) -> list[Path]:
     """Patch every program of ``envs`` that cannot start; returns those patched."""
-    from uvx_nix.commands import doctor
 
-    if doctor.nix_ld_present(environ):
+    if scan.nix_ld_present(environ):
         return []  # nix-ld starts them as they are
     todo = [(env, p) for env in envs if not os.path.islink(env)
             for p in unstartable(env, environ)]
@@ -120,10 +107,108 @@ def make_runnable(envs: Sequence[Path], fields: Mapping[str, str],
     libs = [d for d in fields.get("libs", "").split(":") if d]
     done: list[Path] = []
     for env, path in todo:
-        doctor.patch_program(path, info.interpreter, libs, patchelf, venv=env, root=env)
+        patch.patch_program(path, info.interpreter, libs, patchelf, venv=env, root=env)
         done.append(path)
     if not quiet:
         names = ", ".join(sorted({p.name for p in done}))
         sys.stderr.write(f"uvx-nix: made {len(done)} program(s) runnable on NixOS ({names}): "
                          f"ELF interpreter and libraries from the locked nixpkgs\n")
     return done
+
+
+def _locked_target(lock_dir: Path) -> tuple[str, list[str]] | None:
+    """(loader, lib dirs) from the lock beside ``lock_dir``: what patched programs use."""
+    from uvx_nix.resolve import inputs, lockfile
+
+    try:
+        found = lockfile.read(lock_dir / lockfile.NAME)
+    except UserError:
+        return None
+    if found is None:
+        return None
+    entry = found[0].systems.get(inputs.current_system())
+    if entry is None:
+        return None
+    info = elf.read(entry.interpreter)
+    if info is None or not info.interpreter:
+        return None
+    return info.interpreter, [f"{lib.path}/lib" for lib in entry.libraries]
+
+
+def repatch(venv: Path, lock_dir: Path, environ: Mapping[str, str] | None = None,
+            root: Path | None = None) -> int:
+    """Re-apply recorded patches whose file uv replaced; returns how many were re-patched.
+
+    Cheap when nothing changed: one read of patched.json and a stat per recorded file.  Each
+    file must still be a regular file inside the venv, and the venv inside the project
+    (``root``, default ``lock_dir``): a `bin` swapped for a link is not followed."""
+    environ = os.environ if environ is None else environ
+    root = lock_dir if root is None else root
+    if not patch.patched_path(lock_dir).exists():
+        return 0
+    data = patch.load_patched(lock_dir)
+    recorded: dict[str, Any] = data["files"]
+    target = _locked_target(lock_dir)
+    changed = 0
+    dirty = False
+    for rel, record in sorted(recorded.items()):
+        path = venv / rel
+        if not isinstance(record, dict) or ".." in Path(rel).parts or os.path.isabs(rel):
+            continue
+        if path.is_symlink() or not files.inside(path, venv) or \
+                not files.inside(venv, root):
+            output.warn(f"not re-patching {display_path(path)}: it leads outside "
+                  f"{display_path(venv)}")
+            continue
+        if not path.is_file():
+            continue
+        interpreter, lib_dirs = target if target else (record.get("interpreter", ""),
+                                                       list(record.get("lib_dirs", [])))
+        if record.get("stat") == patch._stat_key(path) and record.get("interpreter") == interpreter:
+            continue
+        info = elf.read(path)
+        if info is None or not info.interpreter:
+            continue
+        if info.interpreter == interpreter and scan.can_start(info, environ):
+            record["stat"] = patch._stat_key(path)
+            dirty = True
+            continue
+        patchelf = _patchelf(record.get("patchelf"), environ)
+        if patchelf is None or not interpreter:
+            output.warn(f"cannot re-patch {path}: no patchelf found; "
+                        "run `uvx-nix nix doctor --fix`")
+            continue
+        original = patch.sha256_file(path)
+        patch.patch_program(path, interpreter, lib_dirs, patchelf, venv=venv, root=root)
+        record.update({"original": original, "patched": patch.sha256_file(path),
+                       "interpreter": interpreter, "lib_dirs": lib_dirs,
+                       "patchelf": patchelf, "stat": patch._stat_key(path)})
+        changed += 1
+        dirty = True
+    if dirty:
+        patch.save_patched(lock_dir, data)
+    return changed
+
+
+def after_uv(venv: Path, lock_dir: Path, root: Path | None = None) -> None:
+    """The wrapper's hook after a uv command that may (re)install files: re-apply patches.
+
+    Never raises; a failure is one warning line."""
+    try:
+        count = repatch(venv, lock_dir, root=root)
+    except Exception as exc:  # a hook after uv must not turn uv's success into a failure
+        output.warn(f"could not re-patch programs in {venv} ({type(exc).__name__}: {exc}); "
+              f"run `uvx-nix nix doctor --fix`")
+        return
+    if count:
+        output.warn(f"re-patched {count} program(s) in {venv / 'bin'} that uv re-installed",
+                    kind="info")
+
+
+def _patchelf(recorded: object, environ: Mapping[str, str]) -> str | None:
+    """The recorded patchelf (the locked nixpkgs' one, recorded in the user cache) if it is
+    still a store path; never a program found on PATH."""
+    if isinstance(recorded, str) and recorded.startswith("/nix/store/") and \
+            "/../" not in recorded and os.access(recorded, os.X_OK):
+        return recorded
+    return None
