@@ -27,25 +27,17 @@ from uvx_nix.native import elf, patch, scan, venvs
 def unstartable(env: Path, environ: Mapping[str, str]) -> list[Path]:
     """Executable ELF programs in ``bin/`` and anywhere in site-packages whose ELF
     interpreter NixOS cannot run (never through a link that leads outside ``env``)."""
-
     found: list[Path] = []
-    for root, recursive in venvs.roots(env):
-        for directory, subdirs, names in os.walk(root):
-            if not recursive:
-                subdirs[:] = []
-            subdirs.sort()
-            for name in sorted(names):
-                path = Path(directory, name)
-                try:
-                    st = path.lstat()
-                except OSError:
-                    continue
-                if not stat.S_ISREG(st.st_mode) or not st.st_mode & 0o111:
-                    continue
-                info = elf.read(path)
-                if info is not None and info.interpreter and not scan.can_start(info,
-                                                                                   environ):
-                    found.append(path)
+    for path in venvs.walk(env):
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or not st.st_mode & 0o111:
+            continue
+        info = elf.read(path)
+        if info is not None and info.interpreter and not scan.can_start(info, environ):
+            found.append(path)
     return found
 
 
