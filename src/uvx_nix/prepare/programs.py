@@ -22,6 +22,7 @@ from typing import Any
 from uvx_nix import cache, files, output, paths
 from uvx_nix.errors import UserError, display_path
 from uvx_nix.native import elf, patch, scan, venvs
+from uvx_nix.resolve import specs, workdir
 
 
 def unstartable(env: Path, environ: Mapping[str, str]) -> list[Path]:
@@ -44,7 +45,7 @@ def unstartable(env: Path, environ: Mapping[str, str]) -> list[Path]:
 def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool) -> str:
     """patchelf from the nixpkgs ``lockfile_path`` pins: built (or fetched) by Nix once,
     rooted beside the lock, and remembered in the user cache by the lock's signature."""
-    from uvx_nix.resolve import inputs, lockfile, nix, resolution
+    from uvx_nix.resolve import inputs, lockfile, nix
 
     memo = Path(paths.cache_dir_str(environ), "patchelf",
                 paths.hashed_name(str(lockfile_path), ".path"))
@@ -64,13 +65,13 @@ def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool
     lock = existing[0]
     spec = {
         "system": system,
-        "nixpkgs": resolution._locked_source(lock),
+        "nixpkgs": specs.locked_source(lock),
         "python": {"mode": "attribute", "attribute": lock.systems[system].python_attribute,
                    "implementation": None, "clauses": [], "freeThreaded": False},
         "libraries": [{"name": "patchelf", "paths": [["patchelf"]]}],
         "allowUnfree": False,
     }
-    link = resolution.work_dir(lockfile_path.parent) / "gcroots" / f"patchelf-{system}"
+    link = workdir.work_dir(lockfile_path.parent) / "gcroots" / f"patchelf-{system}"
     manifest = nix.build(spec, link, environ, what="building patchelf", quiet=quiet)
     for lib in manifest.get("libraries") or []:
         candidate = os.path.join(str(lib.get("out", "")), "bin", "patchelf")
