@@ -23,6 +23,7 @@ Nothing here runs on a hit that builds nothing.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -33,10 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from filelock import FileLock
+
+from uvx_nix import argv as argv_mod
 from uvx_nix import files, paths
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NO_MATCH, UserError
 from uvx_nix.native import sonames
-from uvx_nix.resolve import attributes, specs, workdir
+from uvx_nix.resolve import attributes, nix, project, resolution, specs, workdir
+from uvx_nix.resolve import inputs as inputs_mod
 
 if TYPE_CHECKING:
     from uvx_nix.resolve.resolution import Resolved
@@ -187,8 +192,6 @@ def realise(config: Mapping[str, Any], config_dir: Path, environ: Mapping[str, s
             rust: bool, extra: Sequence[str] = ()) -> tuple[Path, list[str]]:
     """Build and root the toolchain; write its variables beside the hook.  Returns the
     variables file and what the locked nixpkgs lacks."""
-    from uvx_nix.resolve import nix
-
     libraries = list(dict.fromkeys([*config["libraries"], *extra]))
     spec = _spec(config, libraries, rust)
     suffix = "-rust" if rust else ""
@@ -370,8 +373,6 @@ def add_command(attributes: Sequence[str]) -> str:
 def add_to_pyproject(pyproject: Path, attributes: Sequence[str]) -> list[str]:
     """Append attributes to ``[tool.uvx-nix] build-libraries`` (formatting kept, atomic
     write); returns those that were added."""
-    from uvx_nix.resolve import project
-
     return project.add_to_list(pyproject, "build-libraries", attributes)
 
 
@@ -454,8 +455,6 @@ def hook_main(argv: Sequence[str]) -> int:
         config = json.loads(config_path.read_text(encoding="utf-8"))
         rust = "--rust" in argv[2:]
         if argv[1] == "env":
-            from filelock import FileLock
-
             # uv builds several distributions at once: one Nix run, the others wait for it.
             with FileLock(str(config_path.parent / "lock"), timeout=600):
                 ready = config_path.parent / ("env-rust.json" if rust else "env.json")
@@ -483,12 +482,6 @@ def hook_main(argv: Sequence[str]) -> int:
 def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     """Add attributes to ``[tool.uvx-nix] build-libraries`` of the project, after checking the
     locked nixpkgs has them."""
-    import argparse
-
-    from uvx_nix import argv as argv_mod
-    from uvx_nix.resolve import inputs as inputs_mod
-    from uvx_nix.resolve import resolution
-
     parser = argparse.ArgumentParser(
         prog=f"uvx-nix nix {name}",
         description="Add nixpkgs attributes to [tool.uvx-nix] build-libraries: their headers, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shlex
@@ -13,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from uvx_nix import __version__, activation, environment, paths, reference
+from uvx_nix import __version__, activation, cache, environment, execute, files, paths, reference
 from uvx_nix.argv import Invocation
 from uvx_nix.argv import sync as argv_sync
 from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, UserError, display, display_path
-from uvx_nix.resolve import workdir
+from uvx_nix.resolve import inputs, lockfile, nix, resolution, workdir
 
 if TYPE_CHECKING:
     from uvx_nix.resolve.resolution import Resolved
@@ -91,7 +92,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _version(environ: Mapping[str, str]) -> int:
     print(f"uvx-nix {__version__}")
-    from uvx_nix import execute
 
     try:
         uv: str | None = execute.find_uv(environ)
@@ -116,8 +116,6 @@ def _invocation(args: argparse.Namespace) -> Invocation:
 
 def _resolve(args: argparse.Namespace, environ: Mapping[str, str], upgrade: bool = False,
              strict: bool = True) -> Resolved:
-    from uvx_nix.resolve import inputs, resolution
-
     inp = inputs.gather(_invocation(args), environ)
     # `nix lock` and `nix env` report a Nix failure (direnv's `use uvnix` then keeps its last
     # good environment itself); only the wrapper falls back to the last good resolution.
@@ -126,11 +124,8 @@ def _resolve(args: argparse.Namespace, environ: Mapping[str, str], upgrade: bool
 
 
 def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from uvx_nix.resolve import inputs, lockfile, nix
-
     act = activation.detect(environ)
     print(f"active: {'yes' if act.active else 'no'} ({act.reason})")
-    from uvx_nix import execute
 
     try:
         print(f"uv: {execute.find_uv(environ)}")
@@ -176,8 +171,6 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def _hot_state(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     """Whether the next plain `uv sync`/`uv run` here is a cache hit (no TOML, no Nix)."""
-    from uvx_nix import cache, execute
-
     try:
         uv = execute.find_uv(environ)
     except UserError:
@@ -235,8 +228,6 @@ def _env(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def _gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from uvx_nix.resolve import inputs
-
     inp = inputs.gather(_invocation(args), environ)
     roots = inp.lock_dir / ".uvx-nix" / "gcroots"
     dropped = _drop_roots(roots)
@@ -247,7 +238,6 @@ def _gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             for lock_dir in oneoffs.iterdir():
                 dropped += _drop_roots(lock_dir / ".uvx-nix" / "gcroots")
             shutil.rmtree(oneoffs, ignore_errors=True)
-    from uvx_nix import cache
 
     states = cache.drop(environ, {str(inp.lock_dir)} | (
         {str(inp.project.root)} if inp.project is not None else set()))
@@ -261,8 +251,6 @@ def _install_shims(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """`uv` and `uvx` links to this uvx-nix: a shebang such as `#!/usr/bin/env -S uv run
     --script`, or any program that execs `uv`, then goes through uvx-nix (shell functions
     cannot catch those). uvx-nix still finds the real uv further along PATH."""
-    from uvx_nix import execute
-
     directory = Path(args.dir) if args.dir else paths.data_dir(environ) / "bin"
     own = os.path.realpath(sys.argv[0])
     if not os.path.isfile(own):
@@ -287,8 +275,6 @@ def _install_shims(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 def _drop_roots(roots: Path) -> int:
     """Only a real directory of ours, and only links into the store: a cloned repository could
     commit `.uvx-nix/gcroots` as a symlink to, say, ~/.local/bin."""
-    from uvx_nix import files
-
     dropped = 0
     if files.real_directory(roots.parent) and files.real_directory(roots):
         for link in roots.iterdir():
@@ -313,8 +299,6 @@ def main(argv: Sequence[str], environ: Mapping[str, str],
         return 0
     directory = _outer_directory(outer)
     if argv[0] in DELEGATED:
-        import importlib
-
         rest = list(argv[1:])
         if directory and argv[0] in ("doctor", "allow", "deny", "add-build-library") \
                 and "--directory" not in rest:

@@ -28,6 +28,7 @@ patch when uv re-installs the original (``uv sync --reinstall``, an upgrade).
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import sys
@@ -36,10 +37,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from uvx_nix import argv
 from uvx_nix import files as filesys
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError, display_path, printable
 from uvx_nix.native import elf, patch, scan, sonames, suggest, venvs
-from uvx_nix.resolve import attributes, project
+from uvx_nix.prepare import programs
+from uvx_nix.prepare import venv as venv_mod
+from uvx_nix.resolve import attributes, inputs, project, resolution
 
 if TYPE_CHECKING:
     from uvx_nix.resolve.inputs import Inputs
@@ -105,9 +109,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _inputs(args: argparse.Namespace, environ: Mapping[str, str]) -> Inputs:
-    from uvx_nix import argv
-    from uvx_nix.resolve import inputs
-
     return inputs.gather(argv.sync(args.directory), environ)
 
 
@@ -187,9 +188,6 @@ RUN_TIME = "(a load at run time)"
 def recorded_libs(venv: Path) -> list[str] | None:
     """The library directories the venv carries (its ``_uvx_nix_scope.pth``): what its
     Python finds however it starts.  None when it carries none."""
-    import ast
-
-    from uvx_nix.prepare import venv as venv_mod
 
     found: list[str] | None = None
     for site in venvs.site_dirs(venv):
@@ -215,8 +213,6 @@ def _findings(venv: Path, resolved: Resolved, environ: Mapping[str, str],
               root: Path = Path("/")) -> _Findings:
     """What a plain launch of the venv's Python sees: the libraries the venv itself carries
     (no variable from uvx-nix), and the loads that already failed at run time."""
-    from uvx_nix.prepare import venv as venv_mod
-
     recorded = recorded_libs(venv)
     locked = _lib_dirs(resolved)
     result = scan.scan(venv, recorded or [], resolved.entry.interpreter, environ)
@@ -296,8 +292,6 @@ def _json(findings: _Findings, venv: Path) -> dict[str, Any]:
 
 def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Findings,
          environ: Mapping[str, str], quiet: bool = False) -> Resolved:
-    from uvx_nix.resolve import resolution
-
     wanted: list[str] = []
     suggested = {s: a for s, a in findings.attributes.items() if a and a not in inp.libraries}
     if suggested:
@@ -329,7 +323,6 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Fin
         if loader_info is None or not loader_info.interpreter:
             raise UserError(f"cannot read the ELF interpreter of {resolved.entry.interpreter}",
                             EXIT_NIX_FAILED)
-        from uvx_nix.prepare import programs
 
         patchelf = programs.locked_patchelf(resolved.inputs.lock_path, environ, quiet)
         data = patch.load_patched(inp.lock_dir)
@@ -346,7 +339,6 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Fin
             print(f"Patched {_rel(venv, program)} to start with {loader_info.interpreter}",
                   file=sys.stderr)
         patch.save_patched(inp.lock_dir, data)
-    from uvx_nix.prepare import venv as venv_mod
 
     ours = inp.project is not None and venvs.safe_location(inp.project.root, environ) == venv
     if venv_mod.prepare(venv, ":".join(_lib_dirs(resolved)), inp.auto_libraries, project=ours):
@@ -357,9 +349,6 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Fin
 
 
 def _inputs_again(inp: Inputs, environ: Mapping[str, str]) -> Inputs:
-    from uvx_nix import argv
-    from uvx_nix.resolve import inputs
-
     return inputs.gather(argv.sync(str(inp.start)), environ)
 
 
@@ -384,9 +373,6 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
 
 
 def _command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from uvx_nix.prepare import venv as venv_mod
-    from uvx_nix.resolve import resolution
-
     inp = _inputs(args, environ)
     if args.tools:
         base = venv_mod.tool_dir(environ)

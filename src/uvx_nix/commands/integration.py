@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psutil
+
 from uvx_nix import execute, files, paths
 from uvx_nix.errors import EXIT_CONFIG, UserError
 
@@ -67,8 +69,6 @@ def _skipped(name: str) -> bool:
 
 
 def _process_names(proc: psutil.Process) -> list[str]:
-    import psutil
-
     names: list[str] = []
     try:
         names.append(_shell_name(proc.name()))
@@ -86,8 +86,6 @@ def detect_shell(environ: Mapping[str, str]) -> str:
     A process that is neither a known shell nor one of ours (``sh -c``, tmux,
     sshd) ends the walk; then ``$SHELL`` decides.
     """
-    import psutil
-
     try:
         proc = psutil.Process().parent()
         for _ in range(_MAX_DEPTH):

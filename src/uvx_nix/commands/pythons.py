@@ -20,7 +20,7 @@ from uvx_nix import paths
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import EXIT_NO_MATCH, UserError
 from uvx_nix.resolve import inputs as inputs_mod
-from uvx_nix.resolve import lockfile, nix, specs, trust, workdir
+from uvx_nix.resolve import lockfile, nix, resolution, specs, trust, workdir
 from uvx_nix.resolve import python_request as request
 
 
@@ -56,8 +56,6 @@ def _requests(inv: Invocation, inp: inputs_mod.Inputs) -> list[request.PythonReq
 
 def install(inv: Invocation, environ: Mapping[str, str]) -> int:
     """Realise each requested interpreter from nixpkgs and root it; uv is not run."""
-    from uvx_nix.resolve import resolution
-
     environ = resolution.no_progress(inv, environ)
     inp = inputs_mod.gather(inv, environ)
     trust.permit_configured(inp, environ)

@@ -12,9 +12,10 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from uvx_nix import argv as argv_mod
 from uvx_nix import cache, paths
 from uvx_nix.errors import UserError, display, display_path
-from uvx_nix.resolve import resolution, trust, workdir
+from uvx_nix.resolve import inputs, resolution, trust, workdir
 
 
 def _grant(root: Path, source: str, environ: Mapping[str, str]) -> None:
@@ -46,9 +47,6 @@ def _revoke_all(root: Path, environ: Mapping[str, str]) -> list[str]:
 
 def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     """``uvx-nix nix allow [SOURCE]`` / ``uvx-nix nix deny`` for the project here."""
-    from uvx_nix import argv as argv_mod
-    from uvx_nix.resolve import inputs
-
     parser = argparse.ArgumentParser(prog=f"uvx-nix nix {name}")
     parser.add_argument("--directory", help="the project directory (default: here)")
     if name == "allow":

@@ -12,6 +12,8 @@ or outside ``/nix/store`` (NixOS's stub-ld) and nix-ld is absent."""
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -77,9 +79,6 @@ def elf_files(venv: Path) -> list[Path]:
 
 def record_files(record: Path) -> list[Path]:
     """The files a distribution installed, from its ``*.dist-info/RECORD``."""
-    import csv
-    import io
-
     site = record.parent.parent
     venv = site.parents[2] if len(site.parents) > 2 else site
     out: list[Path] = []

@@ -10,9 +10,11 @@ from collections.abc import Mapping
 
 from uvx_nix import cache
 from uvx_nix.argv import Invocation
+from uvx_nix.build import toolchain
 from uvx_nix.native import venvs
+from uvx_nix.prepare import venv
 from uvx_nix.resolve import inputs as inputs_mod
-from uvx_nix.resolve import resolution
+from uvx_nix.resolve import progress, resolution
 
 
 def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: str,
@@ -30,14 +32,11 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
         sys.stderr.write(closing_line(resolved, time.monotonic() - started) + "\n")
     fields = resolved.fields(environ)
     if inp.project is not None and inp.strategy != "nix-ld":
-        from uvx_nix.prepare import venv
-
         where = venvs.safe_location(inp.project.root, environ)
         if where is not None:
             venv.replace_foreign(where, quiet)
     watched = [(str(p), cache.signature(str(p))) for p in inp.watched]
     watched.append((str(inp.lock_path), cache.signature(str(inp.lock_path))))
-    from uvx_nix.build import toolchain
 
     fields["build_hook"] = toolchain.prepare(resolved, environ)
     required = [*resolved.entry.store_paths(), str(resolved.gcroot)]
@@ -57,8 +56,6 @@ LIBRARY_FREE = frozenset({("remove",), ("lock",), ("tree",), ("export",), ("venv
 def closing_line(resolved: resolution.Resolved, seconds: float) -> str:
     """What a miss did, in one line: ``Resolved CPython 3.12.8 and 2 libraries from nixpkgs
     25.11 (abc1234) in 14.2s; locked in uvx-nix.lock``."""
-    from uvx_nix.resolve import progress
-
     entry, lock = resolved.entry, resolved.lock
     implementation = {"cpython": "CPython", "pypy": "PyPy"}.get(entry.implementation,
                                                                 entry.implementation)

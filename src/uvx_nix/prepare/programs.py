@@ -22,7 +22,7 @@ from typing import Any
 from uvx_nix import cache, files, output, paths
 from uvx_nix.errors import UserError, display_path
 from uvx_nix.native import elf, patch, scan, venvs
-from uvx_nix.resolve import specs, workdir
+from uvx_nix.resolve import inputs, lockfile, nix, specs, workdir
 
 
 def unstartable(env: Path, environ: Mapping[str, str]) -> list[Path]:
@@ -45,8 +45,6 @@ def unstartable(env: Path, environ: Mapping[str, str]) -> list[Path]:
 def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool) -> str:
     """patchelf from the nixpkgs ``lockfile_path`` pins: built (or fetched) by Nix once,
     rooted beside the lock, and remembered in the user cache by the lock's signature."""
-    from uvx_nix.resolve import inputs, lockfile, nix
-
     memo = Path(paths.cache_dir_str(environ), "patchelf",
                 paths.hashed_name(str(lockfile_path), ".path"))
     signature = cache.signature(str(lockfile_path))
@@ -111,8 +109,6 @@ def make_runnable(envs: Sequence[Path], fields: Mapping[str, str],
 
 def _locked_target(lock_dir: Path) -> tuple[str, list[str]] | None:
     """(loader, lib dirs) from the lock beside ``lock_dir``: what patched programs use."""
-    from uvx_nix.resolve import inputs, lockfile
-
     try:
         found = lockfile.read(lock_dir / lockfile.NAME)
     except UserError:

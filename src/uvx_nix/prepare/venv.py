@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from uvx_nix import cache, files
+from uvx_nix import cache, files, paths
 from uvx_nix.errors import UserError
 from uvx_nix.native import venvs
 from uvx_nix.prepare import auto as automatic_mode
@@ -38,7 +40,6 @@ def replace_foreign(venv: Path, quiet: bool = False) -> bool:
     found = venvs.foreign_home(venv)
     if found is None or os.path.islink(venv):
         return False
-    import time
 
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     aside = venv.with_name(f"{venv.name}.replaced-{stamp}")
@@ -235,8 +236,6 @@ def _prepare_all(envs: list[Path], fields: Mapping[str, str], environ: Mapping[s
             sys.stderr.write(f"warning: uvx-nix: could not record the native libraries in "
                              f"{env} ({exc.strerror}); run `uvx-nix nix doctor --fix`\n")
     if auto:
-        from uvx_nix.prepare import programs
-
         try:
             programs.make_runnable([e for e in envs if (e / "pyvenv.cfg").is_file()], fields,
                                    environ, quiet)
@@ -268,8 +267,6 @@ def after_uv(inv: Invocation, fields: Mapping[str, str], environ: Mapping[str, s
     if lock_dir and root and inv.command[:2] in (("sync",), ("add",), ("remove",),
                                                  ("pip", "install"), ("pip", "sync"),
                                                  ("version",)):
-        from uvx_nix import paths
-
         where = venvs.safe_location(Path(root), environ)
         if where is not None and os.path.exists(paths.patched_file_str(environ, lock_dir)):
             # What `nix doctor --fix` patched (also with automatic mode off) stays patched.
@@ -317,8 +314,6 @@ def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str
     project's first run, a tool, ``--with``): have uv make it first, with the same options,
     and prepare it, so the program starts already on the first run.  The wrapper calls this
     only when its memo ``memo`` (see cli) does not show the environments prepared."""
-    import subprocess
-
     def ask(args: list[str]) -> list[str] | None:
         """uv's stdout lines, or None when it fails (it speaks for itself later).  What uv
         said while making the environment ("Installed 3 packages") is passed on: the real

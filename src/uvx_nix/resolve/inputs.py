@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from uvx_nix import files, paths
+from uvx_nix import argv, attribute, files, paths
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import EXIT_CONFIG, UserError
 from uvx_nix.resolve import nix, project
@@ -31,7 +31,6 @@ DEFAULT_LIBRARIES = ("stdenv.cc.cc.lib", "zlib")
 STRATEGIES = ("interpreter", "nix-ld")
 SETTINGS = ("nixpkgs", "libraries", "default-libraries", "strategy", "auto-libraries",
             "allow-unfree", "build-libraries", "auto-build-libraries")
-_ATTR = re.compile(r"^[A-Za-z_][A-Za-z0-9_'-]*(\.[A-Za-z_][A-Za-z0-9_'-]*)*$")
 MAX_LIBRARIES = 100
 
 
@@ -105,7 +104,7 @@ def current_system() -> str:
 
 def validate_attribute(value: object, origin: str) -> str:
     """A nixpkgs attribute path such as ``stdenv.cc.cc.lib`` or ``xorg.libX11``."""
-    if not isinstance(value, str) or len(value) > 200 or not _ATTR.fullmatch(value):
+    if not attribute.is_attribute(value):
         shown = repr(value)[:60]
         raise UserError(
             f"invalid library attribute {shown} in {origin}: use a nixpkgs attribute path "
@@ -505,8 +504,6 @@ def project_request(proj: project.Project, environ: Mapping[str, str],
     """The project's own request, the one its uvx-nix.lock records: what `uv sync` asks for
     anywhere in the workspace (the root's pin, the global pin, requires-python), without
     --python or UV_PYTHON."""
-    from uvx_nix import argv
-
     plain = {k: v for k, v in environ.items() if k != "UV_PYTHON"}
     return python_request(argv.sync(), plain, proj.root, proj, None, watched)
 

@@ -7,6 +7,8 @@ one process) plus, only for a floating flake reference such as the registry's
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import re
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from uvx_nix import paths
+from uvx_nix import files, paths
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, EXIT_NIX_MISSING, UserError
 from uvx_nix.resolve import progress
 
@@ -205,9 +207,6 @@ _REVISION = re.compile(r"[0-9a-f]{40}")
 def source_store_path(nar_hash: str, store: str = "/nix/store") -> str:
     """Where Nix puts a fetched source tree with this narHash (``sha256-<base64>``): its
     fixed-output path named ``source`` (libstore's makeFixedOutputPath, recursive sha256)."""
-    import base64
-    import hashlib
-
     digest = base64.b64decode(nar_hash.removeprefix("sha256-"), validate=True)
     fingerprint = f"source:sha256:{digest.hex()}:{store}:source".encode()
     full = hashlib.sha256(fingerprint).digest()
@@ -441,8 +440,6 @@ def build(spec: Mapping[str, Any], out_link: Path, environ: Mapping[str, str], *
 
 def flake_lock_nixpkgs(flake_lock: Path) -> str | None:
     """The locked URL of the ``nixpkgs`` input in a project's flake.lock, if any."""
-    from uvx_nix import files
-
     try:
         raw = files.read_bounded(flake_lock, 4 * files.MIB, within=flake_lock.parent)
     except OSError:

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
+from uvx_nix import files
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import (
     EXIT_LOCKFILE,
@@ -22,7 +25,7 @@ from uvx_nix.errors import (
 )
 from uvx_nix.native import venvs
 from uvx_nix.resolve import inputs as inputs_mod
-from uvx_nix.resolve import lockfile, nix, specs, trust, workdir
+from uvx_nix.resolve import lockfile, nix, progress, specs, trust, workdir
 
 LOCK_TIMEOUT = 600.0
 
@@ -133,8 +136,6 @@ def ensure(inp: inputs_mod.Inputs, environ: Mapping[str, str], *, quiet: bool = 
            upgrade: bool = False, fallback: bool = True,
            without_missing_libraries: bool = False) -> Resolved:
     """The locked resolution for ``inp``, resolving or realising with Nix only when needed."""
-    from filelock import FileLock, Timeout
-
     for message in inp.warnings:
         warn(message, quiet)
     work = workdir.work_dir(inp.lock_dir)
@@ -210,8 +211,6 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
     entry = _accepted_entry(manifest, inp, gcroot, previous)
     url = _url_to_lock(inp, kind, url, manifest, environ, fresh=not same_source, quiet=quiet)
     if not same_source:
-        from uvx_nix.resolve import trust
-
         trust.record_locked(environ, inp.nixpkgs.kind, inp.nixpkgs.ref, kind, url)
     systems = dict(lock.systems) if (lock and lock.fingerprint == fingerprint and same_source
                                       and not upgrade) else {}
@@ -301,8 +300,6 @@ def _last_good(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfil
 def _rewrite_migrated(inp: inputs_mod.Inputs, lock: lockfile.Lock, environ: Mapping[str, str],
                       quiet: bool) -> bytes:
     """An older-format lock that still matches: rewrite it in the current format."""
-    from uvx_nix import files
-
     old = files.read_bounded(inp.lock_path, lockfile.MAX_BYTES, within=inp.lock_dir,
                              code=EXIT_LOCKFILE)
     try:
@@ -318,8 +315,6 @@ def _rewrite_migrated(inp: inputs_mod.Inputs, lock: lockfile.Lock, environ: Mapp
 
 def no_progress(invocation: Invocation, environ: Mapping[str, str]) -> Mapping[str, str]:
     """uv's ``--no-progress`` hides uvx-nix's status line too (Nix's run reads the variable)."""
-    from uvx_nix.resolve import progress
-
     if progress.asked_no_progress(invocation.args):
         return {**environ, "UV_NO_PROGRESS": "1"}
     return environ
