@@ -14,7 +14,7 @@ from uvx_nix.build import toolchain
 from uvx_nix.native import venvs
 from uvx_nix.prepare import venv
 from uvx_nix.resolve import inputs as inputs_mod
-from uvx_nix.resolve import progress, resolution
+from uvx_nix.resolve import resolution, statusline
 
 
 def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: str,
@@ -63,9 +63,9 @@ def closing_line(resolved: resolution.Resolved, seconds: float) -> str:
     what = f"{implementation} {entry.python_version}"
     if count:
         what += f" and {count} {'library' if count == 1 else 'libraries'}"
-    source = progress.describe_source(lock.nixpkgs_kind, lock.nixpkgs_url,
+    source = statusline.describe_source(lock.nixpkgs_kind, lock.nixpkgs_url,
                                       resolved.nixpkgs_release)
-    where = progress.show_path(resolved.inputs.lock_path)
+    where = statusline.show_path(resolved.inputs.lock_path)
     if resolved.lock_written:
         return f"Resolved {what} from {source} in {seconds:.1f}s; locked in {where}"
     if resolved.lock_unsaved:

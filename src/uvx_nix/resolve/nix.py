@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote
 
 from uvx_nix import files, paths
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, EXIT_NIX_MISSING, UserError
-from uvx_nix.resolve import progress
+from uvx_nix.resolve import progress, statusline
 
 FLAGS = ("--extra-experimental-features", "nix-command flakes")
 RESOLVE_NIX = Path(__file__).with_name("resolve.nix")
@@ -97,8 +97,8 @@ def _nix(args: list[str], environ: Mapping[str, str], *, what: str, quiet: bool 
         # downloaded sources considered up to date).
         args = ["--offline", *args]
     argv = [exe, *FLAGS, "--log-format", "internal-json", *args]
-    display = progress.Display(progress.mode(environ, quiet, sys.stderr), what, environ)
-    log = progress.LogFile(paths.cache_dir(environ), argv)
+    display = statusline.Display(statusline.mode(environ, quiet, sys.stderr), what, environ)
+    log = statusline.LogFile(paths.cache_dir(environ), argv)
     try:
         proc = subprocess.Popen(argv, env=dict(environ), stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -107,7 +107,7 @@ def _nix(args: list[str], environ: Mapping[str, str], *, what: str, quiet: bool 
         raise UserError(f"could not start nix ({exc}); check your Nix installation",
                         EXIT_NIX_MISSING) from exc
     try:
-        stdout, state = progress.follow(proc, display, log.write)
+        stdout, state = statusline.follow(proc, display, log.write)
     except BaseException:
         proc.kill()  # interrupted: do not leave Nix running behind the user's back
         proc.wait()

@@ -25,7 +25,7 @@ from uvx_nix.errors import (
 )
 from uvx_nix.native import venvs
 from uvx_nix.resolve import inputs as inputs_mod
-from uvx_nix.resolve import lockfile, nix, progress, specs, trust, workdir
+from uvx_nix.resolve import lockfile, nix, specs, statusline, trust, workdir
 
 LOCK_TIMEOUT = 600.0
 
@@ -315,7 +315,7 @@ def _rewrite_migrated(inp: inputs_mod.Inputs, lock: lockfile.Lock, environ: Mapp
 
 def no_progress(invocation: Invocation, environ: Mapping[str, str]) -> Mapping[str, str]:
     """uv's ``--no-progress`` hides uvx-nix's status line too (Nix's run reads the variable)."""
-    if progress.asked_no_progress(invocation.args):
+    if statusline.asked_no_progress(invocation.args):
         return {**environ, "UV_NO_PROGRESS": "1"}
     return environ
 
