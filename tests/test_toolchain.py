@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from uvx_nix import argv
-from uvx_nix.build import toolchain
+from uvx_nix.build import diagnose, toolchain
 from uvx_nix.errors import UserError
 from uvx_nix.injected import build_hook as hook
 from uvx_nix.resolve import inputs, lockfile, resolution
@@ -188,7 +188,7 @@ def test_salt_comes_from_the_system_when_cc_has_none() -> None:
     ("error: can't find Rust compiler", "the Rust toolchain (cargo, rustc)", "cargo"),
 ])
 def test_diagnose_names_what_and_who(output: str, what: str, first: str) -> None:
-    finding = toolchain.diagnose(f"running build_ext\n{output}\nerror: command failed\n")
+    finding = diagnose.diagnose(f"running build_ext\n{output}\nerror: command failed\n")
     assert finding is not None
     assert (finding.what, finding.candidates[0]) == (what, first)
 
@@ -196,11 +196,11 @@ def test_diagnose_names_what_and_who(output: str, what: str, first: str) -> None
 def test_diagnose_takes_the_first_cause_and_ignores_the_unknown() -> None:
     text = ("a.c:1:10: fatal error: sqlite3.h: No such file or directory\n"
             "ld: cannot find -lz\n")
-    finding = toolchain.diagnose(text)
+    finding = diagnose.diagnose(text)
     assert finding is not None
     assert finding.what == "sqlite3.h"
-    assert toolchain.diagnose("error: something else went wrong") is None
-    assert toolchain.diagnose("fatal error: myproject_private.h: No such file or directory") \
+    assert diagnose.diagnose("error: something else went wrong") is None
+    assert diagnose.diagnose("fatal error: myproject_private.h: No such file or directory") \
         is None
 
 
@@ -554,7 +554,7 @@ def test_automatic_mode_adds_the_attribute_and_returns_the_retry(
 def test_automatic_mode_refuses_what_the_locked_nixpkgs_lacks(
         tmp_path: Path, fake_nix: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(toolchain.HEADERS, "nosuch.h", ("nosuch",))
+    monkeypatch.setitem(diagnose.HEADERS, "nosuch.h", ("nosuch",))
     config = _config(tmp_path, True, ["zlib"])
     answer = toolchain._fix(json.loads(config.read_text()), config.parent, {}, False,
                             "fatal error: nosuch.h: No such file or directory")

@@ -40,7 +40,7 @@ DELEGATED = {
                    "routes uv and uvx through uvx-nix."),
     "direnv-lib": ("uvx_nix.commands.integration", "Print the direnv library that defines "
                    "`use uvnix`."),
-    "add-build-library": ("uvx_nix.build.toolchain", "Add nixpkgs attributes to [tool.uvx-nix] "
+    "add-build-library": ("uvx_nix.commands.build", "Add nixpkgs attributes to [tool.uvx-nix] "
                           "build-libraries (their headers, .pc files and programs reach "
                           "builds uv runs)."),
     "allow": ("uvx_nix.commands.trust", "Allow the one nixpkgs source of this project uvx-nix "
