@@ -14,8 +14,8 @@ them from the same nixpkgs as the interpreter, and only to the build:
   ``rustc`` for a Rust build) and the libraries' outputs, and writes the variables
   (:func:`variables`) to ``env.json`` beside the hook.  Later builds read that file: no Nix.
 * When the build fails, ``hook_main fix`` reads its output
-  (:func:`uvx_nix.build.diagnose.diagnose`), names the attribute that provides what was missing and the command that adds it; in automatic mode
-  (``auto-build-libraries``) it checks the attribute against the locked nixpkgs, adds it to
+  (:func:`uvx_nix.build.diagnose.diagnose`), names the attribute that provides what was
+  missing and the command that adds it; in automatic mode (``auto-build-libraries``) it checks the attribute against the locked nixpkgs, adds it to
   ``[tool.uvx-nix] build-libraries`` and returns the environment for one more attempt.
 
 Nothing here runs on a hit that builds nothing.
