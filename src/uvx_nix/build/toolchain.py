@@ -15,8 +15,9 @@ them from the same nixpkgs as the interpreter, and only to the build:
   (:func:`variables`) to ``env.json`` beside the hook.  Later builds read that file: no Nix.
 * When the build fails, ``hook_main fix`` reads its output
   (:func:`uvx_nix.build.diagnose.diagnose`), names the attribute that provides what was
-  missing and the command that adds it; in automatic mode (``auto-build-libraries``) it checks the attribute against the locked nixpkgs, adds it to
-  ``[tool.uvx-nix] build-libraries`` and returns the environment for one more attempt.
+  missing and the command that adds it; in automatic mode (``auto-build-libraries``) it
+  checks the attribute against the locked nixpkgs, adds it to ``[tool.uvx-nix]
+  build-libraries`` and returns the environment for one more attempt.
 
 Nothing here runs on a hit that builds nothing.
 """
