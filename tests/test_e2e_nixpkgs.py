@@ -14,6 +14,7 @@ import tomlkit
 
 from e2e import uvx, write_project
 from helpers.sim import Sim
+from uvx_nix.resolve import sources
 
 pytestmark = pytest.mark.sim
 # An overlay that swaps the top-level python313 for another derivation (the look-alike's
@@ -397,7 +398,6 @@ def test_a_channel_without_a_revision_is_locked_with_a_warning(sim: Sim, project
 
 def test_a_directory_source_is_locked_by_its_nar_hash(sim: Sim, project_dir: Path,
                                                       tmp_path: Path) -> None:
-    from uvx_nix.resolve import nix
 
     _pinned_313(project_dir)
     mine = _copy_look_alike(sim, tmp_path / "my-nixpkgs")
@@ -412,7 +412,7 @@ def test_a_directory_source_is_locked_by_its_nar_hash(sim: Sim, project_dir: Pat
     doc = tomlkit.parse((project_dir / "uvx-nix.lock").read_text())
     nar = str(doc["nixpkgs"]["nar-hash"])
     assert (doc["nixpkgs"]["kind"], doc["nixpkgs"]["url"]) == ("path", str(mine))
-    copy = Path(nix.source_store_path(nar))
+    copy = Path(sources.source_store_path(nar))
     assert sorted(p.name for p in copy.iterdir()) == sorted(
         [*_look_alike_files(sim), ".test-token"])
     status = uvx(sim, ["nix", "status"], cwd=project_dir, env=env, check=True)

@@ -18,7 +18,7 @@ from uvx_nix import __version__, activation, cache, environment, execute, files,
 from uvx_nix.argv import Invocation
 from uvx_nix.argv import sync as argv_sync
 from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, UserError, display, display_path
-from uvx_nix.resolve import inputs, lockfile, nix, resolution, workdir
+from uvx_nix.resolve import inputs, lockfile, resolution, sources, workdir
 
 if TYPE_CHECKING:
     from uvx_nix.resolve.resolution import Resolved
@@ -151,7 +151,7 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     fresh = lock.fingerprint == inp.fingerprint() and entry is not None
     print(f"lockfile: {display_path(inp.lock_path)} "
           f"({'up to date' if fresh else 'stale: inputs changed'})")
-    shared = nix.sharing(lock.nixpkgs_kind, lock.nixpkgs_url, lock.nixpkgs_nar_hash)
+    shared = sources.sharing(lock.nixpkgs_kind, lock.nixpkgs_url, lock.nixpkgs_nar_hash)
     print(f"locked nixpkgs: {display(lock.nixpkgs_url)} ({shared})")
     if entry is not None:
         present = all(os.path.exists(p) for p in entry.store_paths())

@@ -21,7 +21,7 @@ from typing import Any
 from uvx_nix import argv, attribute, files, paths
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import EXIT_CONFIG, UserError
-from uvx_nix.resolve import nix, project
+from uvx_nix.resolve import project, sources
 from uvx_nix.resolve import python_request as request
 
 # Bump when the same inputs would resolve differently (the resolution semantics,
@@ -41,7 +41,7 @@ class Inputs:
     project: project.Project | None
     script: Path | None
     python: request.PythonRequest
-    nixpkgs: nix.Source
+    nixpkgs: sources.Source
     libraries: tuple[str, ...]
     strategy: str
     auto_libraries: bool
@@ -135,7 +135,7 @@ def _settings(data: dict[str, Any], origin: str, warnings: list[str]) -> dict[st
     if "nixpkgs" in data:
         if not isinstance(data["nixpkgs"], str):
             raise UserError(f"'nixpkgs' in {origin} must be a string", EXIT_CONFIG)
-        out["nixpkgs"] = nix.parse_source(data["nixpkgs"], origin)
+        out["nixpkgs"] = sources.parse_source(data["nixpkgs"], origin)
     for key in ("libraries", "default-libraries", "build-libraries"):
         if key in data:
             out[key] = _library_list(data[key], f"{key} in {origin}")
@@ -346,19 +346,19 @@ def start_dir(invocation: Invocation, environ: Mapping[str, str]) -> Path:
 
 def _nixpkgs_source(env_settings: dict[str, Any], proj_settings: dict[str, Any],
                     user: dict[str, Any], proj: project.Project | None
-                    ) -> tuple[nix.Source, bool]:
+                    ) -> tuple[sources.Source, bool]:
     """The first source found, and whether it is the project's own (needs trust)."""
     if "nixpkgs" in env_settings:
         return env_settings["nixpkgs"], False
     if "nixpkgs" in proj_settings:
         return proj_settings["nixpkgs"], True
     if proj is not None:
-        locked = nix.flake_lock_nixpkgs(proj.root / "flake.lock")
+        locked = sources.flake_lock_nixpkgs(proj.root / "flake.lock")
         if locked:
-            return nix.Source("flake", locked, f"{proj.root / 'flake.lock'}"), True
+            return sources.Source("flake", locked, f"{proj.root / 'flake.lock'}"), True
     if "nixpkgs" in user:
         return user["nixpkgs"], False
-    return nix.Source("flake", "flake:nixpkgs", "default"), False
+    return sources.Source("flake", "flake:nixpkgs", "default"), False
 
 
 def _libraries(env_settings: dict[str, Any], proj_settings: dict[str, Any],

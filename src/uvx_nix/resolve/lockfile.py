@@ -19,7 +19,7 @@ from tomlkit.exceptions import TOMLKitError
 
 from uvx_nix import __version__, attribute, files
 from uvx_nix.errors import EXIT_LOCKFILE, UserError
-from uvx_nix.resolve import nix
+from uvx_nix.resolve import sources
 
 FORMAT = 2
 NAME = "uvx-nix.lock"
@@ -157,18 +157,18 @@ def _check_strings(path: Path, inputs: dict[str, Any], nixpkgs: dict[str, Any]) 
     path, or <nixpkgs>), and the [inputs] record holds short printable strings only."""
     kind, url = nixpkgs.get("kind", "flake"), nixpkgs["url"]
     try:
-        source = nix.parse_source(url, str(path))
+        source = sources.parse_source(url, str(path))
     except UserError:
         source = None
-    # A channel is locked by the revision it records (nix.pinned_channel), else as <nixpkgs>.
-    pinned = kind == "channel" and nix.channel_revision(url) is not None
+    # A channel is locked by the revision it records (sources.pinned_channel), else as <nixpkgs>.
+    pinned = kind == "channel" and sources.channel_revision(url) is not None
     if not pinned and (source is None or source.kind != kind or source.ref != url or
                        (kind == "flake" and not url.isascii())):
         raise _bad(path, f"names an invalid nixpkgs source {url[:80]!a} (kind "
                    f"{str(kind)[:20]!a})")
     nar = nixpkgs.get("nar-hash")
     if nar is not None and (kind != "path" or not isinstance(nar, str) or
-                            not nix.NAR_HASH.fullmatch(nar)):
+                            not sources.NAR_HASH.fullmatch(nar)):
         raise _bad(path, f"has an invalid [nixpkgs] nar-hash {str(nar)[:80]!a}")
     for key, value in inputs.items():
         values = value if isinstance(value, list) else [value]

@@ -25,7 +25,7 @@ from uvx_nix.errors import (
 )
 from uvx_nix.native import venvs
 from uvx_nix.resolve import inputs as inputs_mod
-from uvx_nix.resolve import lockfile, nix, specs, statusline, trust, workdir
+from uvx_nix.resolve import lockfile, nix, sources, specs, statusline, trust, workdir
 
 LOCK_TIMEOUT = 600.0
 
@@ -203,7 +203,7 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
              f"({good.python_attribute} {good.python_version})", quiet)
         return Resolved(inp, lock, good, gcroot, runs, False, lock_unsaved=True, fell_back=True)
     if kind == "path" and not nar_hash:
-        nar_hash = nix.directory_nar_hash(manifest.get("source"))
+        nar_hash = sources.directory_nar_hash(manifest.get("source"))
     if lenient and manifest.get("missing") and manifest.get("python"):
         return _without_missing(inp, manifest, lockfile.Lock(
             fingerprint, specs.lock_inputs(inp, environ), url, kind, nixpkgs_nar_hash=nar_hash),
@@ -235,12 +235,12 @@ def _url_to_lock(inp: inputs_mod.Inputs, kind: str, url: str, manifest: Mapping[
     a warning when only this machine can use it."""
     unshared = None
     if kind == "flake":
-        if not nix.is_locked(url) and isinstance(manifest.get("source"), dict):
-            url = nix.locked_url_from_source_info(url, manifest["source"])
-        url, unshared = nix.shareable(
+        if not sources.is_locked(url) and isinstance(manifest.get("source"), dict):
+            url = sources.locked_url_from_source_info(url, manifest["source"])
+        url, unshared = sources.shareable(
             url, environ, from_registry=inp.nixpkgs.ref in ("nixpkgs", "flake:nixpkgs"))
     elif kind == "channel" and fresh:
-        url, unshared = nix.pinned_channel(manifest.get("source"))
+        url, unshared = sources.pinned_channel(manifest.get("source"))
     if unshared:
         warn(unshared, quiet)
     return url
