@@ -167,6 +167,7 @@ def _venv_interpreter(venv: Path) -> str | None:
 
 
 def nix_ld_present(environ: Mapping[str, str], root: Path = Path("/")) -> bool:
+    """nix-ld is enabled: NIX_LD is set, or NixOS's nix-ld share directory exists."""
     return bool(environ.get("NIX_LD")) or (root / NIX_LD_MARKER.lstrip("/")).exists()
 
 
