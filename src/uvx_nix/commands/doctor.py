@@ -1,28 +1,18 @@
 """``uvx-nix nix doctor``: native libraries the venv cannot load, programs that cannot start.
 
-Scans every ELF file under the venv's site-packages and ``bin``.  A DT_NEEDED soname
-counts as resolved when the loader would find it: in the file's DT_RPATH/DT_RUNPATH
-(``$ORIGIN`` expanded), in the library directories the venv carries (its
-``_uvx_nix_scope.pth``: what a plain start of its Python sees), in the store glibc's
-``lib/`` (NixOS's loader always searches it), among the libraries the interpreter itself
-has loaded, or as a library another wheel ships in the venv (loaded by soname, like
-``numpy.libs/`` or ``torch/lib``).
-Each missing soname is mapped to a nixpkgs attribute (:mod:`uvx_nix.native.sonames`, then
-``nix-locate`` when installed).  An ELF program in ``bin`` cannot start when its
-PT_INTERP is missing or outside ``/nix/store`` (NixOS's stub-ld) and nix-ld is absent; so
-can an executable inside site-packages.  Sonames that failed to load at run time (recorded by
-the hook) count as missing too; a venv that does not carry the locked libraries is a problem.
+Scans the venv (:mod:`uvx_nix.native.scan`: what cannot load or start), maps each missing
+soname to a nixpkgs attribute (:mod:`uvx_nix.native.suggest`); sonames that failed to load at
+run time (recorded by the hook) count as missing too, and a venv that does not carry the
+locked libraries is a problem.
 
 Exit codes: 0 nothing to fix; 1 problems found (one line each, naming the fix);
 70 no venv (run ``uvx-nix sync`` first) or bad configuration.
 
 ``--fix`` adds the attributes to ``[tool.uvx-nix] libraries`` (formatting and comments
-kept), re-locks, and patches each program that cannot start with patchelf: ELF
-interpreter = the locked glibc's loader, RUNPATH += the locked library dirs.  The patch
-never touches uv's cache (uv hardlinks venv files to it): the file is copied, the copy
-patched, then renamed over the venv's file.  Each patched file is recorded with its
-hashes in the user cache (``paths.patched_file_str``), and :func:`after_uv` re-applies the
-patch when uv re-installs the original (``uv sync --reinstall``, an upgrade).
+kept), re-locks, and patches each program that cannot start (:mod:`uvx_nix.native.patch`:
+ELF interpreter = the locked glibc's loader, RUNPATH += the locked library dirs, never in
+uv's cache); :func:`uvx_nix.prepare.programs.after_uv` re-applies the patch when uv
+re-installs the original (``uv sync --reinstall``, an upgrade).
 """
 
 from __future__ import annotations
