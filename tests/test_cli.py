@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 from uvx_nix import argv as argv_mod
 from uvx_nix import cache, cli, execute, reference
-from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
+from uvx_nix.errors import (
+    EXIT_CODES,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    UserError,
+)
 
 
 @pytest.mark.parametrize("code", sorted(c for c in EXIT_CODES if c not in (77, 130)))
@@ -25,7 +31,7 @@ def test_user_error_is_one_line_with_its_code(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(execute, "find_uv", fail)
     assert cli.main(["sync"]) == code
     err = capsys.readouterr().err
-    assert err == f"uvx-nix: error: something the user can fix (code {code})\n"
+    assert err == f"error: uvx-nix: something the user can fix (code {code})\n"
 
 
 def test_internal_error_is_one_line_unless_debug(monkeypatch: pytest.MonkeyPatch,
@@ -38,7 +44,7 @@ def test_internal_error_is_one_line_unless_debug(monkeypatch: pytest.MonkeyPatch
     assert cli.main(["sync"]) == EXIT_INTERNAL
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
-    assert err.startswith("uvx-nix: error: internal error: KeyError")
+    assert err.startswith("error: uvx-nix: internal error: KeyError")
     assert "UVX_NIX_DEBUG=1" in err
     assert "Traceback" not in err
     monkeypatch.setenv("UVX_NIX_DEBUG", "1")
@@ -56,7 +62,7 @@ def test_user_error_with_debug_shows_the_traceback_and_the_line(
     assert cli.main(["sync"]) == 70
     err = capsys.readouterr().err
     assert "Traceback" in err
-    assert err.endswith("uvx-nix: error: fixable\n")
+    assert err.endswith("error: uvx-nix: fixable\n")
 
 
 def test_keyboard_interrupt_is_130(monkeypatch: pytest.MonkeyPatch,
@@ -67,11 +73,6 @@ def test_keyboard_interrupt_is_130(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(execute, "find_uv", interrupted)
     assert cli.main(["sync"]) == EXIT_INTERRUPTED
     assert "Traceback" not in capsys.readouterr().err
-
-
-def test_no_color_and_dumb_terminals_get_plain_text() -> None:
-    assert cli.error_line("x", {"NO_COLOR": "1"}) == "uvx-nix: error: x\n"
-    assert cli.error_line("x", {"TERM": "dumb"}, "warning") == "uvx-nix: warning: x\n"
 
 
 def test_help_lists_every_variable_and_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
@@ -87,10 +88,25 @@ def test_help_lists_every_variable_and_exit_code(capsys: pytest.CaptureFixture[s
 
 def test_bad_own_command_is_a_usage_error_not_a_traceback(
         capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["nix", "no-such-command"]) == EXIT_CONFIG
+    assert cli.main(["nix", "no-such-command"]) == EXIT_USAGE
     err = capsys.readouterr().err
-    assert "invalid choice" in err
-    assert "Traceback" not in err
+    assert err.startswith("error: uvx-nix: nix: argument COMMAND: invalid choice")
+    assert err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("command", [
+    "status", "lock", "env", "gc", "install-shims", "doctor", "shell-init", "direnv-lib",
+    "add-build-library", "allow", "deny", "install-launcher"])
+def test_every_own_command_has_one_usage_error_rule(
+        command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown option: one line naming it and the help to read, exit 2 (as uv's own)."""
+    needed = ["zlib"] if command == "add-build-library" else []
+    assert cli.main(["nix", command, *needed, "--no-such-option"]) == EXIT_USAGE
+    assert capsys.readouterr().err == (
+        f"error: uvx-nix: nix {command}: unrecognized arguments: --no-such-option; "
+        f"see `uvx-nix nix {command} --help`\n")
+    assert cli.main(["nix", command, "--help"]) == 0
+    assert "usage: uvx-nix nix" in capsys.readouterr().out
 
 
 # --- property tests: the readers behind main() never crash -------------------------------
@@ -220,18 +236,6 @@ def test_pip_system_into_the_store_is_refused(args: list[str], environ: dict[str
         assert "read-only Nix store" in info.value.message
     else:
         cli._refuse_store_writes(inv, fields, environ)
-
-
-def test_an_error_line_escapes_what_a_file_name_could_draw() -> None:
-    """A path a repository named (an escape sequence, a bidi control, a non-UTF-8 byte) is
-    escaped in the error line; a message's own line breaks stay."""
-    from uvx_nix.cli import error_line
-
-    name = "/p/x\x1b]0;owned\x07\u202e\udce9/pyproject.toml"
-    line = error_line(f"{name} is not valid TOML\nlast lines:", {"NO_COLOR": "1"})
-    assert line == ("uvx-nix: error: /p/x\\x1b]0;owned\\x07\\u202e\\udce9/pyproject.toml is "
-                    "not valid TOML\nlast lines:\n")
-    line.encode("utf-8")  # always writable, whatever the locale's error handler
 
 
 def test_unprepared_run_environments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from uvx_nix.commands import doctor
-from uvx_nix.errors import UserError
+from uvx_nix.errors import EXIT_USAGE, UserError
 from uvx_nix.native import elf, patch, scan, sonames, suggest
 from uvx_nix.prepare import programs
 from uvx_nix.resolve import project
@@ -223,19 +223,19 @@ def test_no_venv_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("UVX_NIX", "1")
     assert cli.main(["nix", "doctor"]) == 70
     err = capsys.readouterr().err
-    assert err == f"uvx-nix: error: no virtual environment at {tmp_path.resolve() / '.venv'}; " \
+    assert err == f"error: uvx-nix: no virtual environment at {tmp_path.resolve() / '.venv'}; " \
         "run `uvx-nix sync` first\n"
 
 
-def test_bad_option_is_exit_70(capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(UserError, match="unrecognized arguments: --bogus") as caught:
         doctor.command("doctor", ["--bogus"], {})
-    assert caught.value.exit_code == 70
+    assert caught.value.exit_code == EXIT_USAGE
     # With --json, every outcome is JSON on stdout, errors included.
-    assert doctor.command("doctor", ["--json", "--bogus"], {}) == 70
+    assert doctor.command("doctor", ["--json", "--bogus"], {}) == EXIT_USAGE
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False
-    assert report["exit_code"] == 70
+    assert report["exit_code"] == EXIT_USAGE
     assert "unrecognized arguments: --bogus" in report["error"]
 
 

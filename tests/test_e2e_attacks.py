@@ -186,7 +186,7 @@ def test_f3_reads_are_bounded(sim: Sim, project_dir: Path, name: str, code: int,
             assert res.returncode == 0, (args, res)  # only the venv's hook looks there
             continue
         assert res.returncode == code, (args, res)
-        lines = [ln for ln in res.stderr.splitlines() if ln.startswith("uvx-nix: error:")]
+        lines = [ln for ln in res.stderr.splitlines() if ln.startswith("error: uvx-nix:")]
         assert len(lines) == 1, res.stderr
         assert name.rsplit("/", 1)[-1] in lines[0]
         assert re.search("is not a regular file|is larger than|leads outside", lines[0])

@@ -179,7 +179,7 @@ def test_errors_are_one_line_with_documented_codes(sim: Sim, project_dir: Path) 
     res = uvx(sim, ["sync"], cwd=project_dir,
               env={"UVX_NIX_NIXPKGS": "path:/nonexistent/nixpkgs"})
     assert res.returncode == 73, res
-    assert res.stderr.startswith("uvx-nix: error: nix failed while"), res.stderr
+    assert res.stderr.startswith("error: uvx-nix: nix failed while"), res.stderr
     assert res.stderr.count("\n") == 1, res.stderr
     # nix missing
     res = sim.run(["/run/current-system/sw/bin/env", "PATH=/nonexistent",

@@ -104,7 +104,7 @@ def test_use_uvnix_sync_activates_the_venv_on_a_store_python(sim: Sim, project_d
     broken = _direnv(sim, project_dir, show, rec, env={"UVX_NIX_TRUST": "1"})
     assert broken.returncode == 0, broken.stderr
     assert broken.stdout.splitlines()[:2] == [sim.pkgs["python313"], str(project_dir / ".venv")]
-    assert "uvx-nix: error: nix failed" in broken.stderr
+    assert "error: uvx-nix: nix failed" in broken.stderr
     assert "use uvnix: uvx-nix failed (exit 73); using the last good environment" in \
         broken.stderr
     assert cache.read_text() == good

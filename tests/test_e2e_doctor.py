@@ -130,7 +130,7 @@ def test_automatic_mode_makes_the_program_runnable_on_sync(sim: Sim,
                                                           project_dir: Path) -> None:
     _project(project_dir, "uvxnix-elfdemo")
     res = uvx(sim, ["sync"], cwd=project_dir, check=True)
-    assert "made 1 program(s) runnable on NixOS (elfdemo)" in res.stderr, res.stderr
+    assert "Made 1 program(s) runnable on NixOS (elfdemo)" in res.stderr, res.stderr
     program = project_dir / ".venv" / "bin" / "elfdemo"
     ran = sim.run(["env", "-i", str(program)], cwd=project_dir)
     assert "hello from a generic-Linux ELF program" in ran.stdout, ran
@@ -166,7 +166,7 @@ def test_after_uv_hook_repatches_what_uv_reinstalled(sim: Sim, project_dir: Path
     python = str(sim.repo / "tests" / "sim" / ".build" / "wrapper-venv" / "bin" / "python")
     res = sim.run([python, "-c", hook, str(project_dir / ".venv"), str(project_dir)],
                   cwd=project_dir, check=True)
-    assert "re-patched 1 program" in res.stderr, res
+    assert "Re-patched 1 program" in res.stderr, res
     ran = sim.run([str(program)], cwd=project_dir)
     assert ran.returncode == 0, ran
     assert "hello from a generic-Linux ELF program" in ran.stdout, ran

@@ -251,7 +251,7 @@ def test_automatic_mode_heals_a_load_that_failed_at_run_time(sim: Sim,
     assert last.startswith("OSError: libz.so.1: cannot open shared object file"), last
     assert "nixpkgs' \"zlib\" provides it; uvx-nix adds it" in last
     res = uvx(sim, ["run", "python", "-c", "pass"], cwd=project_dir, check=True)
-    assert "uvx-nix: added zlib to [tool.uvx-nix] libraries" in res.stderr, res.stderr
+    assert "Added zlib to [tool.uvx-nix] libraries" in res.stderr, res.stderr
     assert "libz.so.1" in res.stderr
     assert _bare(sim, [python, "-c", code], project_dir) == "True"
     again = uvx(sim, ["run", "python", "-c", "pass"], cwd=project_dir, check=True)

@@ -148,13 +148,13 @@ def test_automatic_mode_adds_zlib_with_one_notice(sim: Sim, project_dir: Path) -
                   '\n[tool.uvx-nix]\ndefault-libraries = ["stdenv.cc.cc.lib"]\n')
     synced = uvx(sim, ["sync"], cwd=project_dir, check=True)
     # The sync that installs the wheel adds what it needs at once.
-    notices = [ln for ln in synced.stderr.splitlines() if ln.startswith("uvx-nix: added zlib")]
+    notices = [ln for ln in synced.stderr.splitlines() if ln.startswith("Added zlib")]
     assert len(notices) == 1, synced.stderr
     code = "import uvxnix_zdemo; print(uvxnix_zdemo.zlib_version())"
     first = uvx(sim, ["run", "python", "-c", code], cwd=project_dir)
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip()[:1].isdigit(), first.stdout
-    assert "uvx-nix: added" not in first.stderr
+    assert "Added zlib" not in first.stderr
     direct = sim.run(["env", "-i", str(project_dir / ".venv" / "bin" / "python"), "-c", code],
                      cwd=project_dir)
     assert direct.stdout.strip()[:1].isdigit(), direct.stderr
@@ -162,7 +162,7 @@ def test_automatic_mode_adds_zlib_with_one_notice(sim: Sim, project_dir: Path) -
     assert '"zlib"' in (project_dir / "pyproject.toml").read_text()
     assert 'attribute = "zlib"' in (project_dir / "uvx-nix.lock").read_text()
     second = uvx(sim, ["run", "python", "-c", code], cwd=project_dir, check=True)
-    assert "uvx-nix: added" not in second.stderr
+    assert "Added zlib" not in second.stderr
 
 
 def test_automatic_mode_can_be_turned_off(sim: Sim, project_dir: Path) -> None:

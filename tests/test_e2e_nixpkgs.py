@@ -309,7 +309,7 @@ def test_a_teammate_without_the_source_gets_one_line_not_another_nixpkgs(
     res = uvx(sim, ["run", "python", "-c", "print(1)"], cwd=project_dir)
     assert res.returncode == 73, res
     first = res.stderr.splitlines()[0]
-    assert first.startswith("uvx-nix: error: nix failed while"), res.stderr
+    assert first.startswith("error: uvx-nix: nix failed while"), res.stderr
     # (Nix 2.8 asks GitHub's API for .../tarball/<rev>, 2.26 for .../archive/<rev>.tar.gz)
     assert re.search(f"NixOS/nixpkgs/(tarball|archive)/{REVISION}", first), first
     assert lock.read_text() == committed  # never re-resolved against another nixpkgs
@@ -376,7 +376,7 @@ def test_a_channel_is_locked_by_the_revision_it_records(sim: Sim, project_dir: P
     moved = uvx(sim, ["run", "python", "-c", "print(1)"], cwd=project_dir, env=env)
     assert moved.returncode == 73, moved
     first = moved.stderr.splitlines()[0]
-    assert first.startswith("uvx-nix: error: nix failed while"), moved.stderr
+    assert first.startswith("error: uvx-nix: nix failed while"), moved.stderr
     assert f"NixOS/nixpkgs/archive/{REVISION}.tar.gz" in first, first
     assert (project_dir / "uvx-nix.lock").read_text() == committed
 

@@ -183,7 +183,7 @@ def test_a_failing_build_shows_its_last_lines_and_the_log(sim: Sim, project_dir:
     assert res.returncode == 73, res
     lines = res.stderr.splitlines()
     first = lines[0]
-    assert first.startswith("uvx-nix: error: nix failed while resolving the Python "
+    assert first.startswith("error: uvx-nix: nix failed while resolving the Python "
                             "interpreter: builder for 'chattyfail-1.0' failed with exit code 2 "
                             "(full log: "), res.stderr
     assert first.endswith(", or run with UVX_NIX_DEBUG=1)"), first

@@ -50,7 +50,7 @@ def _one_error_line(res: subprocess.CompletedProcess[str], code: int) -> str:
     assert "Traceback" not in res.stderr, res.stderr
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1, res.stderr
-    assert lines[0].startswith("uvx-nix: error: "), res.stderr
+    assert lines[0].startswith("error: uvx-nix: "), res.stderr
     return lines[0]
 
 
@@ -93,7 +93,7 @@ def test_nix_failing_at_build(sim: Sim, project_dir: Path) -> None:
               env={"UVX_NIX_NIXPKGS": str(pkgs), "UVX_NIX_LIBRARIES": "broken"})
     assert res.returncode == 73, res
     line, *rest = res.stderr.splitlines()
-    assert line.startswith("uvx-nix: error: "), res.stderr
+    assert line.startswith("error: uvx-nix: "), res.stderr
     assert "builder for 'broken' failed" in line
     assert rest == ["last lines of the build of broken:",
                     "  broken> uvx-nix-test: the broken builder failed"], res.stderr

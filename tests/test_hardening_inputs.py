@@ -569,7 +569,7 @@ def test_bad_input(sim: Sim, project_dir: Path, case: Case) -> None:
     if case.code == UV:
         assert res.returncode != 0, detail
         assert res.returncode not in OURS, detail
-        assert "uvx-nix: error" not in res.stderr, detail
+        assert "error: uvx-nix" not in res.stderr, detail
     else:
         assert res.returncode == case.code, detail
     for words in case.words:
@@ -578,7 +578,7 @@ def test_bad_input(sim: Sim, project_dir: Path, case: Case) -> None:
     if case.code in OURS:
         errors = [line for line in res.stderr.splitlines() if "error" in line]
         assert len(errors) == 1, detail
-        assert res.stderr.splitlines()[-1].startswith("uvx-nix: error: "), detail
+        assert res.stderr.splitlines()[-1].startswith("error: uvx-nix: "), detail
         assert _snapshot(project_dir) == before, "an error changed the project"
     if case.check is not None:
         case.check(sim, project_dir, res)

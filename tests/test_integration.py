@@ -102,7 +102,7 @@ def test_cli_reports_an_unknown_shell_in_one_line(capsys: pytest.CaptureFixture[
     assert cli.main(["nix", "shell-init", "tcsh"]) == EXIT_CONFIG
     out, err = capsys.readouterr()
     assert out == ""
-    assert err == ("uvx-nix: error: unknown shell 'tcsh': shell-init supports bash, zsh "
+    assert err == ("error: uvx-nix: unknown shell 'tcsh': shell-init supports bash, zsh "
                    "and fish\n")
 
 

@@ -616,7 +616,7 @@ def test_install_launcher_refuses_a_foreign_file(kit: Kit, tmp_path: Path) -> No
                           str(target.parent), "--cc", str(CC)], env=_install_env(kit, tmp_path),
                          capture_output=True, text=True, check=False)
     assert res.returncode == 70
-    assert res.stderr == (f"uvx-nix: error: {target} exists and is not uvx-nix's launcher; "
+    assert res.stderr == (f"error: uvx-nix: {target} exists and is not uvx-nix's launcher; "
                           "choose another directory with --dir\n")
     assert target.read_text() == "mine\n"
 

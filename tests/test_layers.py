@@ -15,7 +15,8 @@ PACKAGE = SRC / "uvx_nix"
 
 # What a cache hit runs: argv in, uv's environment out, exec.  Stdlib only.
 HOT = {"uvx_nix", "uvx_nix.cli", "uvx_nix.argv", "uvx_nix.activation", "uvx_nix.cache",
-       "uvx_nix.environment", "uvx_nix.execute", "uvx_nix.paths", "uvx_nix.errors"}
+       "uvx_nix.output", "uvx_nix.environment", "uvx_nix.execute", "uvx_nix.paths",
+       "uvx_nix.errors"}
 # What the hot path may add to a bare interpreter (python -I -S): os and its helpers and zlib;
 # nothing that parses TOML or JSON, hashes, walks paths or starts processes.
 HOT_STDLIB = {"__future__", "zlib", "os", "os.path", "stat", "_stat", "posixpath", "genericpath",

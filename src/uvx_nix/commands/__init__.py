@@ -14,9 +14,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from uvx_nix import __version__, activation, cache, environment, execute, files, paths, reference
+from uvx_nix import (
+    __version__,
+    activation,
+    cache,
+    environment,
+    execute,
+    files,
+    output,
+    paths,
+    reference,
+)
 from uvx_nix.argv import Invocation
 from uvx_nix.argv import sync as argv_sync
+from uvx_nix.commands import usage
 from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, UserError, display, display_path
 from uvx_nix.resolve import inputs, lockfile, resolution, sources, workdir
 
@@ -63,7 +74,7 @@ def _epilog() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = usage.Parser(
         prog="uvx-nix nix",
         description="uvx-nix's own commands. Every other command line is uv's: "
                     "`uvx-nix ARGS` runs `uv ARGS` with a nixpkgs interpreter.",
@@ -189,9 +200,10 @@ def _lock(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     entry = resolved.entry
     if args.quiet:
         return 0
-    print(f"Locked {entry.python_attribute} ({entry.implementation} {entry.python_version}) "
-          f"and {len(entry.libraries)} libraries from {display(resolved.lock.nixpkgs_url)} "
-          f"in {display_path(resolved.inputs.lock_path)}", file=sys.stderr)
+    output.notice(f"Locked {entry.python_attribute} ({entry.implementation} "
+                  f"{entry.python_version}) and {len(entry.libraries)} libraries from "
+                  f"{display(resolved.lock.nixpkgs_url)} in "
+                  f"{display_path(resolved.inputs.lock_path)}")
     return 0
 
 
@@ -208,7 +220,7 @@ def render_env(delta: Mapping[str, str | None], fmt: str) -> str:
     lines = []
     for key, value in delta.items():
         if value is not None and ("\n" in value or "\r" in value):
-            sys.stderr.write(f"warning: uvx-nix: leaving out {key}: its value spans lines\n")
+            output.warn(f"leaving out {key}: its value spans lines")
             continue
         if fmt == "fish":
             lines.append(f"set -e {key}" if value is None else
@@ -241,9 +253,8 @@ def _gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
     states = cache.drop(environ, {str(inp.lock_dir)} | (
         {str(inp.project.root)} if inp.project is not None else set()))
-    print(f"Dropped {dropped} GC root(s) in {roots} and {states} cached state(s) of this "
-          "project; the next uv call re-roots (and rebuilds if nix-collect-garbage ran)",
-          file=sys.stderr)
+    output.notice(f"Dropped {dropped} GC root(s) in {roots} and {states} cached state(s) of this "
+                  "project; the next uv call re-roots (and rebuilds if nix-collect-garbage ran)")
     return 0
 
 
@@ -267,8 +278,8 @@ def _install_shims(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         tmp.unlink(missing_ok=True)
         os.symlink(own, tmp)
         os.replace(tmp, link)
-    print(f"Installed uv and uvx in {directory}, running {own}; put it first on PATH, e.g. "
-          f'export PATH="{directory}:$PATH"', file=sys.stderr)
+    output.notice(f"Installed uv and uvx in {directory}, running {own}; put it first on PATH, e.g. "
+                  f'export PATH="{directory}:$PATH"')
     return 0
 
 
@@ -306,10 +317,9 @@ def main(argv: Sequence[str], environ: Mapping[str, str],
         module = importlib.import_module(DELEGATED[argv[0]][0])
         result: int = module.command(argv[0], rest, environ)
         return result
-    try:
-        args = parser.parse_args(list(argv))
-    except SystemExit as exc:
-        return int(exc.code or 0) and EXIT_CONFIG
+    args = usage.parse(parser, argv)
+    if args is None:
+        return 0
     if getattr(args, "directory", None) is None and directory:
         args.directory = directory
     if getattr(args, "python", None) is None and outer is not None and outer.python:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from uvx_nix import paths
+from uvx_nix import output, paths
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import EXIT_NO_MATCH, UserError
 from uvx_nix.resolve import inputs as inputs_mod
@@ -91,8 +90,8 @@ def install(inv: Invocation, environ: Mapping[str, str]) -> int:
         bin_file.write_text(os.path.dirname(entry.interpreter) + "\n")
         if not quiet:
             prefix = os.path.dirname(os.path.dirname(entry.interpreter))
-            sys.stderr.write(f"Installed Python {entry.python_version} from nixpkgs "
-                             f"({entry.python_attribute}) at {prefix}\n")
+            output.notice(f"Installed Python {entry.python_version} from nixpkgs "
+                          f"({entry.python_attribute}) at {prefix}")
         if "--no-bin" not in options:
             _link_executable(entry, environ, force="--force" in options or "-f" in options,
                              quiet=quiet)
@@ -122,8 +121,8 @@ def _link_executable(entry: lockfile.SystemEntry, environ: Mapping[str, str], *,
     link = directory / _executable_name(entry)
     if os.path.lexists(link) and not force and not (
             link.is_symlink() and os.readlink(link).startswith("/nix/store/")):
-        sys.stderr.write(f"warning: uvx-nix: {link} already exists and is not a nixpkgs "
-                         "interpreter uvx-nix linked; left alone (use --force to replace it)\n")
+        output.warn(f"{link} already exists and is not a nixpkgs "
+                    "interpreter uvx-nix linked; left alone (use --force to replace it)")
         return
     directory.mkdir(parents=True, exist_ok=True)
     tmp = directory / f".{link.name}.{os.getpid()}"
@@ -131,7 +130,7 @@ def _link_executable(entry: lockfile.SystemEntry, environ: Mapping[str, str], *,
     os.symlink(entry.interpreter, tmp)
     os.replace(tmp, link)
     if not quiet:
-        sys.stderr.write(f"Installed executable at {link}\n")
+        output.notice(f"Installed executable at {link}")
 
 
 def _unlink_executable(bin_file: Path, environ: Mapping[str, str]) -> None:
@@ -164,5 +163,5 @@ def uninstall(inv: Invocation, environ: Mapping[str, str]) -> bool:
                     if path.is_symlink() or path.exists():
                         path.unlink()
                 removed = True
-                sys.stderr.write(f"Uninstalled {attr} (uvx-nix's nixpkgs interpreter root)\n")
+                output.notice(f"Uninstalled {attr} (uvx-nix's nixpkgs interpreter root)")
     return removed

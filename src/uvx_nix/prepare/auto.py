@@ -5,11 +5,11 @@ the project is resolved again."""
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from uvx_nix import output
 from uvx_nix.errors import UserError
 from uvx_nix.native import scan, suggest
 from uvx_nix.resolve import attributes, project
@@ -48,10 +48,10 @@ def _known_attributes(fields: Mapping[str, str], suggested: Mapping[str, str],
         return []
     missing = [s for s, a in found.items() if a is None]
     if missing and not quiet:
-        sys.stderr.write(
-            f"warning: uvx-nix: the locked nixpkgs has no attribute that holds "
+        output.warn(
+            f"the locked nixpkgs has no attribute that holds "
             f"{', '.join(missing)} (what the new wheels need); not added to [tool.uvx-nix] "
-            "libraries: add an attribute it has, or run `uvx-nix nix lock --upgrade`\n")
+            "libraries: add an attribute it has, or run `uvx-nix nix lock --upgrade`")
     return sorted({a for a in found.values() if a})
 
 
@@ -77,10 +77,10 @@ def add_needed(fields: dict[str, str], site: Path, new: list[str], misses: list[
         pyproject = Path(root) / "pyproject.toml"
         added = project.add_libraries(pyproject, attributes)
         if added and not quiet:
-            sys.stderr.write(
-                f"uvx-nix: added {', '.join(added)} to [tool.uvx-nix] libraries in "
+            output.notice(
+                f"Added {', '.join(added)} to [tool.uvx-nix] libraries in "
                 f"{pyproject} (needed by {', '.join(sonames)}; turn off with "
-                "auto-libraries = false)\n")
+                "auto-libraries = false)")
         if added:
             keep = {k: fields[k] for k in ("dists",) if k in fields}
             fields = {**reresolve(), **keep}

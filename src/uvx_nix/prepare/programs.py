@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -102,8 +101,8 @@ def make_runnable(envs: Sequence[Path], fields: Mapping[str, str],
         done.append(path)
     if not quiet:
         names = ", ".join(sorted({p.name for p in done}))
-        sys.stderr.write(f"uvx-nix: made {len(done)} program(s) runnable on NixOS ({names}): "
-                         f"ELF interpreter and libraries from the locked nixpkgs\n")
+        output.notice(f"Made {len(done)} program(s) runnable on NixOS ({names}): "
+                      f"ELF interpreter and libraries from the locked nixpkgs")
     return done
 
 
@@ -147,7 +146,7 @@ def repatch(venv: Path, lock_dir: Path, environ: Mapping[str, str] | None = None
         if path.is_symlink() or not files.inside(path, venv) or \
                 not files.inside(venv, root):
             output.warn(f"not re-patching {display_path(path)}: it leads outside "
-                  f"{display_path(venv)}")
+                        f"{display_path(venv)}")
             continue
         if not path.is_file():
             continue
@@ -187,11 +186,10 @@ def after_uv(venv: Path, lock_dir: Path, root: Path | None = None) -> None:
         count = repatch(venv, lock_dir, root=root)
     except Exception as exc:  # a hook after uv must not turn uv's success into a failure
         output.warn(f"could not re-patch programs in {venv} ({type(exc).__name__}: {exc}); "
-              f"run `uvx-nix nix doctor --fix`")
+                    f"run `uvx-nix nix doctor --fix`")
         return
     if count:
-        output.warn(f"re-patched {count} program(s) in {venv / 'bin'} that uv re-installed",
-                    kind="info")
+        output.notice(f"Re-patched {count} program(s) in {venv / 'bin'} that uv re-installed")
 
 
 def _patchelf(recorded: object, environ: Mapping[str, str]) -> str | None:

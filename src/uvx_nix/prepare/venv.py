@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from uvx_nix import cache, files, paths
+from uvx_nix import cache, files, output, paths
 from uvx_nix.errors import UserError
 from uvx_nix.native import venvs
 from uvx_nix.prepare import auto as automatic_mode
@@ -50,15 +50,15 @@ def replace_foreign(venv: Path, quiet: bool = False) -> bool:
     try:
         os.rename(venv, aside)
     except OSError as exc:
-        sys.stderr.write(f"warning: uvx-nix: {venv} uses a Python that is not from the Nix "
-                         f"store ({found}) and could not be moved aside ({exc.strerror}); "
-                         "move or remove it yourself\n")
+        output.warn(f"{venv} uses a Python that is not from the Nix "
+                    f"store ({found}) and could not be moved aside ({exc.strerror}); "
+                    "move or remove it yourself")
         return False
     if not quiet:
-        sys.stderr.write(
-            f"warning: uvx-nix: moved {venv} to {aside}: its Python ({found}) is not from "
+        output.warn(
+            f"moved {venv} to {aside}: its Python ({found}) is not from "
             "the Nix store (a generic-Linux build NixOS cannot start); uv recreates it on "
-            "the nixpkgs interpreter; delete the old one when you no longer need it\n")
+            "the nixpkgs interpreter; delete the old one when you no longer need it")
     return True
 
 
@@ -233,16 +233,16 @@ def _prepare_all(envs: list[Path], fields: Mapping[str, str], environ: Mapping[s
         try:
             prepare(env, fields.get("libs", ""), auto, project=env == ours)
         except OSError as exc:
-            sys.stderr.write(f"warning: uvx-nix: could not record the native libraries in "
-                             f"{env} ({exc.strerror}); run `uvx-nix nix doctor --fix`\n")
+            output.warn(f"could not record the native libraries in "
+                        f"{env} ({exc.strerror}); run `uvx-nix nix doctor --fix`")
     if auto:
         try:
             programs.make_runnable([e for e in envs if (e / "pyvenv.cfg").is_file()], fields,
                                    environ, quiet)
         except (UserError, OSError) as exc:
             message = exc.message if isinstance(exc, UserError) else str(exc)
-            sys.stderr.write(f"warning: uvx-nix: could not make the environment's programs "
-                             f"runnable: {message}; run `uvx-nix nix doctor --fix`\n")
+            output.warn(f"could not make the environment's programs "
+                        f"runnable: {message}; run `uvx-nix nix doctor --fix`")
 
 
 def after_uv(inv: Invocation, fields: Mapping[str, str], environ: Mapping[str, str],
@@ -261,8 +261,8 @@ def after_uv(inv: Invocation, fields: Mapping[str, str], environ: Mapping[str, s
                       synced=True)
         _prepare_all(envs, fields, environ, inv.quiet > 0)
     except Exception as exc:  # a hook after uv must not turn uv's success into a failure
-        sys.stderr.write(f"warning: uvx-nix: could not prepare the environment "
-                         f"({type(exc).__name__}: {exc}); run `uvx-nix nix doctor --fix`\n")
+        output.warn(f"could not prepare the environment "
+                    f"({type(exc).__name__}: {exc}); run `uvx-nix nix doctor --fix`")
     lock_dir, root = fields.get("lock_dir"), fields.get("root")
     if lock_dir and root and inv.command[:2] in (("sync",), ("add",), ("remove",),
                                                  ("pip", "install"), ("pip", "sync"),

@@ -6,7 +6,6 @@ Runs under a file lock per lockfile, so N parallel cold calls run Nix once.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +13,13 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from uvx_nix import files
+from uvx_nix import files, output
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import (
     EXIT_LOCKFILE,
     EXIT_NIX_FAILED,
     UserError,
     display_path,
-    printable,
 )
 from uvx_nix.native import venvs
 from uvx_nix.resolve import inputs as inputs_mod
@@ -70,8 +68,9 @@ class Resolved:
 
 
 def warn(message: str, quiet: bool = False) -> None:
+    """A warning, unless this step runs quietly (a check in the background)."""
     if not quiet:
-        sys.stderr.write(f"warning: uvx-nix: {printable(message)}\n")
+        output.warn(message)
 
 
 def venv_interpreter(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> list[str]:
