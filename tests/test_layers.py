@@ -145,3 +145,11 @@ def test_the_hot_path_imports_its_layer_and_the_stdlib_a_hit_needs() -> None:
     loaded = set(out.split())
     assert {m for m in loaded if m.startswith("uvx_nix")} <= HOT
     assert {m for m in loaded if not m.startswith("uvx_nix")} <= HOT_STDLIB
+
+
+def test_the_readme_draws_every_layer() -> None:
+    readme = (SRC.parent / "README.md").read_text()
+    drawing = readme.split("### The code's layers", 1)[1].split("###", 1)[0]
+    for layer in LAYERS:
+        assert (f"  {layer}/ " if layer not in ("base", "cli") else f"  {layer} ") in drawing, \
+            layer
