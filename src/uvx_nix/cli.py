@@ -111,7 +111,7 @@ def _run(args: list[str], environ: Mapping[str, str],
         def again() -> dict[str, str]:
             return miss.resolve_for(inv, environ, key, path, stdin)
 
-        fields = venv.on_change(fields, key, path, environ, again, quiet=inv.quiet > 0)
+        fields = venv.on_change(fields, key, path, environ, again)
     if inv.command[:2] in SYSTEM_WRITES:
         _refuse_store_writes(inv, fields, environ)
     if inv.command[:1] == ("python",):

@@ -94,4 +94,7 @@ def test_help_and_version(sim: Sim, project_dir: Path) -> None:
     assert lines[1].startswith("uv: uv 0.")
     assert lines[2].startswith("nix: nix (Nix) 2.")
     res = uvx(sim, ["nix", "bogus"], cwd=project_dir)
-    assert res.returncode == 70
+    assert res.returncode == 2  # a usage error, as uv's own
+    assert res.stderr.startswith("error: uvx-nix: nix: argument COMMAND: invalid choice: "
+                                 "'bogus'"), res.stderr
+    assert res.stderr.count("\n") == 1, res.stderr

@@ -69,7 +69,7 @@ def test_make_runnable_patches_copies_and_leaves_uvs_cache_alone(tmp_path: Path)
     memo.write_text(f"{cache.signature(str(lockfile))}\n{patchelfs[0]}\n")
     fields = {"interpreter": pythons[0], "libs": "/nix/store/y-zlib/lib",
               "lockfile": str(lockfile)}
-    done = programs.make_runnable([env], fields, environ, quiet=True)
+    done = programs.make_runnable([env], fields, environ)
     assert [p.name for p in done] == ["tool", "driver"]
     loader = elf.read(pythons[0])
     assert loader is not None
@@ -79,7 +79,7 @@ def test_make_runnable_patches_copies_and_leaves_uvs_cache_alone(tmp_path: Path)
         assert info.interpreter == loader.interpreter
         assert "/nix/store/y-zlib/lib" in (info.runpath or "")
     assert stored.read_bytes() == original  # the cache's copy is untouched
-    assert programs.make_runnable([env], fields, environ, quiet=True) == []  # idempotent
+    assert programs.make_runnable([env], fields, environ) == []  # idempotent
 
 
 def test_a_patchelf_memo_outside_the_store_is_not_trusted(tmp_path: Path) -> None:

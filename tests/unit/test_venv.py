@@ -39,10 +39,10 @@ def test_replace_foreign_never_follows_a_symlinked_venv(tmp_path: Path) -> None:
     real.mkdir()
     (real / "pyvenv.cfg").write_text("home = /usr/bin\n")
     (tmp_path / ".venv").symlink_to(real)
-    assert venv.replace_foreign(tmp_path / ".venv", quiet=True) is False
+    assert venv.replace_foreign(tmp_path / ".venv") is False
     assert (real / "pyvenv.cfg").exists()
     (real / "work.txt").write_text("mine")
-    assert venv.replace_foreign(real, quiet=True) is True
+    assert venv.replace_foreign(real) is True
     assert not real.exists()
     aside = list(tmp_path.glob("real.replaced-*"))
     assert len(aside) == 1

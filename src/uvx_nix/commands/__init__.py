@@ -130,8 +130,7 @@ def _resolve(args: argparse.Namespace, environ: Mapping[str, str], upgrade: bool
     inp = inputs.gather(_invocation(args), environ)
     # `nix lock` and `nix env` report a Nix failure (direnv's `use uvnix` then keeps its last
     # good environment itself); only the wrapper falls back to the last good resolution.
-    return resolution.ensure(inp, environ, upgrade=upgrade, fallback=not strict,
-                             quiet=bool(getattr(args, "quiet", 0)))
+    return resolution.ensure(inp, environ, upgrade=upgrade, fallback=not strict)
 
 
 def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -198,8 +197,6 @@ def _hot_state(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
 def _lock(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     resolved = _resolve(args, environ, upgrade=args.upgrade)
     entry = resolved.entry
-    if args.quiet:
-        return 0
     output.notice(f"Locked {entry.python_attribute} ({entry.implementation} "
                   f"{entry.python_version}) and {len(entry.libraries)} libraries from "
                   f"{display(resolved.lock.nixpkgs_url)} in "
@@ -324,7 +321,6 @@ def main(argv: Sequence[str], environ: Mapping[str, str],
         args.directory = directory
     if getattr(args, "python", None) is None and outer is not None and outer.python:
         args.python = outer.python
-    args.quiet = outer.quiet if outer is not None else 0
     if args.version:
         return _version(environ)
     handlers = {"status": _status, "lock": _lock, "env": _env, "gc": _gc,

@@ -60,9 +60,8 @@ def install(inv: Invocation, environ: Mapping[str, str]) -> int:
     trust.permit_configured(inp, environ)
     base = directory(environ)
     base.mkdir(parents=True, exist_ok=True)
-    quiet = inv.quiet > 0
     requests = _requests(inv, inp)
-    source = specs.fresh_source(inp, environ, quiet)[0]  # one lock for every request
+    source = specs.fresh_source(inp, environ)[0]  # one lock for every request
     options = inv.args[: len(inv.args) - len(inv.tail)]
     for req in requests:
         if req.kind == "path":
@@ -74,8 +73,7 @@ def install(inv: Invocation, environ: Mapping[str, str]) -> int:
         # (a link renamed afterwards would root nothing).
         root = base / f".request-{hashlib.sha256(req.text.encode()).hexdigest()[:16]}"
         previous = workdir.link_target(root)
-        manifest = nix.build(spec, root, environ, what=f"installing Python {req.text}",
-                             quiet=quiet)
+        manifest = nix.build(spec, root, environ, what=f"installing Python {req.text}")
         try:
             entry = specs.entry_from_manifest(manifest, one)
         except UserError:
@@ -88,13 +86,11 @@ def install(inv: Invocation, environ: Mapping[str, str]) -> int:
         os.replace(tmp, link)
         bin_file = base / f"{entry.python_attribute}.bin"
         bin_file.write_text(os.path.dirname(entry.interpreter) + "\n")
-        if not quiet:
-            prefix = os.path.dirname(os.path.dirname(entry.interpreter))
-            output.notice(f"Installed Python {entry.python_version} from nixpkgs "
-                          f"({entry.python_attribute}) at {prefix}")
+        prefix = os.path.dirname(os.path.dirname(entry.interpreter))
+        output.notice(f"Installed Python {entry.python_version} from nixpkgs "
+                      f"({entry.python_attribute}) at {prefix}")
         if "--no-bin" not in options:
-            _link_executable(entry, environ, force="--force" in options or "-f" in options,
-                             quiet=quiet)
+            _link_executable(entry, environ, force="--force" in options or "-f" in options)
     return 0
 
 
@@ -114,8 +110,8 @@ def _executable_name(entry: lockfile.SystemEntry) -> str:
     return os.path.basename(entry.interpreter)
 
 
-def _link_executable(entry: lockfile.SystemEntry, environ: Mapping[str, str], *, force: bool,
-                     quiet: bool) -> None:
+def _link_executable(entry: lockfile.SystemEntry, environ: Mapping[str, str], *,
+                     force: bool) -> None:
     """As `uv python install` does (unless --no-bin): a `python3.X` in the bin directory."""
     directory = bin_dir(environ)
     link = directory / _executable_name(entry)
@@ -129,8 +125,7 @@ def _link_executable(entry: lockfile.SystemEntry, environ: Mapping[str, str], *,
     tmp.unlink(missing_ok=True)
     os.symlink(entry.interpreter, tmp)
     os.replace(tmp, link)
-    if not quiet:
-        output.notice(f"Installed executable at {link}")
+    output.notice(f"Installed executable at {link}")
 
 
 def _unlink_executable(bin_file: Path, environ: Mapping[str, str]) -> None:

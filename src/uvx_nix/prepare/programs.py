@@ -41,7 +41,8 @@ def unstartable(env: Path, environ: Mapping[str, str]) -> list[Path]:
     return found
 
 
-def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool) -> str:
+def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool = False
+                    ) -> str:
     """patchelf from the nixpkgs ``lockfile_path`` pins: built (or fetched) by Nix once,
     rooted beside the lock, and remembered in the user cache by the lock's signature."""
     memo = Path(paths.cache_dir_str(environ), "patchelf",
@@ -81,9 +82,8 @@ def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool
 
 
 def make_runnable(envs: Sequence[Path], fields: Mapping[str, str],
-                  environ: Mapping[str, str], quiet: bool = False) -> list[Path]:
+                  environ: Mapping[str, str]) -> list[Path]:
     """Patch every program of ``envs`` that cannot start; returns those patched."""
-
     if scan.nix_ld_present(environ):
         return []  # nix-ld starts them as they are
     todo = [(env, p) for env in envs if not os.path.islink(env)
@@ -93,16 +93,15 @@ def make_runnable(envs: Sequence[Path], fields: Mapping[str, str],
     info = elf.read(fields.get("interpreter", ""))
     if info is None or not info.interpreter:
         return []
-    patchelf = locked_patchelf(Path(fields["lockfile"]), environ, quiet)
+    patchelf = locked_patchelf(Path(fields["lockfile"]), environ)
     libs = [d for d in fields.get("libs", "").split(":") if d]
     done: list[Path] = []
     for env, path in todo:
         patch.patch_program(path, info.interpreter, libs, patchelf, venv=env, root=env)
         done.append(path)
-    if not quiet:
-        names = ", ".join(sorted({p.name for p in done}))
-        output.notice(f"Made {len(done)} program(s) runnable on NixOS ({names}): "
-                      f"ELF interpreter and libraries from the locked nixpkgs")
+    names = ", ".join(sorted({p.name for p in done}))
+    output.notice(f"Made {len(done)} program(s) runnable on NixOS ({names}): "
+                  f"ELF interpreter and libraries from the locked nixpkgs")
     return done
 
 
