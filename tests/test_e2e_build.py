@@ -241,12 +241,14 @@ def test_a_call_that_builds_nothing_realises_nothing(sim: Sim, project_dir: Path
 
 
 def test_rust_build_asks_for_cargo_and_rustc(sim: Sim, project_dir: Path,
-                                            backends: Path) -> None:
-    """The look-alike has no Rust toolchain (the host's is gigabytes): a build with a
-    Cargo.toml asks the locked nixpkgs for cargo and rustc and says what it lacks."""
+                                            backends: Path, tmp_path: Path) -> None:
+    """A build with a Cargo.toml asks the locked nixpkgs for cargo and rustc and, in a
+    nixpkgs without them, says what it lacks (Rust builds: test_e2e_build_rust.py)."""
+    nixpkgs = local_nixpkgs(sim, tmp_path / "nixpkgs", "  rustc = null;\n  cargo = null;\n")
     _package(project_dir, backends)
     (project_dir / "Cargo.toml").write_text('[package]\nname = "cext"\nversion = "0.1.0"\n')
-    res = uvx(sim, ["sync", "-v"], cwd=project_dir)
+    res = uvx(sim, ["sync", "-v"], cwd=project_dir, env={"UVX_NIX_NIXPKGS": str(nixpkgs)},
+              binds=[nixpkgs])
     assert res.returncode == 0, res.stderr[-3000:]  # the C part still builds
     assert "uvx-nix: the locked nixpkgs has no cargo, rustc; the build runs without it" \
         in res.stderr

@@ -7,6 +7,7 @@ program)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -236,6 +237,11 @@ def test_pip_install_of_a_local_rust_package(sim: Sim, tmp_path: Path, backends:
     _setuptools_rust_package(work / "rustext", backends)
     uvx(sim, ["venv"], cwd=work, check=True)
     install = ["pip", "install", "--no-index", "--find-links", "rustext/wheels", "./rustext"]
+    env = json.loads(uvx(sim, ["nix", "env", "--format", "json"], cwd=work, check=True).stdout)
+    plain = sim.run([f"{sim.pkgs['uv']}/bin/uv", *install], cwd=work,
+                    env={k: v for k, v in env.items() if v is not None})
+    assert plain.returncode != 0
+    assert "error: can't find Rust compiler" in plain.stderr, plain.stderr[-2000:]
     res = uvx(sim, install, cwd=work)
     assert res.returncode == 0, res.stderr[-4000:]
     assert "+ rustext==0.1.0" in res.stderr
