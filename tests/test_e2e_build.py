@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e import local_nixpkgs, nix_calls, uvx
+from e2e import channel_nixpkgs, local_nixpkgs, nix_calls, uvx
 from helpers.sim import Sim
 
 pytestmark = pytest.mark.sim
@@ -140,6 +140,29 @@ def test_c_extension_with_zlib_builds_with_sync_and_imports(
     before = nix_calls(log)
     uvx(sim, ["run", "python", "-c", check], cwd=project_dir, path_prepend=[rec], check=True)
     assert nix_calls(log) == before
+
+
+def test_c_extension_builds_where_the_lock_pins_nixpkgs_as_a_channel(
+        sim: Sim, project_dir: Path, backends: Path, tmp_path: Path) -> None:
+    """`<nixpkgs>` is a NixOS channel, locked by the revision in its .git-revision: the build
+    toolchain comes from that channel, as the interpreter does (no fetch from GitHub, which
+    is not reachable here)."""
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    env = channel_nixpkgs(sim, tmp_path, revision)
+    _package(project_dir, backends)
+    res = uvx(sim, ["sync"], cwd=project_dir, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "Built cext" in res.stderr
+    lock = (project_dir / "uvx-nix.lock").read_text()
+    assert 'kind = "channel"' in lock, lock
+    assert f"github:NixOS/nixpkgs/{revision}" in lock, lock
+    manifest = (project_dir / ".uvx-nix" / "gcroots" / "x86_64-linux-build" /
+                "manifest.nix").read_text()
+    assert sim.pkgs["stdenv.cc"] in manifest
+    assert sim.pkgs["zlib.dev"] in manifest
+    out = uvx(sim, ["run", "python", "-c", "import cext; print(cext.zlib_version())"],
+              cwd=project_dir, env=env, check=True).stdout
+    assert out.strip().startswith("1."), out
 
 
 def test_pkg_config_finds_the_dev_output(sim: Sim, project_dir: Path, backends: Path) -> None:
