@@ -307,6 +307,13 @@ def test_look_alike_rust_toolchain_builds_like_nixpkgs(sim: Sim, tmp_path: Path)
         ["patchelf", "--print-interpreter", str(tmp_path / "target" / "debug" / "rusthello")],
         capture_output=True, text=True, check=True).stdout.strip()
     assert interp == f"{sim.pkgs['glibc']}/lib/ld-linux-x86-64.so.2"
+    # The rustc wrapper adds $NIX_RUSTFLAGS after the arguments, as nixpkgs' does.
+    (tmp_path / "flag.rs").write_text(
+        'fn main() { println!("{}", if cfg!(sim_flag) { "flag" } else { "none" }); }\n')
+    res = sim.run(["bash", "-c", "rustc flag.rs -o flag && ./flag"], cwd=tmp_path,
+                  env={"NIX_RUSTFLAGS": "--cfg sim_flag"},
+                  path_prepend=[f"{sim.pkgs['rustc']}/bin", f"{sim.pkgs['stdenv.cc']}/bin"])
+    assert res.stdout.strip() == "flag", res.stderr
     # Without a C compiler on PATH, rustc cannot link (as in nixpkgs, where stdenv.cc does).
     res = sim.run([f"{sim.pkgs['cargo']}/bin/cargo", "build", "--offline", "-q",
                    "--target-dir", "other"], cwd=tmp_path)
