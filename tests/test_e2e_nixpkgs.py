@@ -14,6 +14,7 @@ import tomlkit
 
 from e2e import channel_nixpkgs, copy_look_alike, look_alike_files, uvx, write_project
 from helpers.sim import Sim
+from uvx_nix.resolve import sources
 
 pytestmark = pytest.mark.sim
 # An overlay that swaps the top-level python313 for another derivation (the look-alike's
@@ -269,7 +270,7 @@ def test_the_soname_table_agrees_with_what_the_look_alike_provides(sim: Sim,
     """Every table entry whose attribute the look-alike has, for a library the look-alike
     ships, names an attribute that really holds lib/<soname>. (A look-alike package also
     carries copies of its own dependencies, so a library may be in several.)"""
-    from uvx_nix import sonames
+    from uvx_nix.native import sonames
 
     holders: dict[str, set[str]] = {}
     have = set()
@@ -370,7 +371,6 @@ def test_a_channel_without_a_revision_is_locked_with_a_warning(sim: Sim, project
 
 def test_a_directory_source_is_locked_by_its_nar_hash(sim: Sim, project_dir: Path,
                                                       tmp_path: Path) -> None:
-    from uvx_nix import nix
 
     _pinned_313(project_dir)
     mine = copy_look_alike(sim, tmp_path / "my-nixpkgs")
@@ -385,7 +385,7 @@ def test_a_directory_source_is_locked_by_its_nar_hash(sim: Sim, project_dir: Pat
     doc = tomlkit.parse((project_dir / "uvx-nix.lock").read_text())
     nar = str(doc["nixpkgs"]["nar-hash"])
     assert (doc["nixpkgs"]["kind"], doc["nixpkgs"]["url"]) == ("path", str(mine))
-    copy = Path(nix.source_store_path(nar))
+    copy = Path(sources.source_store_path(nar))
     assert sorted(p.name for p in copy.iterdir()) == sorted(
         [*look_alike_files(sim), ".test-token"])
     status = uvx(sim, ["nix", "status"], cwd=project_dir, env=env, check=True)

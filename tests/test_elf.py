@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers.wheels import build_cxx_wheel
-from uvx_nix import elf
+from uvx_nix.native import elf
 
 
 def _readelf(path: Path, flag: str) -> str:

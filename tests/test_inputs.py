@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix import argv, inputs, project
+from uvx_nix import argv
 from uvx_nix.errors import UserError
+from uvx_nix.resolve import inputs, interpreter, project
 
 
 def _write(path: Path, text: str) -> Path:
@@ -42,7 +43,7 @@ def _request(args: list[str], start: Path, env: dict[str, str],
     inv = argv.parse(args)
     proj = None if script_meta is not None else project.find(start)
     watched: list[Path] = []
-    req = inputs.python_request(inv, env, start, proj, script_meta, watched, script_dir)
+    req = interpreter.python_request(inv, env, start, proj, script_meta, watched, script_dir)
     return req.kind, req.text, watched
 
 
@@ -136,10 +137,10 @@ def test_uv_config_preference(tmp_path: Path, env: dict[str, str]) -> None:
     found = project.find(proj)
 
     def pref(invocation: argv.Invocation = inv, environ: dict[str, str] = env) -> bool:
-        return inputs.uv_config_preference(invocation, environ, proj, found, False, [])
+        return interpreter.uv_config_preference(invocation, environ, proj, found, False, [])
 
     watched: list[Path] = []
-    assert not inputs.uv_config_preference(inv, env, proj, found, False, watched)
+    assert not interpreter.uv_config_preference(inv, env, proj, found, False, watched)
     assert proj / "uv.toml" in watched  # a uv.toml created later is seen
     assert not pref()
     _write(proj / "uv.toml", 'python-preference = "system"\n')

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix import nix, progress
 from uvx_nix.errors import EXIT_NIX_FAILED, UserError
+from uvx_nix.resolve import nix, progress, statusline
 
 LOGS = Path(__file__).parent / "nix-logs" / "nix-2.8"
 VERSIONS = ["nix-2.8", "nix-2.26"]
@@ -51,7 +51,7 @@ def test_a_running_build_names_itself_and_its_last_line(logs: Path) -> None:
     assert (status.phase, status.subject, status.last_line) == \
         ("building", "chatty-1.0", "compiling part 2 of 3")
     assert status.builds == (1, 2)  # data-1.0 is built, chatty-1.0 is building
-    assert progress.format_status(status, 2.04, "x") == \
+    assert statusline.format_status(status, 2.04, "x") == \
         "Building chatty-1.0 [1/2 built] 2.0s: compiling part 2 of 3"
 
 
@@ -60,7 +60,7 @@ def test_a_build_shows_its_stdenv_phase() -> None:
     ident = next(i for i, a in state._activities.items() if a.kind == progress.ACT_BUILD)
     state.feed("@nix " + json.dumps({"action": "result", "id": ident, "type": 104,
                                      "fields": ["buildPhase"]}))
-    assert progress.format_status(state.status(), 1.0, "x") == \
+    assert statusline.format_status(state.status(), 1.0, "x") == \
         "Building chatty-1.0 (buildPhase) [1/2 built] 1.0s: compiling part 1 of 3"
 
 
@@ -83,7 +83,7 @@ def test_a_download_counts_paths_and_bytes(logs: Path) -> None:
     assert status.paths == (0, 2)
     assert status.transferred[0] == 1474560
     assert status.transferred[1] >= 3000448
-    text = progress.format_status(status, 1.0, "x")
+    text = statusline.format_status(status, 1.0, "x")
     assert text.startswith("Downloading data-1.0 [0/2 paths, 1.4 MiB/")
     state = progress.NixLog()
     for line in _lines("substitute.jsonl", logs):
@@ -161,7 +161,7 @@ class _Terminal(io.StringIO):
 ])
 def test_mode(environ: dict[str, str], quiet: bool, tty: bool, how: str) -> None:
     stream = _Terminal() if tty else io.StringIO()
-    assert progress.mode(environ, quiet, stream) == how
+    assert statusline.mode(environ, quiet, stream) == how
 
 
 @pytest.mark.parametrize(("args", "asked"), [
@@ -169,12 +169,12 @@ def test_mode(environ: dict[str, str], quiet: bool, tty: bool, how: str) -> None
     (("run", "--", "prog", "--no-progress"), False), (("sync",), False),
 ])
 def test_asked_no_progress(args: tuple[str, ...], asked: bool) -> None:
-    assert progress.asked_no_progress(args) is asked
+    assert statusline.asked_no_progress(args) is asked
 
 
 def test_the_status_line_is_redrawn_in_place_and_erased() -> None:
     stream = _Terminal()
-    display = progress.Display("tty", "x", {}, stream)
+    display = statusline.Display("tty", "x", {}, stream)
     display.update(_feed_until("build.jsonl", "compiling part 1 of 3").status())
     out = stream.getvalue()
     assert out.startswith("\r\033[36m")
@@ -187,7 +187,7 @@ def test_the_status_line_is_redrawn_in_place_and_erased() -> None:
 
 def test_no_color_draws_no_colour() -> None:
     stream = _Terminal()
-    display = progress.Display("tty", "x", {"NO_COLOR": ""}, stream)
+    display = statusline.Display("tty", "x", {"NO_COLOR": ""}, stream)
     display.update(progress.NixLog().status())
     assert "\033[3" not in stream.getvalue()
     assert "Evaluating nixpkgs (x)" in stream.getvalue()
@@ -195,8 +195,8 @@ def test_no_color_draws_no_colour() -> None:
 
 def test_ci_prints_each_phase_once_and_off_prints_nothing() -> None:
     ci, off = io.StringIO(), io.StringIO()
-    displays = [progress.Display("ci", "resolving", {}, ci),
-                progress.Display("off", "resolving", {}, off)]
+    displays = [statusline.Display("ci", "resolving", {}, ci),
+                statusline.Display("off", "resolving", {}, off)]
     state = progress.NixLog()
     for line in _lines("build.jsonl"):
         state.feed(line)
@@ -220,35 +220,35 @@ def test_ci_prints_each_phase_once_and_off_prints_nothing() -> None:
     ("path", "/src/nixpkgs", "24.05", "nixpkgs 24.05 at /src/nixpkgs"),
 ])
 def test_describe_source(kind: str, url: str, release: str, text: str) -> None:
-    assert progress.describe_source(kind, url, release) == text
+    assert statusline.describe_source(kind, url, release) == text
 
 
 def test_show_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert progress.show_path(tmp_path / "uvx-nix.lock") == "uvx-nix.lock"
-    assert progress.show_path(Path("/elsewhere/uvx-nix.lock")) == "/elsewhere/uvx-nix.lock"
+    assert statusline.show_path(tmp_path / "uvx-nix.lock") == "uvx-nix.lock"
+    assert statusline.show_path(Path("/elsewhere/uvx-nix.lock")) == "/elsewhere/uvx-nix.lock"
 
 
 def test_log_files_are_kept_only_on_failure_and_pruned(tmp_path: Path) -> None:
-    ok = progress.LogFile(tmp_path, ["nix", "build"])
+    ok = statusline.LogFile(tmp_path, ["nix", "build"])
     ok.write(["line"])
     assert ok.end(keep=False) is None
     assert list((tmp_path / "logs").iterdir()) == []
-    for i in range(progress.LogFile.KEEP + 2):
+    for i in range(statusline.LogFile.KEEP + 2):
         (tmp_path / "logs" / f"nix-2000010{i:02d}T000000-1.log").write_text("old")
-    failed = progress.LogFile(tmp_path, ["nix", "build"])
+    failed = statusline.LogFile(tmp_path, ["nix", "build"])
     failed.write(["building it", "it> oops"])
     path = failed.end(keep=True)
     assert path is not None
     assert path.read_text() == "$ nix build\nbuilding it\nit> oops\n"
     logs = sorted((tmp_path / "logs").iterdir())
-    assert len(logs) == progress.LogFile.KEEP
+    assert len(logs) == statusline.LogFile.KEEP
     assert path in logs
 
 
 def test_an_unwritable_cache_gives_no_log_file(tmp_path: Path) -> None:
     (tmp_path / "logs").write_text("not a directory")
-    log = progress.LogFile(tmp_path, ["nix"])
+    log = statusline.LogFile(tmp_path, ["nix"])
     log.write(["x"])
     assert log.end(keep=True) is None
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from uvx_nix import inputs, sonames
+from uvx_nix.native import sonames
+from uvx_nix.resolve import inputs
 
 # One soname (or family prefix) per library the issue names; each must be in the table.
 REQUIRED = {

@@ -7,13 +7,17 @@ is compiled for one installation of uvx-nix: it execs that installation's Python
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
-from uvx_nix import __version__, files
+from uvx_nix import __version__, activation, execute, files, paths
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError
+from uvx_nix.resolve import inputs, nix
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -63,9 +67,6 @@ def _nix_compiler(environ: Mapping[str, str]) -> str:
     """``stdenv.cc`` of the nixpkgs uvx-nix is configured with (UVX_NIX_NIXPKGS, the user
     config's ``nixpkgs``, else the registry's ``nixpkgs``), built with Nix: the source goes to
     Nix as an argument, never into Nix code."""
-    import json
-
-    from uvx_nix import inputs, nix
 
     settings, _ = inputs.user_settings(environ, [])
     source = environ.get("UVX_NIX_NIXPKGS") or str(settings.get("nixpkgs") or "nixpkgs")
@@ -99,11 +100,6 @@ def _link(link: str, target: str) -> None:
 def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     """``uvx-nix nix install-launcher [--dir DIR] [--cc CC]``: compile the launcher for this
     installation into DIR as ``uvx-nix``, and point DIR's ``uv``/``uvx`` shims at it."""
-    import argparse
-    import sys
-
-    from uvx_nix import activation, execute, paths
-
     parser = argparse.ArgumentParser(
         prog=f"uvx-nix nix {name}",
         description="Compile uvx-nix's launcher (a cache hit without starting Python) for this "
