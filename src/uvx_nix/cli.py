@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import sys
 
-from uvx_nix import activation, cache, environment, execute, paths
+from uvx_nix import activation, cache, environment, execute, output, paths
 from uvx_nix import argv as argv_mod
-from uvx_nix.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, UserError, printable
+from uvx_nix.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: this is the hot path
@@ -76,6 +76,7 @@ def _exec(uv: str, args: list[str], env: Mapping[str, str],
 def _run(args: list[str], environ: Mapping[str, str],
          uvx_args: list[str] | None = None) -> int:
     inv = argv_mod.parse(args)
+    output.configure(inv.quiet)
     if inv.own:
         from uvx_nix import commands  # noqa: PLC0415 - see the module docstring
 
@@ -110,7 +111,7 @@ def _run(args: list[str], environ: Mapping[str, str],
         def again() -> dict[str, str]:
             return miss.resolve_for(inv, environ, key, path, stdin)
 
-        fields = venv.on_change(fields, key, path, environ, again, quiet=inv.quiet > 0)
+        fields = venv.on_change(fields, key, path, environ, again)
     if inv.command[:2] in SYSTEM_WRITES:
         _refuse_store_writes(inv, fields, environ)
     if inv.command[:1] == ("python",):
@@ -217,13 +218,6 @@ def _refuse_store_writes(inv: argv_mod.Invocation, fields: Mapping[str, str],
             EXIT_CONFIG)
 
 
-def error_line(message: str, environ: Mapping[str, str], kind: str = "error") -> str:
-    color = sys.stderr.isatty() and "NO_COLOR" not in environ and environ.get("TERM") != "dumb"
-    label = f"\033[1;31m{kind}\033[0m" if color and kind == "error" else (
-        f"\033[1;33m{kind}\033[0m" if color else kind)
-    return f"uvx-nix: {label}: {printable(message)}\n"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run as ``uvx-nix ARGS`` (or ``uv``/``uvx`` via a link); returns the exit code on error."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -252,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             import traceback  # noqa: PLC0415 - see the module docstring
 
             traceback.print_exc()
-        sys.stderr.write(error_line(exc.message, environ))
+        output.error(exc.message, environ)
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("\n")
@@ -260,9 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the one boundary: never a traceback unless asked
         if environ.get("UVX_NIX_DEBUG") == "1":
             raise
-        sys.stderr.write(error_line(
-            f"internal error: {type(exc).__name__}: {exc} (run with UVX_NIX_DEBUG=1 for the "
-            "traceback and report it)", environ))
+        output.error(f"internal error: {type(exc).__name__}: {exc} (run with UVX_NIX_DEBUG=1 "
+                     "for the traceback and report it)", environ)
         return EXIT_INTERNAL
 
 

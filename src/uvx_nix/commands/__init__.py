@@ -14,9 +14,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from uvx_nix import __version__, activation, cache, environment, execute, files, paths, reference
+from uvx_nix import (
+    __version__,
+    activation,
+    cache,
+    environment,
+    execute,
+    files,
+    output,
+    paths,
+    reference,
+)
 from uvx_nix.argv import Invocation
 from uvx_nix.argv import sync as argv_sync
+from uvx_nix.commands import usage
 from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, UserError, display, display_path
 from uvx_nix.resolve import inputs, lockfile, resolution, sources, workdir
 
@@ -63,7 +74,7 @@ def _epilog() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = usage.Parser(
         prog="uvx-nix nix",
         description="uvx-nix's own commands. Every other command line is uv's: "
                     "`uvx-nix ARGS` runs `uv ARGS` with a nixpkgs interpreter.",
@@ -119,8 +130,7 @@ def _resolve(args: argparse.Namespace, environ: Mapping[str, str], upgrade: bool
     inp = inputs.gather(_invocation(args), environ)
     # `nix lock` and `nix env` report a Nix failure (direnv's `use uvnix` then keeps its last
     # good environment itself); only the wrapper falls back to the last good resolution.
-    return resolution.ensure(inp, environ, upgrade=upgrade, fallback=not strict,
-                             quiet=bool(getattr(args, "quiet", 0)))
+    return resolution.ensure(inp, environ, upgrade=upgrade, fallback=not strict)
 
 
 def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -154,12 +164,12 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     shared = sources.sharing(lock.nixpkgs_kind, lock.nixpkgs_url, lock.nixpkgs_nar_hash)
     print(f"locked nixpkgs: {display(lock.nixpkgs_url)} ({shared})")
     if entry is not None:
-        present = all(os.path.exists(p) for p in entry.store_paths())
+        present = entry.present()
         print(f"interpreter: {entry.interpreter} ({entry.python_attribute} "
               f"{entry.python_version}{'' if present else ', not in the store'})")
         for lib in entry.libraries:
             print(f"library: {lib.attribute} {lib.path}/lib")
-        gcroot = inp.lock_dir / ".uvx-nix" / "gcroots" / inp.system
+        gcroot = workdir.roots_dir(inp.lock_dir) / inp.system
         rooted = workdir.gcroot_points(gcroot, entry)
         print(f"gc root: {display_path(gcroot)} ({'held' if rooted else 'missing'})")
         build_root = gcroot.with_name(f"{inp.system}-build")
@@ -187,11 +197,10 @@ def _hot_state(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
 def _lock(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     resolved = _resolve(args, environ, upgrade=args.upgrade)
     entry = resolved.entry
-    if args.quiet:
-        return 0
-    print(f"Locked {entry.python_attribute} ({entry.implementation} {entry.python_version}) "
-          f"and {len(entry.libraries)} libraries from {display(resolved.lock.nixpkgs_url)} "
-          f"in {display_path(resolved.inputs.lock_path)}", file=sys.stderr)
+    output.notice(f"Locked {entry.python_attribute} ({entry.implementation} "
+                  f"{entry.python_version}) and {len(entry.libraries)} libraries from "
+                  f"{display(resolved.lock.nixpkgs_url)} in "
+                  f"{display_path(resolved.inputs.lock_path)}")
     return 0
 
 
@@ -208,7 +217,7 @@ def render_env(delta: Mapping[str, str | None], fmt: str) -> str:
     lines = []
     for key, value in delta.items():
         if value is not None and ("\n" in value or "\r" in value):
-            sys.stderr.write(f"warning: uvx-nix: leaving out {key}: its value spans lines\n")
+            output.warn(f"leaving out {key}: its value spans lines")
             continue
         if fmt == "fish":
             lines.append(f"set -e {key}" if value is None else
@@ -229,21 +238,20 @@ def _env(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def _gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     inp = inputs.gather(_invocation(args), environ)
-    roots = inp.lock_dir / ".uvx-nix" / "gcroots"
+    roots = workdir.roots_dir(inp.lock_dir)
     dropped = _drop_roots(roots)
     if inp.project is not None:
         # One-off requests of this project (--python, UV_PYTHON...) keep theirs in the cache.
         oneoffs = inputs.oneoff_dir(environ, inp.project.root)
         if oneoffs.is_dir():
             for lock_dir in oneoffs.iterdir():
-                dropped += _drop_roots(lock_dir / ".uvx-nix" / "gcroots")
+                dropped += _drop_roots(workdir.roots_dir(lock_dir))
             shutil.rmtree(oneoffs, ignore_errors=True)
 
     states = cache.drop(environ, {str(inp.lock_dir)} | (
         {str(inp.project.root)} if inp.project is not None else set()))
-    print(f"Dropped {dropped} GC root(s) in {roots} and {states} cached state(s) of this "
-          "project; the next uv call re-roots (and rebuilds if nix-collect-garbage ran)",
-          file=sys.stderr)
+    output.notice(f"Dropped {dropped} GC root(s) in {roots} and {states} cached state(s) of this "
+                  "project; the next uv call re-roots (and rebuilds if nix-collect-garbage ran)")
     return 0
 
 
@@ -267,8 +275,8 @@ def _install_shims(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         tmp.unlink(missing_ok=True)
         os.symlink(own, tmp)
         os.replace(tmp, link)
-    print(f"Installed uv and uvx in {directory}, running {own}; put it first on PATH, e.g. "
-          f'export PATH="{directory}:$PATH"', file=sys.stderr)
+    output.notice(f"Installed uv and uvx in {directory}, running {own}; put it first on PATH, e.g. "
+                  f'export PATH="{directory}:$PATH"')
     return 0
 
 
@@ -306,15 +314,13 @@ def main(argv: Sequence[str], environ: Mapping[str, str],
         module = importlib.import_module(DELEGATED[argv[0]][0])
         result: int = module.command(argv[0], rest, environ)
         return result
-    try:
-        args = parser.parse_args(list(argv))
-    except SystemExit as exc:
-        return int(exc.code or 0) and EXIT_CONFIG
+    args = usage.parse(parser, argv)
+    if args is None:
+        return 0
     if getattr(args, "directory", None) is None and directory:
         args.directory = directory
     if getattr(args, "python", None) is None and outer is not None and outer.python:
         args.python = outer.python
-    args.quiet = outer.quiet if outer is not None else 0
     if args.version:
         return _version(environ)
     handlers = {"status": _status, "lock": _lock, "env": _env, "gc": _gc,

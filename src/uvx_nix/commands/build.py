@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from uvx_nix import argv as argv_mod
+from uvx_nix import output
 from uvx_nix.build import toolchain
+from uvx_nix.commands import usage
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NO_MATCH, UserError
 from uvx_nix.resolve import attributes, resolution
 from uvx_nix.resolve import inputs as inputs_mod
@@ -21,13 +21,15 @@ if TYPE_CHECKING:
 def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     """Add attributes to ``[tool.uvx-nix] build-libraries`` of the project, after checking the
     locked nixpkgs has them."""
-    parser = argparse.ArgumentParser(
+    parser = usage.Parser(
         prog=f"uvx-nix nix {name}",
         description="Add nixpkgs attributes to [tool.uvx-nix] build-libraries: their headers, "
                     ".pc files and programs are given to builds uv runs.")
     parser.add_argument("attributes", nargs="+", metavar="ATTRIBUTE")
     parser.add_argument("--directory", help="run as if started in this directory")
-    args = parser.parse_args(argv)
+    args = usage.parse(parser, argv)
+    if args is None:
+        return 0
     wanted = [inputs_mod.validate_attribute(a, "the command line") for a in args.attributes]
     inp = inputs_mod.gather(argv_mod.sync(args.directory), environ)
     if inp.project is None:
@@ -41,9 +43,9 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     pyproject = inp.project.root / "pyproject.toml"
     added = toolchain.add_to_pyproject(pyproject, wanted)
     if added:
-        sys.stderr.write(f"uvx-nix: added {', '.join(added)} to [tool.uvx-nix] build-libraries "
-                         f"in {pyproject}\n")
+        output.notice(f"Added {', '.join(added)} to [tool.uvx-nix] build-libraries "
+                      f"in {pyproject}")
     else:
-        sys.stderr.write(f"uvx-nix: {', '.join(wanted)} already in [tool.uvx-nix] "
-                         "build-libraries\n")
+        output.notice(f"{', '.join(wanted)} already in [tool.uvx-nix] "
+                      "build-libraries")
     return 0

@@ -25,10 +25,11 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
-from uvx_nix import argv
+from uvx_nix import argv, output
 from uvx_nix import files as filesys
+from uvx_nix.commands import usage
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError, display_path, printable
 from uvx_nix.native import elf, patch, scan, sonames, suggest, venvs
 from uvx_nix.prepare import programs
@@ -68,7 +69,7 @@ def _warn(message: str, kind: str = "warning") -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = usage.Parser(
         prog="uvx-nix nix doctor",
         description="Find native libraries the venv's wheels cannot load and venv programs "
                     "that cannot start on NixOS.",
@@ -87,15 +88,6 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--tools", action="store_true",
                        help="check every `uv tool install` environment")
     return parser
-
-
-class _ArgumentError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, exit 70, JSON when asked
-        raise _ArgumentError(message)
 
 
 def _inputs(args: argparse.Namespace, environ: Mapping[str, str]) -> Inputs:
@@ -294,18 +286,17 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Fin
         found = dict(suggested) if checked is None else checked
         missing = [s for s in suggested if found.get(s) is None]
         if missing:
-            print(f"The locked nixpkgs has no attribute that holds {', '.join(missing)}; not "
-                  "added to [tool.uvx-nix] libraries (add an attribute it has, or run "
-                  "`uvx-nix nix lock --upgrade`)", file=sys.stderr)
+            output.warn(f"the locked nixpkgs has no attribute that holds {', '.join(missing)}; "
+                        "not added to [tool.uvx-nix] libraries (add an attribute it has, or run "
+                        "`uvx-nix nix lock --upgrade`)")
         wanted = [a for a in dict.fromkeys(a for a in found.values() if a)
                   if a not in inp.libraries]
     if wanted and inp.project is not None:
         pyproject = inp.project.root / "pyproject.toml"
         added = project.add_libraries(pyproject, wanted) if wanted else []
         if added:
-            print(f"Added {', '.join(added)} to [tool.uvx-nix] libraries in "
-                  f"{display_path(pyproject)}",
-                  file=sys.stderr)
+            output.notice(f"Added {', '.join(added)} to [tool.uvx-nix] libraries in "
+                          f"{display_path(pyproject)}")
         inp = _inputs_again(inp, environ)
         resolved = resolution.ensure(inp, environ, quiet=quiet)
     if findings.scan.unstartable:
@@ -326,13 +317,12 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Fin
                 "original": original, "patched": patch.sha256_file(path),
                 "interpreter": loader_info.interpreter, "lib_dirs": lib_dirs,
                 "patchelf": patchelf, "stat": patch._stat_key(path)}
-            print(f"Patched {_rel(venv, program)} to start with {loader_info.interpreter}",
-                  file=sys.stderr)
+            output.notice(f"Patched {_rel(venv, program)} to start with {loader_info.interpreter}")
         patch.save_patched(inp.lock_dir, data)
 
     ours = inp.project is not None and venvs.safe_location(inp.project.root, environ) == venv
     if venv_mod.prepare(venv, ":".join(_lib_dirs(resolved)), inp.auto_libraries, project=ours):
-        print(f"Recorded the locked native libraries in {display_path(venv)}", file=sys.stderr)
+        output.notice(f"Recorded the locked native libraries in {display_path(venv)}")
     for site in venvs.site_dirs(venv):
         venv_mod.clear_misses(site)
     return resolved
@@ -346,14 +336,8 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     """``uvx-nix nix doctor [--directory DIR] [--venv PATH | --tools] [--fix] [--json]``."""
     as_json = "--json" in argv
     try:
-        try:
-            args = _parser().parse_args(argv)
-        except _ArgumentError as exc:
-            raise UserError(f"nix doctor: {exc}; see `uvx-nix nix doctor --help`",
-                            EXIT_CONFIG) from None
-        except SystemExit as exc:  # --help
-            return int(exc.code or 0) and EXIT_CONFIG
-        return _command(args, environ)
+        args = usage.parse(_parser(), argv)
+        return 0 if args is None else _command(args, environ)
     except UserError as exc:
         if not as_json:
             raise

@@ -12,7 +12,6 @@ Not on the hot path: psutil is imported only to detect the shell.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shlex
 import shutil
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING
 import psutil
 
 from uvx_nix import execute, files, paths
+from uvx_nix.commands import usage
 from uvx_nix.errors import EXIT_CONFIG, UserError
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def completion_file(shell: str, uv: str, environ: Mapping[str, str]) -> Path | N
         st = os.stat(real)
     except OSError:
         return None
-    key = hashlib.sha256(f"{real}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:20]
+    key = paths.digest(f"{real}\0{st.st_size}\0{st.st_mtime_ns}")
     target = paths.cache_dir(environ) / "completions" / f"{shell}-{key}"
     if target.is_file():
         return target
@@ -185,7 +185,7 @@ def render(shell: str, environ: Mapping[str, str], argv0: str | None = None) -> 
 
 def _parser(name: str) -> argparse.ArgumentParser:
     if name == "shell-init":
-        parser = argparse.ArgumentParser(
+        parser = usage.Parser(
             prog="uvx-nix nix shell-init",
             description="Print shell code that routes `uv` and `uvx` through uvx-nix and loads "
                         "uv's completions for both. bash/zsh: eval \"$(uvx-nix nix shell-init)\"; "
@@ -193,7 +193,7 @@ def _parser(name: str) -> argparse.ArgumentParser:
         parser.add_argument("shell", nargs="?", metavar="{bash,zsh,fish}",
                             help="the shell (default: the shell that runs this command)")
         return parser
-    return argparse.ArgumentParser(
+    return usage.Parser(
         prog="uvx-nix nix direnv-lib",
         description="Print the direnv library that defines `use uvnix`. Install it with: "
                     "uvx-nix nix direnv-lib > \"${XDG_CONFIG_HOME:-$HOME/.config}"
@@ -203,10 +203,9 @@ def _parser(name: str) -> argparse.ArgumentParser:
 def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     """Entry point for the delegated ``shell-init`` and ``direnv-lib`` commands."""
     parser = _parser(name)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0) and EXIT_CONFIG
+    args = usage.parse(parser, argv)
+    if args is None:
+        return 0
     if name == "direnv-lib":
         sys.stdout.write(_read(DIRENV_LIB))
         return 0

@@ -4,11 +4,10 @@ hook, and remember the result in the cache record (:mod:`uvx_nix.cache`)."""
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Mapping
 
-from uvx_nix import cache
+from uvx_nix import cache, output
 from uvx_nix.argv import Invocation
 from uvx_nix.build import toolchain
 from uvx_nix.native import venvs
@@ -24,20 +23,18 @@ def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: s
         environ = {**environ, "UV_OFFLINE": "1"}
     environ = resolution.no_progress(invocation, environ)
     inp = inputs_mod.gather(invocation, environ, stdin)
-    quiet = invocation.quiet > 0
     started = time.monotonic()
-    resolved = resolution.ensure(inp, environ, quiet=quiet,
-                      without_missing_libraries=invocation.command[:1] in LIBRARY_FREE)
-    if resolved.nix_runs and not quiet and not resolved.fell_back:
-        sys.stderr.write(closing_line(resolved, time.monotonic() - started) + "\n")
+    resolved = resolution.ensure(
+        inp, environ, without_missing_libraries=invocation.command[:1] in LIBRARY_FREE)
+    if resolved.nix_runs and not resolved.fell_back:
+        output.notice(closing_line(resolved, time.monotonic() - started))
     fields = resolved.fields(environ)
     if inp.project is not None and inp.strategy != "nix-ld":
         where = venvs.safe_location(inp.project.root, environ)
         if where is not None:
-            venv.replace_foreign(where, quiet)
+            venv.replace_foreign(where)
     watched = [(str(p), cache.signature(str(p))) for p in inp.watched]
     watched.append((str(inp.lock_path), cache.signature(str(inp.lock_path))))
-
     fields["build_hook"] = toolchain.prepare(resolved, environ)
     required = [*resolved.entry.store_paths(), str(resolved.gcroot)]
     if fields["build_hook"]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,8 @@ def unstartable(env: Path, environ: Mapping[str, str]) -> list[Path]:
     return found
 
 
-def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool) -> str:
+def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool = False
+                    ) -> str:
     """patchelf from the nixpkgs ``lockfile_path`` pins: built (or fetched) by Nix once,
     rooted beside the lock, and remembered in the user cache by the lock's signature."""
     memo = Path(paths.cache_dir_str(environ), "patchelf",
@@ -69,7 +69,7 @@ def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool
         "libraries": [{"name": "patchelf", "paths": [["patchelf"]]}],
         "allowUnfree": False,
     }
-    link = workdir.work_dir(lockfile_path.parent) / "gcroots" / f"patchelf-{system}"
+    link = workdir.gcroot(lockfile_path.parent, f"patchelf-{system}")
     manifest = nix.build(spec, link, environ, what="building patchelf", quiet=quiet)
     for lib in manifest.get("libraries") or []:
         candidate = os.path.join(str(lib.get("out", "")), "bin", "patchelf")
@@ -82,9 +82,8 @@ def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool
 
 
 def make_runnable(envs: Sequence[Path], fields: Mapping[str, str],
-                  environ: Mapping[str, str], quiet: bool = False) -> list[Path]:
+                  environ: Mapping[str, str]) -> list[Path]:
     """Patch every program of ``envs`` that cannot start; returns those patched."""
-
     if scan.nix_ld_present(environ):
         return []  # nix-ld starts them as they are
     todo = [(env, p) for env in envs if not os.path.islink(env)
@@ -94,16 +93,15 @@ def make_runnable(envs: Sequence[Path], fields: Mapping[str, str],
     info = elf.read(fields.get("interpreter", ""))
     if info is None or not info.interpreter:
         return []
-    patchelf = locked_patchelf(Path(fields["lockfile"]), environ, quiet)
+    patchelf = locked_patchelf(Path(fields["lockfile"]), environ)
     libs = [d for d in fields.get("libs", "").split(":") if d]
     done: list[Path] = []
     for env, path in todo:
         patch.patch_program(path, info.interpreter, libs, patchelf, venv=env, root=env)
         done.append(path)
-    if not quiet:
-        names = ", ".join(sorted({p.name for p in done}))
-        sys.stderr.write(f"uvx-nix: made {len(done)} program(s) runnable on NixOS ({names}): "
-                         f"ELF interpreter and libraries from the locked nixpkgs\n")
+    names = ", ".join(sorted({p.name for p in done}))
+    output.notice(f"Made {len(done)} program(s) runnable on NixOS ({names}): "
+                  f"ELF interpreter and libraries from the locked nixpkgs")
     return done
 
 
@@ -147,7 +145,7 @@ def repatch(venv: Path, lock_dir: Path, environ: Mapping[str, str] | None = None
         if path.is_symlink() or not files.inside(path, venv) or \
                 not files.inside(venv, root):
             output.warn(f"not re-patching {display_path(path)}: it leads outside "
-                  f"{display_path(venv)}")
+                        f"{display_path(venv)}")
             continue
         if not path.is_file():
             continue
@@ -187,11 +185,10 @@ def after_uv(venv: Path, lock_dir: Path, root: Path | None = None) -> None:
         count = repatch(venv, lock_dir, root=root)
     except Exception as exc:  # a hook after uv must not turn uv's success into a failure
         output.warn(f"could not re-patch programs in {venv} ({type(exc).__name__}: {exc}); "
-              f"run `uvx-nix nix doctor --fix`")
+                    f"run `uvx-nix nix doctor --fix`")
         return
     if count:
-        output.warn(f"re-patched {count} program(s) in {venv / 'bin'} that uv re-installed",
-                    kind="info")
+        output.notice(f"Re-patched {count} program(s) in {venv / 'bin'} that uv re-installed")
 
 
 def _patchelf(recorded: object, environ: Mapping[str, str]) -> str | None:

@@ -6,7 +6,6 @@ Runs under a file lock per lockfile, so N parallel cold calls run Nix once.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +13,13 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from uvx_nix import files
+from uvx_nix import files, output
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import (
     EXIT_LOCKFILE,
     EXIT_NIX_FAILED,
     UserError,
     display_path,
-    printable,
 )
 from uvx_nix.native import venvs
 from uvx_nix.resolve import inputs as inputs_mod
@@ -70,8 +68,9 @@ class Resolved:
 
 
 def warn(message: str, quiet: bool = False) -> None:
+    """A warning, unless this step runs quietly (a check in the background)."""
     if not quiet:
-        sys.stderr.write(f"warning: uvx-nix: {printable(message)}\n")
+        output.warn(message)
 
 
 def venv_interpreter(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> list[str]:
@@ -139,7 +138,7 @@ def ensure(inp: inputs_mod.Inputs, environ: Mapping[str, str], *, quiet: bool = 
     for message in inp.warnings:
         warn(message, quiet)
     work = workdir.work_dir(inp.lock_dir)
-    gcroot = work / "gcroots" / inp.system
+    gcroot = workdir.gcroot(inp.lock_dir, inp.system)
     try:
         with FileLock(str(work / "lock"), timeout=LOCK_TIMEOUT):
             return _ensure_locked(inp, environ, gcroot, quiet=quiet, upgrade=upgrade,
@@ -168,7 +167,7 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         entry = lock.systems[inp.system]
         if lock.migrated_from is not None:
             raw = _rewrite_migrated(inp, lock, environ, quiet)
-        present = all(os.path.exists(p) for p in entry.store_paths())
+        present = entry.present()
         verified = workdir.verified_marker(environ, inp.lock_dir, raw).exists()
         if present and verified and workdir.gcroot_points(gcroot, entry):
             return Resolved(inp, lock, entry, gcroot, 0, False)
@@ -294,7 +293,7 @@ def _last_good(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfil
     if not workdir.verified_marker(environ, inp.lock_dir, raw).exists() or \
             not workdir.gcroot_points(gcroot, entry):
         return None
-    return entry if all(os.path.exists(p) for p in entry.store_paths()) else None
+    return entry if entry.present() else None
 
 
 def _rewrite_migrated(inp: inputs_mod.Inputs, lock: lockfile.Lock, environ: Mapping[str, str],

@@ -103,7 +103,7 @@ def locked_spec(inp: inputs_mod.Inputs, lock: lockfile.Lock, python_attribute: s
     return resolve_spec(inp, locked_source(lock), python, libraries, keep)
 
 
-def fresh_source(inp: inputs_mod.Inputs, environ: Mapping[str, str], quiet: bool
+def fresh_source(inp: inputs_mod.Inputs, environ: Mapping[str, str], quiet: bool = False
                  ) -> tuple[dict[str, str], str, int]:
     """The configured source as a spec, locking a floating registry ref first (one
     `nix flake metadata`): (spec, its URL, Nix processes started)."""

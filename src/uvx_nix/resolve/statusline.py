@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO
 
+from uvx_nix import output
 from uvx_nix.resolve import progress
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -60,7 +61,7 @@ def mode(environ: Mapping[str, str], quiet: bool, stream: IO[str]) -> str:
     ``--no-progress``, passed here as ``UV_NO_PROGRESS``)."""
     if environ.get("UVX_NIX_DEBUG") == "1":
         return "debug"
-    if quiet or environ.get("UV_NO_PROGRESS", "").lower() in _TRUE:
+    if quiet or output.quiet() or environ.get("UV_NO_PROGRESS", "").lower() in _TRUE:
         return "off"
     try:
         tty = stream.isatty()
