@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 import tomlkit
 
-from helpers.e2e import (channel_nixpkgs, copy_look_alike, look_alike_files, uvx,
-                         write_project)
+from helpers.e2e import channel_nixpkgs, copy_look_alike, look_alike_files, uvx, write_project
 from helpers.sim import Sim
 from uvx_nix.resolve import sources
 
