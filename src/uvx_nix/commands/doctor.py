@@ -231,7 +231,7 @@ def _report(findings: _Findings, venv: Path, fixed: bool = False) -> None:
         return
     count = (len(findings.missing) + len(findings.needs_driver) + len(scan_.unstartable)
              + int(findings.unrecorded))
-    print(f"error: found {count} problem(s):")
+    print(f"Found {count} problem(s):")
     if findings.unrecorded:
         print(f"  {display_path(venv)} does not carry the locked native libraries (its "
               f"_uvx_nix_scope.pth), so its Python started directly (an IDE, a kernel, "
