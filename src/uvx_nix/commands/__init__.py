@@ -12,7 +12,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from uvx_nix import (
     __version__,
@@ -84,8 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true",
                         help="print uvx-nix's version and the uv and Nix it found")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (_, text) in DELEGATED.items():
-        sub.add_parser(name, help=text, add_help=False)
+    for name, (module, text) in DELEGATED.items():
+        importlib.import_module(module).arguments(sub.add_parser(name, help=text), name)
     for name, text in COMMANDS.items():
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("--directory", help="run as if started in this directory")
@@ -292,6 +292,11 @@ def _drop_roots(roots: Path) -> int:
     return dropped
 
 
+def _module(name: str) -> Any:
+    """The module of a command with a module of its own (``arguments`` and ``run``)."""
+    return importlib.import_module(DELEGATED[name][0])
+
+
 def _outer_directory(outer: Invocation | None) -> str | None:
     """`uvx-nix --directory D [--project P] nix ...`: uv's global options before `nix`."""
     if outer is None or not (outer.directory or outer.project):
@@ -306,23 +311,25 @@ def main(argv: Sequence[str], environ: Mapping[str, str],
         parser.print_help()
         return 0
     directory = _outer_directory(outer)
-    if argv[0] in DELEGATED:
-        rest = list(argv[1:])
-        if directory and argv[0] in ("doctor", "allow", "deny", "add-build-library") \
-                and "--directory" not in rest:
-            rest = ["--directory", directory, *rest]
-        module = importlib.import_module(DELEGATED[argv[0]][0])
-        result: int = module.command(argv[0], rest, environ)
-        return result
-    args = usage.parse(parser, argv)
+    try:
+        args = usage.parse(parser, argv)
+    except UserError as exc:
+        handler = getattr(_module(argv[0]), "usage_error", None) if argv[0] in DELEGATED else None
+        if handler is None:
+            raise
+        code: int = handler(exc, argv)
+        return code
     if args is None:
         return 0
-    if getattr(args, "directory", None) is None and directory:
+    if hasattr(args, "directory") and args.directory is None and directory:
         args.directory = directory
     if getattr(args, "python", None) is None and outer is not None and outer.python:
         args.python = outer.python
     if args.version:
         return _version(environ)
+    if args.command in DELEGATED:
+        result: int = _module(args.command).run(args.command, args, environ)
+        return result
     handlers = {"status": _status, "lock": _lock, "env": _env, "gc": _gc,
                 "install-shims": _install_shims}
     if args.command not in handlers:

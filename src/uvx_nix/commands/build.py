@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from uvx_nix import argv as argv_mod
-from uvx_nix import output
+from uvx_nix import commands, output
 from uvx_nix.build import toolchain
-from uvx_nix.commands import usage
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NO_MATCH, UserError
 from uvx_nix.resolve import attributes, resolution
 from uvx_nix.resolve import inputs as inputs_mod
@@ -18,18 +18,20 @@ if TYPE_CHECKING:
     pass
 
 
+def arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.description = ("Add nixpkgs attributes to [tool.uvx-nix] build-libraries: their "
+                          "headers, .pc files and programs are given to builds uv runs.")
+    parser.add_argument("attributes", nargs="+", metavar="ATTRIBUTE")
+    parser.add_argument("--directory", help="run as if started in this directory")
+
+
 def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     """Add attributes to ``[tool.uvx-nix] build-libraries`` of the project, after checking the
     locked nixpkgs has them."""
-    parser = usage.Parser(
-        prog=f"uvx-nix nix {name}",
-        description="Add nixpkgs attributes to [tool.uvx-nix] build-libraries: their headers, "
-                    ".pc files and programs are given to builds uv runs.")
-    parser.add_argument("attributes", nargs="+", metavar="ATTRIBUTE")
-    parser.add_argument("--directory", help="run as if started in this directory")
-    args = usage.parse(parser, argv)
-    if args is None:
-        return 0
+    return commands.main([name, *argv], environ)
+
+
+def run(name: str, args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     wanted = [inputs_mod.validate_attribute(a, "the command line") for a in args.attributes]
     inp = inputs_mod.gather(argv_mod.sync(args.directory), environ)
     if inp.project is None:

@@ -22,14 +22,13 @@ import ast
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from uvx_nix import argv, output
+from uvx_nix import argv, commands, output
 from uvx_nix import files as filesys
-from uvx_nix.commands import usage
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError, display_path, printable
 from uvx_nix.native import elf, patch, scan, sonames, suggest, venvs
 from uvx_nix.prepare import programs
@@ -68,14 +67,11 @@ def _warn(message: str, kind: str = "warning") -> None:
 # The command
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = usage.Parser(
-        prog="uvx-nix nix doctor",
-        description="Find native libraries the venv's wheels cannot load and venv programs "
-                    "that cannot start on NixOS.",
-        epilog="exit codes: 0 nothing to fix, 1 problems found, 70 no venv or bad "
-               "configuration (uvx-nix's other codes as in `uvx-nix nix --help`)",
-    )
+def arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.description = ("Find native libraries the venv's wheels cannot load and venv "
+                          "programs that cannot start on NixOS.")
+    parser.epilog = ("exit codes: 0 nothing to fix, 1 problems found, 70 no venv or bad "
+                     "configuration (uvx-nix's other codes as in `uvx-nix nix --help`)")
     parser.add_argument("--directory", help="run as if started in this directory")
     parser.add_argument("--fix", action="store_true",
                         help="add the needed libraries to [tool.uvx-nix] libraries, re-lock, "
@@ -87,7 +83,6 @@ def _parser() -> argparse.ArgumentParser:
                        help="check this environment instead of the project's")
     which.add_argument("--tools", action="store_true",
                        help="check every `uv tool install` environment")
-    return parser
 
 
 def _inputs(args: argparse.Namespace, environ: Mapping[str, str]) -> Inputs:
@@ -334,16 +329,29 @@ def _inputs_again(inp: Inputs, environ: Mapping[str, str]) -> Inputs:
 
 def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     """``uvx-nix nix doctor [--directory DIR] [--venv PATH | --tools] [--fix] [--json]``."""
-    as_json = "--json" in argv
+    return commands.main([name, *argv], environ)
+
+
+def run(name: str, args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    if not args.json:
+        return _command(args, environ)
     try:
-        args = usage.parse(_parser(), argv)
-        return 0 if args is None else _command(args, environ)
+        return _command(args, environ)
     except UserError as exc:
-        if not as_json:
-            raise
-        print(json.dumps({"ok": False, "error": printable(exc.message),
-                          "exit_code": exc.exit_code}, indent=2, sort_keys=True))
-        return exc.exit_code
+        return _json_error(exc)
+
+
+def usage_error(exc: UserError, argv: Sequence[str]) -> int:
+    """With --json, every outcome is JSON on stdout, a usage error too."""
+    if "--json" not in argv:
+        raise exc
+    return _json_error(exc)
+
+
+def _json_error(exc: UserError) -> int:
+    print(json.dumps({"ok": False, "error": printable(exc.message),
+                      "exit_code": exc.exit_code}, indent=2, sort_keys=True))
+    return exc.exit_code
 
 
 def _command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING
 
 import psutil
 
-from uvx_nix import execute, files, paths
-from uvx_nix.commands import usage
+from uvx_nix import commands, execute, files, paths
 from uvx_nix.errors import EXIT_CONFIG, UserError
 
 if TYPE_CHECKING:
@@ -183,29 +182,26 @@ def render(shell: str, environ: Mapping[str, str], argv0: str | None = None) -> 
     return "".join(head) + body
 
 
-def _parser(name: str) -> argparse.ArgumentParser:
+def arguments(parser: argparse.ArgumentParser, name: str) -> None:
     if name == "shell-init":
-        parser = usage.Parser(
-            prog="uvx-nix nix shell-init",
-            description="Print shell code that routes `uv` and `uvx` through uvx-nix and loads "
-                        "uv's completions for both. bash/zsh: eval \"$(uvx-nix nix shell-init)\"; "
-                        "fish: uvx-nix nix shell-init fish | source.")
+        parser.description = (
+            "Print shell code that routes `uv` and `uvx` through uvx-nix and loads uv's "
+            "completions for both. bash/zsh: eval \"$(uvx-nix nix shell-init)\"; "
+            "fish: uvx-nix nix shell-init fish | source.")
         parser.add_argument("shell", nargs="?", metavar="{bash,zsh,fish}",
                             help="the shell (default: the shell that runs this command)")
-        return parser
-    return usage.Parser(
-        prog="uvx-nix nix direnv-lib",
-        description="Print the direnv library that defines `use uvnix`. Install it with: "
-                    "uvx-nix nix direnv-lib > \"${XDG_CONFIG_HOME:-$HOME/.config}"
-                    "/direnv/lib/uvnix.sh\"")
+        return
+    parser.description = ("Print the direnv library that defines `use uvnix`. Install it "
+                          "with: uvx-nix nix direnv-lib > \"${XDG_CONFIG_HOME:-$HOME/.config}"
+                          "/direnv/lib/uvnix.sh\"")
 
 
 def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
-    """Entry point for the delegated ``shell-init`` and ``direnv-lib`` commands."""
-    parser = _parser(name)
-    args = usage.parse(parser, argv)
-    if args is None:
-        return 0
+    """``uvx-nix nix shell-init [SHELL]`` and ``uvx-nix nix direnv-lib``."""
+    return commands.main([name, *argv], environ)
+
+
+def run(name: str, args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if name == "direnv-lib":
         sys.stdout.write(_read(DIRENV_LIB))
         return 0

@@ -3,6 +3,7 @@ nixpkgs source (the policy itself is in :mod:`uvx_nix.resolve.trust`)."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -10,8 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from uvx_nix import argv as argv_mod
-from uvx_nix import cache, output, paths
-from uvx_nix.commands import usage
+from uvx_nix import cache, commands, output, paths
 from uvx_nix.errors import UserError, display, display_path
 from uvx_nix.resolve import inputs, resolution, trust, workdir
 
@@ -43,17 +43,20 @@ def _revoke_all(root: Path, environ: Mapping[str, str]) -> list[str]:
     return revoked
 
 
-def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
-    """``uvx-nix nix allow [SOURCE]`` / ``uvx-nix nix deny`` for the project here."""
-    parser = usage.Parser(prog=f"uvx-nix nix {name}")
+def arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--directory", help="the project directory (default: here)")
     if name == "allow":
         parser.add_argument("source", nargs="?",
                             help="the nixpkgs source to allow (default: the one uvx-nix "
                                  "asked about)")
-    args = usage.parse(parser, argv)
-    if args is None:
-        return 0
+
+
+def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
+    """``uvx-nix nix allow [SOURCE]`` / ``uvx-nix nix deny`` for the project here."""
+    return commands.main([name, *argv], environ)
+
+
+def run(name: str, args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     inp = inputs.gather(argv_mod.sync(args.directory), environ)
     if inp.project is None:
         raise UserError("no project here (no pyproject.toml); run it in the project directory")

@@ -7,6 +7,7 @@ is compiled for one installation of uvx-nix: it execs that installation's Python
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -14,8 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from uvx_nix import __version__, activation, execute, files, output, paths
-from uvx_nix.commands import usage
+from uvx_nix import __version__, activation, commands, execute, files, output, paths
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError
 from uvx_nix.resolve import inputs, nix
 
@@ -97,21 +97,24 @@ def _link(link: str, target: str) -> None:
     os.replace(tmp, link)
 
 
-def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
-    """``uvx-nix nix install-launcher [--dir DIR] [--cc CC]``: compile the launcher for this
-    installation into DIR as ``uvx-nix``, and point DIR's ``uv``/``uvx`` shims at it."""
-    parser = usage.Parser(
-        prog=f"uvx-nix nix {name}",
-        description="Compile uvx-nix's launcher (a cache hit without starting Python) for this "
-                    "installation, as DIR/uvx-nix; uv and uvx links in DIR are pointed at it. "
-                    "On NixOS the compiler is stdenv.cc of the nixpkgs uvx-nix is configured "
-                    "with, built with Nix; elsewhere `cc` on PATH.")
+def arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.description = (
+        "Compile uvx-nix's launcher (a cache hit without starting Python) for this "
+        "installation, as DIR/uvx-nix; uv and uvx links in DIR are pointed at it. On NixOS "
+        "the compiler is stdenv.cc of the nixpkgs uvx-nix is configured with, built with Nix; "
+        "elsewhere `cc` on PATH.")
     parser.add_argument("--dir", help="where to put it (default: $XDG_DATA_HOME/uvx-nix/bin, "
                         "where `nix install-shims` puts uv and uvx)")
     parser.add_argument("--cc", help="the C compiler to use")
-    args = usage.parse(parser, argv)
-    if args is None:
-        return 0
+
+
+def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
+    """``uvx-nix nix install-launcher [--dir DIR] [--cc CC]``: compile the launcher for this
+    installation into DIR as ``uvx-nix``, and point DIR's ``uv``/``uvx`` shims at it."""
+    return commands.main([name, *argv], environ)
+
+
+def run(name: str, args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     directory = args.dir or str(paths.data_dir(environ) / "bin")
     if any(ch.isspace() for ch in sys.executable):
         raise UserError(f"this uvx-nix runs on {sys.executable!r}, whose path has a space, which "
