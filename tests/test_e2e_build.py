@@ -19,7 +19,7 @@ from helpers.sim import Sim
 pytestmark = pytest.mark.sim
 
 REPO = Path(__file__).resolve().parent.parent
-BACKENDS = REPO / "tests" / "sim" / ".build" / "downloads" / "build-backends"
+BACKENDS = REPO / "sim" / ".build" / "downloads" / "build-backends"
 
 # A C extension that includes zlib.h and links -lz (its include dirs and libraries come from
 # the build environment, or from pkg-config when PKGCONFIG is set).

@@ -14,7 +14,7 @@ from helpers.sim import Sim
 from helpers.wheels import build_cxx_wheel
 
 pytestmark = pytest.mark.sim
-WRAPPER = "tests/sim/.build/wrapper-bin/uvx-nix"
+WRAPPER = "sim/.build/wrapper-bin/uvx-nix"
 
 
 def _shim_dir(sim: Sim, base: Path, name: str = "uv") -> Path:

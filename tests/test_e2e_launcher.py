@@ -19,7 +19,7 @@ from helpers.sim import Sim
 from uvx_nix import launcher
 
 pytestmark = pytest.mark.sim
-ENTRY = "tests/sim/.build/python-bin/uvx-nix"
+ENTRY = "sim/.build/python-bin/uvx-nix"
 
 
 def _launcher(sim: Sim, where: Path, log: Path) -> Path:

@@ -21,7 +21,7 @@ from helpers.sim import SW_BIN, Sim
 
 pytestmark = pytest.mark.sim
 FIND = ["python", "find"]
-WRAPPER = "tests/sim/.build/wrapper-bin/uvx-nix"
+WRAPPER = "sim/.build/wrapper-bin/uvx-nix"
 
 
 def _nixpkgs(sim: Sim, where: Path, slow_seconds: int = 6) -> Path:

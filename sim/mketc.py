@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate the /etc of the simulated NixOS into tests/sim/.build/etc (run by setup-sim)."""
+"""Generate the /etc of the simulated NixOS into sim/.build/etc (run by setup-sim)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ Run by scripts/setup-sim on the Debian host (stdlib only). For every look-alike 
 stages a directory holding the program files plus the closure of their shared libraries
 (glibc excluded: that is its own package), adds it to the store with
 ``nix-store --add-fixed --recursive sha256`` and records name -> (store name, NAR hash) in
-``tests/sim/nixpkgs/sim-sources.json`` (git-ignored). The Nix expressions then refer to these
+``sim/nixpkgs/sim-sources.json`` (git-ignored). The Nix expressions then refer to these
 sources as fixed-output derivations, so every package output can be rebuilt from the store
 alone, inside the simulated root, with no host file.
 
@@ -27,7 +27,7 @@ import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+REPO = HERE.parent
 BUILD = HERE / ".build"
 STAGE = BUILD / "stage"
 NIXPKGS = HERE / "nixpkgs"
