@@ -54,12 +54,6 @@ DRIVER_DIR = sonames.DRIVER
 NIX_LD_MARKER = "/run/current-system/sw/share/nix-ld"
 PATCHED_FORMAT = 1
 MAX_RECORD = 64 * 1024 * 1024  # torch's RECORD is a few MiB
-# What glibc always provides; used when the interpreter's glibc cannot be found.
-GLIBC_SONAMES = frozenset({
-    "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
-    "libresolv.so.2", "libanl.so.1", "libnsl.so.1", "libmvec.so.1", "ld-linux-x86-64.so.2",
-    "ld-linux-aarch64.so.1", "ld-linux.so.2", "libBrokenLocale.so.1", "libthread_db.so.1",
-})
 _FIX = "uvx-nix nix doctor --fix"
 
 
@@ -167,8 +161,8 @@ class _Resolver:
             self.machine = info.machine
             self.default_dirs = [os.path.dirname(info.interpreter)]
             self._preload(interp, info)  # type: ignore[arg-type]
-        else:
-            self.preloaded |= GLIBC_SONAMES
+        else:  # the interpreter's glibc cannot be found: assume what glibc always provides
+            self.preloaded |= sonames.GLIBC
 
     def listing(self, directory: str) -> frozenset[str]:
         if directory not in self._listings:
