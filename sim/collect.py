@@ -1,12 +1,11 @@
-#!/usr/bin/env python3
 """Collect host programs into content-addressed Nix sources for the NixOS look-alike.
 
-Run by scripts/setup-sim on the Debian host (stdlib and uvx-nix's ELF reader and soname data
-from src/, the same code that reads wheels' libraries). For every look-alike package this
-stages a directory holding the program files plus the closure of their shared libraries
-(glibc excluded: that is its own package), adds it to the store with
-``nix-store --add-fixed --recursive sha256`` and records name -> (store name, NAR hash) in
-``sim/nixpkgs/sim-sources.json`` (git-ignored). The Nix expressions then refer to these
+Run by scripts/setup-sim (``sim/setup_sim.py collect``) on the Debian host (stdlib and
+uvx-nix's ELF reader and soname data from src/, the same code that reads wheels' libraries).
+For every look-alike package this stages a directory holding the program files plus the
+closure of their shared libraries (glibc excluded: that is its own package), adds it to the
+store with ``nix-store --add-fixed --recursive sha256`` and records name -> (store name, NAR
+hash) in ``sim/nixpkgs/sim-sources.json`` (git-ignored). The Nix expressions then refer to these
 sources as fixed-output derivations, so every package output can be rebuilt from the store
 alone, inside the simulated root, with no host file.
 
@@ -653,6 +652,3 @@ def main() -> int:
     STAMP.write_text(json.dumps({"fingerprint": fp}))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
