@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from uvx_nix import argv as argv_mod
-from uvx_nix import cli, execute, reference, state
+from uvx_nix import cache, cli, execute, reference
 from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
 
 
@@ -113,7 +113,9 @@ class _ExecError(BaseException):  # not an Exception: it passes the boundary
 def test_main_never_has_an_internal_error(monkeypatch: pytest.MonkeyPatch, args: list[str],
                                           uv_python: str | None) -> None:
     """Any argv and UV_PYTHON: uv runs, or a documented code; never 77 or a traceback."""
-    from uvx_nix import activation, commands, pythons, resolution
+    from uvx_nix import activation, commands
+    from uvx_nix.commands import pythons
+    from uvx_nix.prepare import miss
 
     def fake_exec(uv: str, argv: object, env: object) -> None:
         raise _ExecError
@@ -127,7 +129,7 @@ def test_main_never_has_an_internal_error(monkeypatch: pytest.MonkeyPatch, args:
     monkeypatch.setattr(execute, "run_uv", fake_exec)  # uv as a child: sync, venv, tool install
     monkeypatch.setattr(activation, "detect",
                         lambda environ, root="/": activation.Activation(True, "test"))
-    monkeypatch.setattr(resolution, "resolve_for", fake_resolve)
+    monkeypatch.setattr(miss, "resolve_for", fake_resolve)
     monkeypatch.setattr(commands, "main", lambda argv, environ, outer=None: 0)
     monkeypatch.setattr(pythons, "install", lambda inv, environ: 0)  # would run nix
     monkeypatch.setattr(pythons, "uninstall", lambda inv, environ: False)
@@ -173,7 +175,8 @@ def test_gather_reads_any_project_without_crashing(settings_table: dict[str, obj
 
     import tomlkit
 
-    from uvx_nix import argv, inputs
+    from uvx_nix import argv
+    from uvx_nix.resolve import inputs
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -198,14 +201,6 @@ def test_gather_reads_any_project_without_crashing(settings_table: dict[str, obj
     if error is not None:
         assert error.exit_code in (70, 71), error
         assert "\n" not in error.message, error.message
-
-
-def test_stdin_metadata_is_the_script_block() -> None:
-    script = b"# /// script\n# requires-python = '<3.12'\n# ///\nprint(1)\n"
-    assert cli._stdin_metadata(script).startswith("# /// script\n# requires-python")
-    assert "print" not in cli._stdin_metadata(script)
-    assert cli._stdin_metadata(b"print(1)\n") == ""
-    assert cli._stdin_metadata(None) == ""
 
 
 @pytest.mark.parametrize(("args", "environ", "refused"), [
@@ -254,18 +249,18 @@ def test_unprepared_run_environments(tmp_path: Path, monkeypatch: pytest.MonkeyP
     (venv / "pyvenv.cfg").write_text("home = /nix/store/p/bin\nimplementation = CPython\n")
     # uv syncs the venv when uv.lock or pyproject.toml changed since uvx-nix last saw it.
     assert cli._unprepared(run, fields, environ) == ""
-    fields["synced"] = state.synced(str(tmp_path))
+    fields["synced"] = cache.synced(str(tmp_path))
     assert cli._unprepared(run, fields, environ) is None
     (tmp_path / "uv.lock").write_text("version = 1\n")
     assert cli._unprepared(run, fields, environ) == ""
-    fields["synced"] = state.synced(str(tmp_path))
+    fields["synced"] = cache.synced(str(tmp_path))
     (venv / "pyvenv.cfg").write_text("home = /nix/store/other/bin\n")
     memo = cli._unprepared(run, fields, environ)  # uv may re-create it
     assert memo is not None
     assert memo.endswith(".env")
     # The memo: libraries, then each environment with its stat signature.
     os.makedirs(os.path.dirname(memo))
-    Path(memo).write_text(f"/nix/store/l/lib\n{venv}\n{state.signature(str(venv))}\n")
+    Path(memo).write_text(f"/nix/store/l/lib\n{venv}\n{cache.signature(str(venv))}\n")
     assert cli._unprepared(run, fields, environ) is None
     assert cli._unprepared(run, {**fields, "libs": "/nix/store/m/lib"}, environ) == memo
     tool = argv.parse(["tool", "run", "ruff", "--version"])

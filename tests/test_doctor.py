@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix import doctor
+from uvx_nix.commands import doctor
 from uvx_nix.errors import UserError
-from uvx_nix.native import elf, sonames
+from uvx_nix.native import elf, patch, scan, sonames, suggest
+from uvx_nix.prepare import programs
+from uvx_nix.resolve import project
 
 HOST_LIBDIR = "/usr/lib/x86_64-linux-gnu"
 PROGRAM = "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n"
@@ -59,18 +61,18 @@ def venv(tmp_path: Path) -> Path:
 
 
 def test_scan_finds_missing_sonames_and_honours_origin(venv: Path) -> None:
-    missing = doctor.unresolved(venv, [], _interpreter())
+    missing = scan.unresolved(venv, [], _interpreter())
     assert list(missing) == ["libz.so.1"]
     assert missing["libz.so.1"][0].endswith("pkg/ext.so")
     # On the library path it resolves.
-    assert doctor.unresolved(venv, [HOST_LIBDIR], _interpreter()) == {}
+    assert scan.unresolved(venv, [HOST_LIBDIR], _interpreter()) == {}
 
 
 def test_scan_counts_libraries_other_wheels_ship(venv: Path) -> None:
     site = venv / "lib" / "python3.11" / "site-packages"
     (site / "other").mkdir()
     shutil.copy(f"{HOST_LIBDIR}/libz.so.1", site / "other" / "libz.so.1")
-    assert doctor.unresolved(venv, [], _interpreter()) == {}
+    assert scan.unresolved(venv, [], _interpreter()) == {}
 
 
 def test_scan_dist_reads_only_the_distribution_files(venv: Path) -> None:
@@ -78,30 +80,30 @@ def test_scan_dist_reads_only_the_distribution_files(venv: Path) -> None:
     info = site / "pkg-1.0.dist-info"
     info.mkdir()
     (info / "RECORD").write_text("pkg/__init__.py,,\npkg/ext.so,,\npkg-1.0.dist-info/RECORD,,\n")
-    assert list(doctor.scan_dist(venv, [info / "RECORD"], [], _interpreter())) == ["libz.so.1"]
+    assert list(scan.scan_dist(venv, [info / "RECORD"], [], _interpreter())) == ["libz.so.1"]
     empty = site / "none-1.0.dist-info"
     empty.mkdir()
     (empty / "RECORD").write_text("none/__init__.py,,\n")
-    assert doctor.scan_dist(venv, [empty / "RECORD"], [], _interpreter()) == {}
+    assert scan.scan_dist(venv, [empty / "RECORD"], [], _interpreter()) == {}
 
 
 def test_programs_with_a_loader_outside_the_store_cannot_start(tmp_path: Path) -> None:
     venv = _venv(tmp_path)
     _cc(venv / "bin" / "prog", PROGRAM)
     (venv / "bin" / "script").write_text("#!/bin/sh\n")
-    result = doctor.scan(venv, [HOST_LIBDIR], _interpreter(), environ={})
+    result = scan.scan(venv, [HOST_LIBDIR], _interpreter(), environ={})
     assert result.unstartable == {str(venv / "bin" / "prog"): "/lib64/ld-linux-x86-64.so.2"}
-    assert doctor.scan(venv, [], _interpreter(), environ={"NIX_LD": "/x"}).unstartable == {}
+    assert scan.scan(venv, [], _interpreter(), environ={"NIX_LD": "/x"}).unstartable == {}
     info = elf.read(venv / "bin" / "prog")
     assert info is not None
-    assert doctor.can_start(info, {}, root=tmp_path) is False
+    assert scan.can_start(info, {}, root=tmp_path) is False
     marker = tmp_path / "run/current-system/sw/share/nix-ld"
     marker.mkdir(parents=True)
-    assert doctor.can_start(info, {}, root=tmp_path) is True
+    assert scan.can_start(info, {}, root=tmp_path) is True
 
 
 def test_suggest_uses_the_table_and_leaves_driver_libraries_to_driver_dirs() -> None:
-    got = doctor.suggest(["libz.so.1", "libcuda.so.1", "libnothing.so.9"], environ={"PATH": ""})
+    got = suggest.suggest(["libz.so.1", "libcuda.so.1", "libnothing.so.9"], environ={"PATH": ""})
     assert got == {"libcuda.so.1": None, "libnothing.so.9": None, "libz.so.1": "zlib"}
 
 
@@ -109,40 +111,40 @@ def test_suggest_falls_back_to_nix_locate(tmp_path: Path) -> None:
     fake = tmp_path / "nix-locate"
     fake.write_text("#!/bin/sh\nprintf 'xorg.libfoo.out\\nzfoo.lib\\nafoo.out\\n(bad)\\n'\n")
     fake.chmod(0o755)
-    got = doctor.suggest(["libfoo.so.1"], environ={"PATH": str(tmp_path)})
+    got = suggest.suggest(["libfoo.so.1"], environ={"PATH": str(tmp_path)})
     assert got == {"libfoo.so.1": "afoo"}  # shortest, then alphabetical; output stripped
 
 
 def test_pick_attribute_is_deterministic() -> None:
-    assert doctor.pick_attribute(["b.out", "a.out", "cc.lib"]) == "a"
-    assert doctor.pick_attribute([]) is None
+    assert suggest.pick_attribute(["b.out", "a.out", "cc.lib"]) == "a"
+    assert suggest.pick_attribute([]) is None
 
 
 def test_driver_dirs_with_a_fake_root(tmp_path: Path) -> None:
-    assert doctor.driver_dirs({"libcuda.so.1"}, root=tmp_path) == []
+    assert suggest.driver_dirs({"libcuda.so.1"}, root=tmp_path) == []
     driver = tmp_path / "run" / "opengl-driver" / "lib"
     driver.mkdir(parents=True)
-    assert doctor.driver_dirs({"libz.so.1"}, root=tmp_path) == []
-    assert doctor.driver_dirs({"libcuda.so.1"}, root=tmp_path) == [sonames.DRIVER]
+    assert suggest.driver_dirs({"libz.so.1"}, root=tmp_path) == []
+    assert suggest.driver_dirs({"libcuda.so.1"}, root=tmp_path) == [sonames.DRIVER]
     (driver / "libGL.so.1").write_bytes(b"")
-    assert doctor.driver_dirs({"libGL.so.1", "libz.so.1"}, root=tmp_path) == [sonames.DRIVER]
+    assert suggest.driver_dirs({"libGL.so.1", "libz.so.1"}, root=tmp_path) == [sonames.DRIVER]
 
 
 def test_add_libraries_keeps_formatting_and_writes_atomically(tmp_path: Path) -> None:
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text('[project]\nname = "x"  # the name\n\n[tool.uvx-nix]\n'
                          '# keep me\nlibraries = ["glib"]\n')
-    assert doctor.add_libraries(pyproject, ["glib", "zlib"]) == ["zlib"]
+    assert project.add_libraries(pyproject, ["glib", "zlib"]) == ["zlib"]
     text = pyproject.read_text()
     assert '# the name' in text
     assert '# keep me' in text
     assert 'libraries = ["glib", "zlib"]' in text
-    assert doctor.add_libraries(pyproject, ["zlib"]) == []
+    assert project.add_libraries(pyproject, ["zlib"]) == []
     assert [p.name for p in tmp_path.iterdir()] == ["pyproject.toml"]
     bare = tmp_path / "bare" / "pyproject.toml"
     bare.parent.mkdir()
     bare.write_text('[project]\nname = "x"\n')
-    doctor.add_libraries(bare, ["libGL"])
+    project.add_libraries(bare, ["libGL"])
     assert 'libraries = ["libGL"]' in bare.read_text()
 
 
@@ -156,7 +158,7 @@ def test_patch_program_breaks_hardlinks(tmp_path: Path) -> None:
     loader = elf.read(_interpreter())
     assert loader is not None
     assert loader.interpreter is not None
-    doctor.patch_program(venv_copy, "/nix/store/x-glibc/lib/ld.so", ["/nix/store/y-z/lib"],
+    patch.patch_program(venv_copy, "/nix/store/x-glibc/lib/ld.so", ["/nix/store/y-z/lib"],
                          patchelf, venv=tmp_path, root=tmp_path)
     assert cache.read_bytes() == original
     info = elf.read(venv_copy)
@@ -183,32 +185,32 @@ def test_repatch_reapplies_only_when_the_file_changed(tmp_path: Path) -> None:
     assert loader.interpreter is not None
     interp = loader.interpreter  # the host's loader stands in for the locked glibc's
     lock_dir = tmp_path
-    assert doctor.repatch(venv, lock_dir) == 0  # nothing recorded: no work
+    assert programs.repatch(venv, lock_dir) == 0  # nothing recorded: no work
     if host is not None:  # a patchelf outside the store is never run
-        doctor.save_patched(lock_dir, {"version": 1, "files": {"bin/prog": {
+        patch.save_patched(lock_dir, {"version": 1, "files": {"bin/prog": {
             "interpreter": "/nix/store/x-glibc/lib/ld.so", "lib_dirs": [HOST_LIBDIR],
             "patchelf": host}}})
-        assert doctor.repatch(venv, lock_dir, environ={"PATH": os.path.dirname(host)}) == 0
+        assert programs.repatch(venv, lock_dir, environ={"PATH": os.path.dirname(host)}) == 0
         assert prog.read_bytes() == original
-    doctor.save_patched(lock_dir, {"version": 1, "files": {"bin/prog": {
+    patch.save_patched(lock_dir, {"version": 1, "files": {"bin/prog": {
         "interpreter": "/nix/store/x-glibc/lib/ld.so", "lib_dirs": [HOST_LIBDIR],
         "patchelf": patchelf}}})
-    assert doctor.repatch(venv, lock_dir, environ={}) == 1
+    assert programs.repatch(venv, lock_dir, environ={}) == 1
     assert elf.read(prog).interpreter == "/nix/store/x-glibc/lib/ld.so"  # type: ignore[union-attr]
-    assert doctor.repatch(venv, lock_dir, environ={}) == 0  # unchanged: one stat, no work
+    assert programs.repatch(venv, lock_dir, environ={}) == 0  # unchanged: one stat, no work
     prog.unlink()
     prog.write_bytes(original)  # uv re-installed the original
-    assert doctor.repatch(venv, lock_dir, environ={}) == 1
-    recorded = json.loads(doctor.patched_path(lock_dir).read_text())
-    assert recorded["files"]["bin/prog"]["patched"] == doctor.sha256_file(prog)
+    assert programs.repatch(venv, lock_dir, environ={}) == 1
+    recorded = json.loads(patch.patched_path(lock_dir).read_text())
+    assert recorded["files"]["bin/prog"]["patched"] == patch.sha256_file(prog)
     assert interp  # the host loader exists, so the test's stand-in is a real path
 
 
 def test_after_uv_never_raises(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    bad = doctor.patched_path(tmp_path)
+    bad = patch.patched_path(tmp_path)
     bad.parent.mkdir(parents=True, exist_ok=True)
     bad.write_text("{not json")
-    doctor.after_uv(tmp_path / "no-venv", tmp_path)
+    programs.after_uv(tmp_path / "no-venv", tmp_path)
     assert capsys.readouterr().err == ""
 
 
@@ -251,7 +253,7 @@ def test_outside_a_project_says_what_to_do(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_recorded_libs_read_from_the_venv(tmp_path: Path) -> None:
-    from uvx_nix import venv as venv_mod
+    from uvx_nix.prepare import venv as venv_mod
 
     venv = _venv(tmp_path)
     assert doctor.recorded_libs(venv) is None
@@ -272,6 +274,6 @@ def test_patch_program_refuses_a_file_outside_the_venv(tmp_path: Path) -> None:
     (venv / "bin" / "prog").symlink_to(outside)
     for path in (venv / "bin" / "prog", outside):
         with pytest.raises(UserError, match="leads outside"):
-            doctor.patch_program(path, "/nix/store/x-glibc/lib/ld.so", [], "patchelf",
+            patch.patch_program(path, "/nix/store/x-glibc/lib/ld.so", [], "patchelf",
                                  venv=venv, root=tmp_path / "project")
     assert outside.read_bytes() == before

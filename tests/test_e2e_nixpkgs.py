@@ -397,7 +397,7 @@ def test_a_channel_without_a_revision_is_locked_with_a_warning(sim: Sim, project
 
 def test_a_directory_source_is_locked_by_its_nar_hash(sim: Sim, project_dir: Path,
                                                       tmp_path: Path) -> None:
-    from uvx_nix import nix
+    from uvx_nix.resolve import nix
 
     _pinned_313(project_dir)
     mine = _copy_look_alike(sim, tmp_path / "my-nixpkgs")

@@ -376,7 +376,7 @@ def test_home_manager_module_minimal_disabled_and_pinned(harness: dict[str, Any]
 
 def test_home_manager_config_is_read_by_uvx_nix(harness: dict[str, Any], tmp_path: Path) -> None:
     """The generated config.toml is accepted by uvx-nix's own reader."""
-    from uvx_nix import inputs
+    from uvx_nix.resolve import inputs
 
     text = harness["home"]["full"]["configFile"]["uvx-nix/config.toml"]
     path = tmp_path / "config.toml"

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix import argv, inputs, project
+from uvx_nix import argv
 from uvx_nix.errors import UserError
+from uvx_nix.resolve import inputs, project
 
 
 def _write(path: Path, text: str) -> Path:

@@ -1,4 +1,4 @@
-"""uvx_nix.integration: shell detection, output selection, completion cache, shellcheck."""
+"""uvx_nix.commands.integration: shell detection, output selection, completion cache, shellcheck."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from uvx_nix import cli, integration
+from uvx_nix import cli
+from uvx_nix.commands import integration
 from uvx_nix.errors import EXIT_CONFIG, UserError
 
 SHELL_FILES = [*sorted(integration.data_dir().glob("*.bash")),

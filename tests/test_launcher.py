@@ -1,7 +1,7 @@
 """The compiled launcher (src/uvx_nix/launcher/launcher.c) against the Python implementation.
 
 The differential property: for a generated call (argv, environment, working directory, a
-state file written by the real :mod:`uvx_nix.state` writer, then project edits or damage),
+state file written by the real :mod:`uvx_nix.cache` writer, then project edits or damage),
 the launcher either hands the call over to the Python entry point, arguments untouched and
 environment unchanged but for its two hand-over variables, or it execs uv with exactly the
 argv and environment (byte for byte, in order) that the real Python implementation execs
@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 import uvx_nix
 from uvx_nix import argv as argv_mod
-from uvx_nix import cli, environment, execute, launcher, paths, state
+from uvx_nix import cache, cli, environment, execute, launcher
 from uvx_nix.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,7 +58,7 @@ def _c_define(name: str) -> str:
 # ---- the launcher's copies of Python's tables ----------------------------------------------
 
 def test_tables_match_the_python_implementation() -> None:
-    assert _c_array("KEY_VARIABLES") == list(state.KEY_VARIABLES)
+    assert _c_array("KEY_VARIABLES") == list(cache.KEY_VARIABLES)
     assert set(_c_array("VALUE_OPTIONS")) == set(argv_mod.VALUE_OPTIONS)
     assert set(_c_array("GROUPS")) == set(argv_mod.GROUPS)
     assert {tuple(w.split()) for w in _c_array("NO_INTERPRETER")} == set(argv_mod.NO_INTERPRETER)
@@ -69,8 +69,8 @@ def test_tables_match_the_python_implementation() -> None:
     short = re.search(r'SHORT_VALUE_OPTIONS\[\] = "([^"]*)"', SOURCE)
     assert short
     assert set(short.group(1)) == set(argv_mod.SHORT_VALUE_OPTIONS)
-    assert _c_define("STATE_FORMAT") == state.FORMAT
-    assert int(_c_define("TOUCH_AFTER_SECONDS")) == state.TOUCH_AFTER_SECONDS
+    assert _c_define("STATE_FORMAT") == cache.FORMAT
+    assert int(_c_define("TOUCH_AFTER_SECONDS")) == cache.TOUCH_AFTER_SECONDS
     for name in ("PREFERENCE_MARKER", "STORE_PREFIX"):
         assert _c_define(name) == getattr(environment, name)
     assert _c_define("DEPTH") == execute.DEPTH
@@ -316,11 +316,11 @@ def _setup(kit: Kit, case: Case, base: Path) -> tuple[list[str], dict[str, str],
                              "": ""}[case.uv_env]
     if case.uvx_nix is not None:
         env["UVX_NIX"] = case.uvx_nix
-    cache = {"home": None, "xdg": ("XDG_CACHE_HOME", str(base / "xdg")),
+    cache_dir = {"home": None, "xdg": ("XDG_CACHE_HOME", str(base / "xdg")),
              "relative-xdg": ("XDG_CACHE_HOME", "rel"),
              "override": ("UVX_NIX_CACHE_DIR", str(base / "cache"))}[case.cache]
-    if cache:
-        env[cache[0]] = cache[1]
+    if cache_dir:
+        env[cache_dir[0]] = cache_dir[1]
     for name, value in [*case.nested.items(), *case.extra.items()]:
         env[name] = value
     for name, locale in (("LC_ALL", case.lc_all), ("LANG", case.lang),
@@ -338,9 +338,8 @@ def _setup(kit: Kit, case: Case, base: Path) -> tuple[list[str], dict[str, str],
         inv = argv_mod.parse(full)
         if uv is not None and inv.script != "-" and case.write_state:
             # where the real uvx-nix looks for this call's state, written by the real writer
-            key = cli.hot_key(inv, None, uv)
-            path = os.path.abspath(
-                os.path.join(paths.cache_dir_str(env), "hot", state.filename(key)))
+            key = cache.key_for(inv, None, uv)
+            path = os.path.abspath(cache.path(key, env))
             _write_state(case, path, key, project, store, gcroot)
             _write_memo(case, env, inv, project)
     return args, env, cwd
@@ -358,15 +357,14 @@ def _write_memo(case: Case, env: dict[str, str], inv: argv_mod.Invocation,
         return
     libs = case.fields.get("libs") or ""
     watched = str(project / "uv.lock")
-    sig = state.signature(watched)
+    sig = cache.signature(watched)
     text = {"ok": f"{libs}\n{watched}\n{sig}\n", "stale": f"{libs}\n{watched}\n1:2:3:4\n",
             "other-libs": f"/other/lib\n{watched}\n{sig}\n", "odd": f"{libs}\n{watched}\n",
             "empty": "", "no-pairs": f"{libs}\n",
             "non-ascii": f"{libs}\n{watched}\n{sig}\n/é\n-\n",
             "crlf": f"{libs}\r\n{watched}\r\n{sig}\r\n"}[case.memo]
     options = inv.args[: len(inv.args) - len(inv.tail)]
-    memo = Path(paths.cache_dir_str(env)) / "hot" / paths.hashed_name(
-        "\0".join((os.getcwd(), *options)), ".env")
+    memo = Path(cache.run_memo_path(env, os.getcwd(), options))
     memo.parent.mkdir(parents=True, exist_ok=True)
     memo.write_bytes(text.encode())
 
@@ -381,15 +379,15 @@ def _write_state(case: Case, path: str, key: str, project: Path, store: Path,
             text = value.replace("STORE", str(store)).replace("SITE", str(site))
             fields[name] = text
             if text == "ok":
-                fields[name] = (state.synced(str(project)) if name == "synced"
-                                else state.signature(str(site)))
+                fields[name] = (cache.synced(str(project)) if name == "synced"
+                                else cache.signature(str(site)))
     fields.update({"gcroot": str(gcroot), "lockfile": str(project / "uvx-nix.lock"),
                    "root": str(project), "lock_dir": str(project), "auto": "1"})
-    watched = [(str(project / "pyproject.toml"), state.signature(str(project / "pyproject.toml"))),
+    watched = [(str(project / "pyproject.toml"), cache.signature(str(project / "pyproject.toml"))),
                (str(project / ".python-version"), "-"),
-               (str(project / "uvx-nix.lock"), state.signature(str(project / "uvx-nix.lock")))]
+               (str(project / "uvx-nix.lock"), cache.signature(str(project / "uvx-nix.lock")))]
     required = [str(store / "python"), str(gcroot)]
-    data = state.encode(key, fields, watched, required)
+    data = cache.encode(key, fields, watched, required)
     damage = case.damage
     if damage == "truncate":
         data = data[: len(data) // 2]
@@ -402,12 +400,12 @@ def _write_state(case: Case, path: str, key: str, project: Path, store: Path,
     elif damage == "unknown-tag":
         data += b"\0what\0x"
     elif damage == "format":
-        data = data.replace(state.FORMAT.encode(), b"uvx-nix-state-1", 1)
+        data = data.replace(cache.FORMAT.encode(), b"uvx-nix-state-1", 1)
     elif damage == "other-key":
-        data = state.encode(key + "x", fields, watched, required)
+        data = cache.encode(key + "x", fields, watched, required)
     elif damage == "empty":
         data = b""
-    assert state.save(path, data)
+    assert cache.save(path, data)
     if damage == "edit-pyproject":
         time.sleep(0.001)
         (project / "pyproject.toml").write_text("[project]\nname = 'q'\nversion = '0'\n")

@@ -14,7 +14,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "uvx_nix"
 
 # What a cache hit runs: argv in, uv's environment out, exec.  Stdlib only.
-HOT = {"uvx_nix", "uvx_nix.cli", "uvx_nix.argv", "uvx_nix.activation", "uvx_nix.state",
+HOT = {"uvx_nix", "uvx_nix.cli", "uvx_nix.argv", "uvx_nix.activation", "uvx_nix.cache",
        "uvx_nix.environment", "uvx_nix.execute", "uvx_nix.paths", "uvx_nix.errors"}
 # What the hot path may add to a bare interpreter (python -I -S): os and its helpers and zlib;
 # nothing that parses TOML or JSON, hashes, walks paths or starts processes.

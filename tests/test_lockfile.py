@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from uvx_nix import lockfile
 from uvx_nix.errors import EXIT_LOCKFILE, UserError
+from uvx_nix.resolve import lockfile
 
 PATH = Path("/project/uvx-nix.lock")
 PY = "/nix/store/" + "a" * 32 + "-python3-3.12.1"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix import nix
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_MISSING, UserError
+from uvx_nix.resolve import nix
 
 REV = "a" * 40
 

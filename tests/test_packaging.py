@@ -99,8 +99,9 @@ def test_build_makes_sdist_and_wheel_with_the_version(dist: Dist) -> None:
     assert requires == {"filelock", "psutil", "tomlkit"}
     assert "uvx-nix = uvx_nix.cli:entry" in entry_points
     # Files the program reads at run time besides its modules.
-    for name in ("resolve.nix", "nixpkgs.nix", "build.nix", "versions.nix", "py.typed",
-                 "_scope.py", "native/sonames.py",
+    for name in ("resolve/resolve.nix", "resolve/nixpkgs.nix", "build/build.nix",
+                 "resolve/versions.nix", "py.typed", "injected/scope.py",
+                 "injected/build_hook.py", "native/sonames.py",
                  "shell-integration/direnv/uvnix.sh",
                  "shell-integration/uvx-nix.bash", "launcher/launcher.c"):
         assert f"uvx_nix/{name}" in names, name

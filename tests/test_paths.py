@@ -67,7 +67,7 @@ def test_config_data_and_global_pin() -> None:
 def test_current_system_names_the_platform_as_nix_does(monkeypatch: pytest.MonkeyPatch) -> None:
     import platform
 
-    from uvx_nix import inputs
+    from uvx_nix.resolve import inputs
 
     cases = [("x86_64", "Linux", "x86_64-linux"), ("aarch64", "Linux", "aarch64-linux"),
              ("arm64", "Darwin", "aarch64-darwin"), ("AMD64", "Linux", "x86_64-linux")]

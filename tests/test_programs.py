@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix import paths, programs, state
+from uvx_nix import cache, paths
 from uvx_nix.native import elf
+from uvx_nix.prepare import programs
 
 PROGRAM = "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n"
 
@@ -56,16 +57,16 @@ def test_make_runnable_patches_copies_and_leaves_uvs_cache_alone(tmp_path: Path)
     if not pythons or not patchelfs:
         pytest.skip("needs the simulation's store python and patchelf")
     env = _env(tmp_path)
-    cache = tmp_path / "uv-cache-file"
-    os.link(env / "bin" / "tool", cache)  # uv hard-links environment files from its cache
-    original = cache.read_bytes()
+    stored = tmp_path / "uv-stored-file"
+    os.link(env / "bin" / "tool", stored)  # uv hard-links environment files from its cache
+    original = stored.read_bytes()
     lockfile = tmp_path / "uvx-nix.lock"
     lockfile.write_text("stand-in\n")
     environ = {"UVX_NIX_CACHE_DIR": str(tmp_path / "cache")}
     memo = Path(paths.cache_dir_str(environ), "patchelf",
                 paths.hashed_name(str(lockfile), ".path"))
     memo.parent.mkdir(parents=True)
-    memo.write_text(f"{state.signature(str(lockfile))}\n{patchelfs[0]}\n")
+    memo.write_text(f"{cache.signature(str(lockfile))}\n{patchelfs[0]}\n")
     fields = {"interpreter": pythons[0], "libs": "/nix/store/y-zlib/lib",
               "lockfile": str(lockfile)}
     done = programs.make_runnable([env], fields, environ, quiet=True)
@@ -77,7 +78,7 @@ def test_make_runnable_patches_copies_and_leaves_uvs_cache_alone(tmp_path: Path)
         assert info is not None
         assert info.interpreter == loader.interpreter
         assert "/nix/store/y-zlib/lib" in (info.runpath or "")
-    assert cache.read_bytes() == original  # the cache's copy is untouched
+    assert stored.read_bytes() == original  # the cache's copy is untouched
     assert programs.make_runnable([env], fields, environ, quiet=True) == []  # idempotent
 
 
@@ -87,7 +88,7 @@ def test_a_patchelf_memo_outside_the_store_is_not_trusted(tmp_path: Path) -> Non
     memo = Path(paths.cache_dir_str(environ), "patchelf",
                 paths.hashed_name(str(lockfile), ".path"))
     memo.parent.mkdir(parents=True)
-    memo.write_text(f"{state.signature(str(lockfile))}\n/bin/sh\n")
+    memo.write_text(f"{cache.signature(str(lockfile))}\n/bin/sh\n")
     from uvx_nix.errors import UserError
 
     with pytest.raises(UserError, match="to take patchelf from"):

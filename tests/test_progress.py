@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix import nix, progress
 from uvx_nix.errors import EXIT_NIX_FAILED, UserError
+from uvx_nix.resolve import nix, progress
 
 LOGS = Path(__file__).parent / "nix-logs" / "nix-2.8"
 VERSIONS = ["nix-2.8", "nix-2.26"]

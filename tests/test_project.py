@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix import project
 from uvx_nix.errors import EXIT_CONFIG, UserError
+from uvx_nix.resolve import project
 
 
 def _pyproject(directory: Path, text: str) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from uvx_nix import pythons
+from uvx_nix.commands import pythons
 
 
 def test_bin_dir_follows_uv() -> None:

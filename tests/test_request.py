@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from uvx_nix import request
 from uvx_nix.errors import EXIT_CONFIG, UserError
+from uvx_nix.resolve import python_request as request
 
 
 def _ok(text: str, impl: str, version: tuple[int, ...]) -> bool:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from helpers.sim import HOST_NIX_CONFIG
-from uvx_nix import nix, request
+from uvx_nix.resolve import nix
+from uvx_nix.resolve import python_request as request
 
 pytestmark = pytest.mark.nix
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from helpers.wheels import _compile
-from uvx_nix import venv
+from uvx_nix.prepare import venv
 
 DEP = "int uvxdep_answer(void) { return 42; }\n"
 EXT = r"""
@@ -134,7 +134,7 @@ def test_the_hook_functions_in_process(tmp_path: Path, monkeypatch: pytest.Monke
     """The same module imported here (coverage sees it): parsing, search, advice, retries."""
     import types
 
-    from uvx_nix import _scope as scope
+    from uvx_nix.injected import scope
 
     lib = tmp_path / "lib"
     lib.mkdir()
@@ -202,7 +202,7 @@ def test_install_patches_the_loader_and_ctypes_on_import(
     import importlib.util
     import types
 
-    from uvx_nix import _scope as scope
+    from uvx_nix.injected import scope
 
     class Loader:
         def create_module(self, spec: object) -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix import inputs
 from uvx_nix.native import sonames
+from uvx_nix.resolve import inputs
 
 # One soname (or family prefix) per library the issue names; each must be in the table.
 REQUIRED = {

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix import _build_hook as hook
-from uvx_nix import argv, inputs, lockfile, resolution, toolchain
+from uvx_nix import argv
+from uvx_nix.build import toolchain
 from uvx_nix.errors import UserError
+from uvx_nix.injected import build_hook as hook
+from uvx_nix.resolve import inputs, lockfile, resolution
 
 # The script uv 0.13 runs a PEP 517 hook with (seen with a probe package's setup.py).
 UV_SCRIPT = (
@@ -52,9 +54,10 @@ def test_parent_must_be_uv(tmp_path: Path) -> None:
     assert not hook.parent_is_uv({"UV": sys.executable})
     assert not hook.parent_is_uv({})
     # A child whose parent is the executable UV names: recognised.
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from uvx_nix import _build_hook as h;"
+    code = ("import sys; sys.path.insert(0, sys.argv[1]);"
+            " from uvx_nix.injected import build_hook as h;"
             " import os; print(h.parent_is_uv({'UV': sys.argv[2]}))")
-    src = str(Path(hook.__file__).parent.parent)
+    src = str(Path(hook.__file__).parents[2])
     res = subprocess.run([sys.executable, "-c",
                           "import subprocess, sys; subprocess.run(sys.argv[1:])",
                           sys.executable, "-c", code, src, sys.executable],
@@ -448,7 +451,7 @@ def test_wrapper_asks_uvx_nix_itself(tmp_path: Path, monkeypatch: pytest.MonkeyP
     PYTHONPATH; a broken answer is no answer."""
     monkeypatch.setattr(hook, "_HERE", str(tmp_path))
     (tmp_path / "build.json").write_text("{}")
-    src = str(Path(toolchain.__file__).parent.parent)
+    src = str(Path(toolchain.__file__).parents[2])
     answer = hook._wrapper({"wrapper": [sys.executable, [src]]}, ["fix"],
                            b"fatal error: zlib.h: No such file or directory")
     assert "internal error" in answer["message"]  # build.json lacks what fix needs
@@ -464,7 +467,7 @@ def test_wrapper_asks_uvx_nix_itself(tmp_path: Path, monkeypatch: pytest.MonkeyP
 @pytest.fixture
 def fake_nix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
     """nix.build answers from the spec: every library exists but `nosuch`; records specs."""
-    from uvx_nix import nix
+    from uvx_nix.resolve import nix
 
     specs: list[dict[str, object]] = []
     store = tmp_path / "store"
@@ -490,7 +493,7 @@ def fake_nix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, 
 
 
 def _config(tmp_path: Path, auto: bool, libraries: list[str]) -> Path:
-    from uvx_nix import lockfile as lf
+    from uvx_nix.resolve import lockfile as lf
 
     project = tmp_path / "proj"
     project.mkdir(exist_ok=True)

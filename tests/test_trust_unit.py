@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix import trust
+from uvx_nix.commands import trust as trust_command
 from uvx_nix.errors import EXIT_UNTRUSTED, UserError
+from uvx_nix.resolve import trust
 
 STORE = "/nix/store/" + "a" * 32 + "-source"
 NAR = "sha256-" + "A" * 43 + "="
@@ -70,7 +71,7 @@ def test_deny_takes_back_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     import hashlib
     import os
 
-    from uvx_nix import resolution
+    from uvx_nix.resolve import resolution
 
     project = tmp_path / "project"
     project.mkdir()
@@ -81,9 +82,9 @@ def test_deny_takes_back_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPa
                "XDG_CONFIG_HOME": str(tmp_path / "config")}
     monkeypatch.chdir(project)
     for source in ("github:a/b", "/proc/self/cwd/evil"):
-        assert trust.command("allow", [source], environ) == 0
+        assert trust_command.command("allow", [source], environ) == 0
         assert trust.is_allowed(project, source, environ)
-    trust.command("allow", ["github:other/x"], environ)
+    trust_command.command("allow", ["github:other/x"], environ)
     inp_dir = tmp_path / "cache" / "uvx-nix"
     marker = resolution._verified_marker(environ, project, b"# a lock\n")
     marker.parent.mkdir(parents=True)
@@ -93,7 +94,7 @@ def test_deny_takes_back_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     direnv = inp_dir / "direnv" / (hashlib.sha256(os.fsencode(str(project))).hexdigest() + ".sh")
     direnv.parent.mkdir()
     direnv.touch()
-    assert trust.command("deny", [], environ) == 0
+    assert trust_command.command("deny", [], environ) == 0
     for source in ("github:a/b", "/proc/self/cwd/evil", "github:other/x"):
         assert not trust.is_allowed(project, source, environ)
     assert not marker.exists()

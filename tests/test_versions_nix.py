@@ -12,7 +12,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from uvx_nix import request
+from uvx_nix.resolve import python_request as request
 
 HERE = Path(__file__).parent
 VERSIONS = Path(request.__file__).with_name("versions.nix")

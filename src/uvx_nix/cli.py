@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from uvx_nix import activation, environment, execute, paths, state
+from uvx_nix import activation, cache, environment, execute, paths
 from uvx_nix import argv as argv_mod
 from uvx_nix.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, UserError, printable
 
@@ -29,40 +29,10 @@ SYSTEM_WRITES = frozenset({("pip", "install"), ("pip", "sync"), ("pip", "uninsta
 INSTALLING = frozenset({("sync",), ("add",), ("remove",), ("pip", "install"), ("pip", "sync"),
                         ("version",)})
 # uv commands that make or fill an environment: uv runs as a child, then uvx-nix records the
-# libraries in that environment and makes its programs runnable (uvx_nix.venv.after_uv).
+# libraries in that environment and makes its programs runnable (uvx_nix.prepare.venv.after_uv).
 PREPARING = INSTALLING | {("venv",), ("tool", "install"), ("tool", "upgrade")}
 # uv commands that run a program in an environment uv may create on the way.
 RUNNING = frozenset({("run",), ("tool", "run")})
-
-
-def hot_key(inv: argv_mod.Invocation, stdin: bytes | None = None, uv: str = "") -> str:
-    """The hot state's key for this request (the start directory, --python, a script, and
-    the flags and variables that change what uv is asked)."""
-    from uvx_nix import __version__
-
-    cwd = os.getcwd()
-    script = None
-    if inv.script == "-":
-        script = "stdin:" + _stdin_metadata(stdin)
-    elif inv.script:
-        script = os.path.abspath(os.path.join(cwd, inv.directory or "", inv.script))
-    parts = [__version__, cwd, inv.directory, inv.project, inv.python, script, inv.scope,
-             "no-config" if inv.no_config else "", inv.config_file,
-             # another uv, or the same one upgraded in place: its version is checked again
-             f"{uv}:{state.signature(uv)}" if uv else ""]
-    return state.key(parts, os.environ)
-
-
-def _stdin_metadata(stdin: bytes | None) -> str:
-    """The PEP 723 block of a script read from stdin (what decides its interpreter)."""
-    if not stdin:
-        return ""
-    text = stdin.decode("utf-8", "replace")
-    begin = text.find("# /// script")
-    if begin < 0:
-        return ""
-    end = text.find("\n# ///", begin + 1)
-    return text[begin:end if end >= 0 else len(text)]
 
 
 def _capture_stdin() -> bytes | None:
@@ -112,7 +82,7 @@ def _run(args: list[str], environ: Mapping[str, str],
         return commands.main(list(inv.tail), environ, inv)
     uv = execute.find_uv(environ)
     if inv.command == ("python", "uninstall") and activation.detect(environ).active:
-        from uvx_nix import pythons
+        from uvx_nix.commands import pythons
 
         if pythons.uninstall(inv, environ):
             return 0
@@ -120,31 +90,31 @@ def _run(args: list[str], environ: Mapping[str, str],
     if version or not inv.needs_interpreter or not activation.detect(environ).active:
         _exec(uv, args, environ, uvx_args)
     if inv.command == ("python", "install"):
-        from uvx_nix import pythons
+        from uvx_nix.commands import pythons
 
         return pythons.install(inv, environ)
     stdin = _capture_stdin() if inv.script == "-" and inv.command == ("run",) else None
-    key = hot_key(inv, stdin, uv)
-    path = os.path.join(paths.cache_dir_str(environ), "hot", state.filename(key))
-    fields = state.load(path, key)
+    key = cache.key_for(inv, stdin, uv)
+    path = cache.path(key, environ)
+    fields = cache.load(path, key)
     if fields is None:
-        from uvx_nix import resolution
+        from uvx_nix.prepare import miss
 
         execute.check_version(uv, paths.cache_dir_str(environ))
-        fields = resolution.resolve_for(inv, environ, key, path, stdin)
+        fields = miss.resolve_for(inv, environ, key, path, stdin)
     site = fields.get("site")
-    if site and (state.signature(site) != fields.get("site_sig")
+    if site and (cache.signature(site) != fields.get("site_sig")
                  or fields.get("hook_libs") != fields.get("libs")):
-        from uvx_nix import resolution, venv
+        from uvx_nix.prepare import miss, venv
 
         def again() -> dict[str, str]:
-            return resolution.resolve_for(inv, environ, key, path, stdin)
+            return miss.resolve_for(inv, environ, key, path, stdin)
 
         fields = venv.on_change(fields, key, path, environ, again, quiet=inv.quiet > 0)
     if inv.command[:2] in SYSTEM_WRITES:
         _refuse_store_writes(inv, fields, environ)
     if inv.command[:1] == ("python",):
-        from uvx_nix import pythons
+        from uvx_nix.commands import pythons
 
         extra = [b for b in pythons.installed_bins(environ) if b != fields.get("python_bin")]
         fields = {**fields, "python_bin": ":".join([fields.get("python_bin", ""), *extra])}
@@ -154,12 +124,12 @@ def _run(args: list[str], environ: Mapping[str, str],
     build_env = _with_build_hook(env, fields.get("build_hook"))
     if fields.get("strategy") != "nix-ld":
         if inv.command[:2] in PREPARING:
-            from uvx_nix import venv
+            from uvx_nix.prepare import venv
 
             def again() -> dict[str, str]:
-                from uvx_nix import resolution
+                from uvx_nix.prepare import miss
 
-                return resolution.resolve_for(inv, environ, key, path, stdin)
+                return miss.resolve_for(inv, environ, key, path, stdin)
 
             code = execute.run_uv(uv, args, build_env)
             venv.after_uv(inv, fields, environ, key, path, again)
@@ -167,10 +137,10 @@ def _run(args: list[str], environ: Mapping[str, str],
         if inv.command[:2] in RUNNING:
             memo = _unprepared(inv, fields, environ)
             if memo is not None:
-                from uvx_nix import resolution, venv
+                from uvx_nix.prepare import miss, venv
 
                 def again_() -> dict[str, str]:
-                    return resolution.resolve_for(inv, environ, key, path, stdin)
+                    return miss.resolve_for(inv, environ, key, path, stdin)
 
                 venv.before_run(inv, fields, build_env, uv, memo, key, path, again_)
     _exec(uv, args, env if inv.command[:2] in RUNNING else build_env, uvx_args)
@@ -198,7 +168,7 @@ def _unprepared(inv: argv_mod.Invocation, fields: Mapping[str, str],
     project's venv is on the locked interpreter and synced from the files uvx-nix last saw
     (else uv re-creates or syncs it in this call: "" asks for it to be done first), or the
     memo of this command line lists environments prepared with these libraries and unchanged
-    since (else its path, for :func:`uvx_nix.venv.before_run` to write)."""
+    since (else its path, for :func:`uvx_nix.prepare.venv.before_run` to write)."""
     options = inv.args[: len(inv.args) - len(inv.tail)]
     site = fields.get("site")
     if inv.command == ("run",) and site and not any(_asks_with(a) for a in options):
@@ -212,11 +182,10 @@ def _unprepared(inv: argv_mod.Invocation, fields: Mapping[str, str],
         home = ("home = " + fields.get("python_bin", "")).encode("utf-8", "surrogateescape")
         if home + b"\n" in cfg or cfg.endswith(home):
             # uv syncs the venv in this call when uv.lock or pyproject.toml changed since.
-            return None if fields.get("synced") == state.synced(fields.get("root", "")) else ""
+            return None if fields.get("synced") == cache.synced(fields.get("root", "")) else ""
         # Another interpreter: uv may re-create the venv in this call (the memo keeps a venv
         # uv leaves alone from being probed on every call).
-    memo = os.path.join(paths.cache_dir_str(environ), "hot", paths.hashed_name(
-        "\0".join((os.getcwd(), *options)), ".env"))
+    memo = cache.run_memo_path(environ, os.getcwd(), options)
     try:
         with open(memo, encoding="utf-8") as f:
             lines = f.read().split("\n")
@@ -226,7 +195,7 @@ def _unprepared(inv: argv_mod.Invocation, fields: Mapping[str, str],
     if len(lines) < 2 or lines[0] != fields.get("libs", "") or len(pairs) % 2:
         return memo
     for i in range(0, len(pairs), 2):
-        if state.signature(pairs[i]) != pairs[i + 1]:
+        if cache.signature(pairs[i]) != pairs[i + 1]:
             return memo
     return None
 

@@ -1,12 +1,12 @@
 """The environment uv runs in: ``build(fields, environ) -> dict``.  Stdlib only.
 
-``fields`` are what a resolution decided (see :mod:`uvx_nix.resolution`):
+``fields`` are what a resolution decided (see :mod:`uvx_nix.resolve.resolution`):
 ``python_bin`` (the interpreter's store ``bin`` directory), ``libs`` (library
 directories joined by ``:``) and ``strategy``.  The caller's environment is
 never modified; a new dict is returned.
 
 The native libraries are not in it: they travel with each environment (recorded in its
-``_uvx_nix_scope.pth`` by :mod:`uvx_nix.venv`), so ``LD_LIBRARY_PATH`` and ``PYTHONPATH``
+``_uvx_nix_scope.pth`` by :mod:`uvx_nix.prepare.venv`), so ``LD_LIBRARY_PATH`` and ``PYTHONPATH``
 reach uv and everything it starts as you set them (only ``/nix/store`` entries of
 ``PYTHONPATH`` and ``NIX_PYTHONPATH``, which outer Nix shells leak, are dropped).  With the
 nix-ld strategy the libraries go to ``NIX_LD_LIBRARY_PATH``, which only nix-ld reads.

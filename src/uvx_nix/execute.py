@@ -65,10 +65,10 @@ def check_version(uv: str, cache_dir: str) -> None:
     import re
     import subprocess
 
-    from uvx_nix import paths, state
+    from uvx_nix import cache, paths
 
     marker = os.path.join(cache_dir, "uv-version",
-                          paths.hashed_name(f"{uv}\0{state.signature(uv)}", ".ok"))
+                          paths.hashed_name(f"{uv}\0{cache.signature(uv)}", ".ok"))
     if os.path.exists(marker):
         return
     try:

@@ -65,7 +65,7 @@ def _nix_compiler(environ: Mapping[str, str]) -> str:
     Nix as an argument, never into Nix code."""
     import json
 
-    from uvx_nix import inputs, nix
+    from uvx_nix.resolve import inputs, nix
 
     settings, _ = inputs.user_settings(environ, [])
     source = environ.get("UVX_NIX_NIXPKGS") or str(settings.get("nixpkgs") or "nixpkgs")

@@ -13,7 +13,8 @@ alphabetical.  The attribute is given without an output suffix except where the 
 output is a separate attribute (``stdenv.cc.cc.lib``, ``gfortran.cc.lib``).
 
 Sonames not in the table are looked up by family (``libicuuc.so.74`` -> ``libicuuc``, the
-name before ``.so``) and then, by :mod:`uvx_nix.doctor`, with ``nix-locate`` when installed.
+name before ``.so``) and then, by :mod:`uvx_nix.native.suggest`, with ``nix-locate`` when
+installed.
 Data only; stdlib only.
 """
 

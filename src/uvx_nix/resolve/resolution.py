@@ -10,14 +10,12 @@ import hashlib
 import os
 import re
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from uvx_nix import inputs as inputs_mod
-from uvx_nix import lockfile, nix, paths, state
+from uvx_nix import paths
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import (
     EXIT_CONFIG,
@@ -28,13 +26,11 @@ from uvx_nix.errors import (
     display_path,
     printable,
 )
-from uvx_nix.native import sonames
+from uvx_nix.native import sonames, venvs
+from uvx_nix.resolve import inputs as inputs_mod
+from uvx_nix.resolve import lockfile, nix
 
 LOCK_TIMEOUT = 600.0
-# Commands that run no code of the project: a configured library attribute nixpkgs lacks does
-# not stop them (it would stop `uv remove` of the very package that brought it in).
-LIBRARY_FREE = frozenset({("remove",), ("lock",), ("tree",), ("export",), ("venv",),
-                          ("init",), ("python",)})
 
 
 @dataclass(frozen=True)
@@ -53,12 +49,11 @@ class Resolved:
         libs = ":".join(f"{lib.path}/lib" for lib in self.entry.libraries)
         site = ""
         if self.inputs.project is not None and environ is not None:
-            from uvx_nix import venv
 
-            where = venv.safe_location(self.inputs.project.root, environ)
+            where = venvs.safe_location(self.inputs.project.root, environ)
             if where is not None:
                 try:
-                    site = str(venv.site_packages(where, self.entry.interpreter))
+                    site = str(venvs.site_packages(where, self.entry.interpreter))
                 except ValueError:
                     site = ""
         return {
@@ -68,7 +63,6 @@ class Resolved:
             "strategy": self.inputs.strategy,
             "gcroot": str(self.gcroot),
             "lockfile": str(self.inputs.lock_path),
-            "project": str(self.inputs.project.directory) if self.inputs.project else "",
             "site": site,
             "site_sig": "",
             "auto": "1" if self.inputs.auto_libraries else "0",
@@ -162,10 +156,9 @@ def venv_interpreter(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> list
     (uv recreates it on the new interpreter only when it next syncs)."""
     if inp.project is None or inp.one_off:
         return []
-    from uvx_nix import venv
 
     try:
-        home = venv.home(venv.location(inp.project.root, environ))
+        home = venvs.home(venvs.location(inp.project.root, environ))
     except UserError:
         return []  # a pyvenv.cfg refused unread (a FIFO, a link out): nothing to keep
     if not home:
@@ -431,7 +424,7 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
     entry = _accepted_entry(manifest, inp, gcroot, previous)
     url = _url_to_lock(inp, kind, url, manifest, environ, fresh=not same_source, quiet=quiet)
     if not same_source:
-        from uvx_nix import trust
+        from uvx_nix.resolve import trust
 
         trust.record_locked(environ, inp.nixpkgs.kind, inp.nixpkgs.ref, kind, url)
     systems = dict(lock.systems) if (lock and lock.fingerprint == fingerprint and same_source
@@ -508,7 +501,7 @@ def _read_lock(inp: inputs_mod.Inputs, fingerprint: str) -> tuple[lockfile.Lock 
 
 def permit_configured(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> None:
     """The configured nixpkgs source may be evaluated: it is yours, or allowed."""
-    from uvx_nix import trust
+    from uvx_nix.resolve import trust
 
     if inp.project_source:
         root = inp.project.root if inp.project else inp.lock_dir
@@ -528,7 +521,7 @@ def permit_lock(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfi
     `use flake`, `nix develop`) copies the repository itself there, under a name its author
     can compute, so a stranger's lock naming `path:/nix/store/...-source` needs permission
     too."""
-    from uvx_nix import trust
+    from uvx_nix.resolve import trust
 
     kind, url = lock.nixpkgs_kind, lock.nixpkgs_url
     # Your own channel as it is; a channel pinned to a revision may fetch it from GitHub, so
@@ -632,68 +625,9 @@ def gcroot_points(gcroot: Path, entry: lockfile.SystemEntry) -> bool:
     return entry.python in text and all(lib.path in text for lib in entry.libraries)
 
 
-def resolve_for(invocation: Invocation, environ: Mapping[str, str], state_key: str,
-                state_path: str, stdin: bytes | None = None) -> dict[str, str]:
-    """Slow path of the wrapper: resolve, then memo the result in the hot state."""
-    if invocation.offline:
-        environ = {**environ, "UV_OFFLINE": "1"}
-    environ = no_progress(invocation, environ)
-    inp = inputs_mod.gather(invocation, environ, stdin)
-    quiet = invocation.quiet > 0
-    started = time.monotonic()
-    resolved = ensure(inp, environ, quiet=quiet,
-                      without_missing_libraries=invocation.command[:1] in LIBRARY_FREE)
-    if resolved.nix_runs and not quiet and not resolved.fell_back:
-        sys.stderr.write(closing_line(resolved, time.monotonic() - started) + "\n")
-    fields = resolved.fields(environ)
-    if inp.project is not None and inp.strategy != "nix-ld":
-        from uvx_nix import venv
-
-        where = venv.safe_location(inp.project.root, environ)
-        if where is not None:
-            venv.replace_foreign(where, quiet)
-    watched = [(str(p), state.signature(str(p))) for p in inp.watched]
-    watched.append((str(inp.lock_path), state.signature(str(inp.lock_path))))
-    from uvx_nix import toolchain
-
-    fields["build_hook"] = toolchain.prepare(resolved, environ)
-    required = [*resolved.entry.store_paths(), str(resolved.gcroot)]
-    if fields["build_hook"]:
-        required.append(os.path.join(fields["build_hook"], toolchain.CONFIG))
-    if not resolved.lock_unsaved:
-        try:
-            data = state.encode(state_key, fields, watched, required)
-        except ValueError:
-            return fields  # an odd path (a NUL in it) is not memoised; every call resolves
-        state.save(state_path, data)
-    return fields
-
-
-def closing_line(resolved: Resolved, seconds: float) -> str:
-    """What a miss did, in one line: ``Resolved CPython 3.12.8 and 2 libraries from nixpkgs
-    25.11 (abc1234) in 14.2s; locked in uvx-nix.lock``."""
-    from uvx_nix import progress
-
-    entry, lock = resolved.entry, resolved.lock
-    implementation = {"cpython": "CPython", "pypy": "PyPy"}.get(entry.implementation,
-                                                                entry.implementation)
-    count = len(entry.libraries)
-    what = f"{implementation} {entry.python_version}"
-    if count:
-        what += f" and {count} {'library' if count == 1 else 'libraries'}"
-    source = progress.describe_source(lock.nixpkgs_kind, lock.nixpkgs_url,
-                                      resolved.nixpkgs_release)
-    where = progress.show_path(resolved.inputs.lock_path)
-    if resolved.lock_written:
-        return f"Resolved {what} from {source} in {seconds:.1f}s; locked in {where}"
-    if resolved.lock_unsaved:
-        return f"Resolved {what} from {source} in {seconds:.1f}s (not saved in {where})"
-    return f"Fetched {what} from {source} in {seconds:.1f}s, as locked in {where}"
-
-
 def no_progress(invocation: Invocation, environ: Mapping[str, str]) -> Mapping[str, str]:
     """uv's ``--no-progress`` hides uvx-nix's status line too (Nix's run reads the variable)."""
-    from uvx_nix import progress
+    from uvx_nix.resolve import progress
 
     if progress.asked_no_progress(invocation.args):
         return {**environ, "UV_NO_PROGRESS": "1"}

@@ -39,10 +39,10 @@ _MAX_DEPTH = 16
 
 def data_dir() -> Path:
     """The shipped ``shell-integration`` directory: package data, else the source tree."""
-    packaged = Path(__file__).resolve().parent / "shell-integration"
+    packaged = Path(__file__).resolve().parents[1] / "shell-integration"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parents[2] / "shell-integration"
+    return Path(__file__).resolve().parents[3] / "shell-integration"
 
 
 def _read(name: str) -> str:

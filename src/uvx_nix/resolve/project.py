@@ -304,3 +304,10 @@ def add_to_list(pyproject: Path, key: str, values: Sequence[str], hint: str = ""
         files.write_atomic(pyproject, tomlkit.dumps(doc).encode("utf-8", "surrogateescape"),
                            mode)
     return added
+
+
+def add_libraries(pyproject: Path, attributes: Sequence[str]) -> list[str]:
+    """Append attributes to ``[tool.uvx-nix] libraries`` (formatting kept, atomic write);
+    returns those that were added."""
+    return add_to_list(pyproject, "libraries", attributes,
+                               " to let doctor --fix add to it")

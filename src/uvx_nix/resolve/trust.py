@@ -22,13 +22,8 @@ only when it is yours, already in the store, or one you allowed for this project
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import hashlib
 import json
-import os
-import shutil
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -112,80 +107,3 @@ def locked_here(environ: Mapping[str, str], source_kind: str, source: str, kind:
     return (_locked_dir(environ) / _locked_key(source_kind, source, kind, url)).is_file()
 
 
-def _grant(root: Path, source: str, environ: Mapping[str, str]) -> None:
-    directory = _allow_dir(environ)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / _key(root, source)).write_text(
-        json.dumps({"project": str(root), "source": source}) + "\n")
-
-
-def _revoke_all(root: Path, environ: Mapping[str, str]) -> list[str]:
-    """Remove every permission given for ``root``; returns the sources."""
-    revoked: list[str] = []
-    directory = _allow_dir(environ)
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError:
-        return revoked
-    for name in names:
-        path = directory / name
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and data.get("project") == str(root):
-            path.unlink()
-            revoked.append(str(data.get("source", "")))
-    return revoked
-
-
-def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
-    """``uvx-nix nix allow [SOURCE]`` / ``uvx-nix nix deny`` for the project here."""
-    from uvx_nix import argv as argv_mod
-    from uvx_nix import inputs, resolution
-
-    parser = argparse.ArgumentParser(prog=f"uvx-nix nix {name}")
-    parser.add_argument("--directory", help="the project directory (default: here)")
-    if name == "allow":
-        parser.add_argument("source", nargs="?",
-                            help="the nixpkgs source to allow (default: the one uvx-nix "
-                                 "asked about)")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0) and 70
-    inp = inputs.gather(argv_mod.sync(args.directory), environ)
-    if inp.project is None:
-        raise UserError("no project here (no pyproject.toml); run it in the project directory")
-    root = inp.project.root
-    own = {k: v for k, v in environ.items() if k != "UVX_NIX_TRUST"}
-    if name == "allow":
-        if args.source is not None:
-            _grant(root, args.source, environ)
-            sys.stderr.write(f"Allowed nixpkgs source {display(args.source)} for "
-                             f"{display_path(root)}\n")
-            return 0
-        try:
-            resolution.check_permission(inp, own)
-        except UntrustedError as needed:
-            _grant(root, needed.source, environ)
-            how = "pinned by" if needed.pinned else "named by"
-            sys.stderr.write(f"Allowed nixpkgs source {display(needed.source)} ({how} "
-                             f"{display_path(needed.origin)}) for {display_path(root)}\n")
-            return 0
-        sys.stderr.write(f"Nothing to allow: every nixpkgs source {display_path(root)} uses "
-                         "is yours, in the store, or already allowed\n")
-        return 0
-    revoked = _revoke_all(root, environ)
-    resolution.forget_verified(inp, environ)
-    shutil.rmtree(paths.cache_dir(environ) / "hot", ignore_errors=True)
-    for directory in {inp.start, root}:  # direnv's cached environment (uvnix.sh)
-        digest = hashlib.sha256(os.fsencode(str(directory))).hexdigest()
-        with contextlib.suppress(OSError):
-            (paths.direnv_cache_dir(environ) / f"{digest}.sh").unlink()
-    for source in revoked:
-        sys.stderr.write(f"Revoked nixpkgs source {display(source)} for {display_path(root)}\n")
-    if not revoked:
-        sys.stderr.write(f"Nothing was allowed for {display_path(root)}; forgot its verified "
-                         "lock and cached state\n")
-    return 0

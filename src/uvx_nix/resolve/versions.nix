@@ -1,4 +1,4 @@
-# PEP 440 clauses on release versions, as in uvx_nix/request.py (tests check they agree).
+# PEP 440 clauses on release versions, as in uvx_nix/resolve/python_request.py (tests check they agree).
 let
   inherit (builtins) elemAt fromJSON genList head length match;
   max = a: b: if a > b then a else b;

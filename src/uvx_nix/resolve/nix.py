@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from uvx_nix import paths, progress
+from uvx_nix import paths
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, EXIT_NIX_MISSING, UserError
+from uvx_nix.resolve import progress
 
 FLAGS = ("--extra-experimental-features", "nix-command flakes")
 RESOLVE_NIX = Path(__file__).with_name("resolve.nix")

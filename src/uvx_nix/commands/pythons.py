@@ -16,10 +16,12 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from uvx_nix import inputs as inputs_mod
-from uvx_nix import lockfile, nix, paths, request
+from uvx_nix import paths
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import EXIT_NO_MATCH, UserError
+from uvx_nix.resolve import inputs as inputs_mod
+from uvx_nix.resolve import lockfile, nix
+from uvx_nix.resolve import python_request as request
 
 
 def directory(environ: Mapping[str, str]) -> Path:
@@ -54,7 +56,7 @@ def _requests(inv: Invocation, inp: inputs_mod.Inputs) -> list[request.PythonReq
 
 def install(inv: Invocation, environ: Mapping[str, str]) -> int:
     """Realise each requested interpreter from nixpkgs and root it; uv is not run."""
-    from uvx_nix import resolution
+    from uvx_nix.resolve import resolution
 
     environ = resolution.no_progress(inv, environ)
     inp = inputs_mod.gather(inv, environ)

@@ -4,7 +4,7 @@ A lockfile may come from a stranger's repository, so nothing in it is trusted
 until checked: every path must be a store path (no ``..``), the interpreter
 must live inside the interpreter's store path, and before first use on a
 machine the locked attributes are re-evaluated against the locked nixpkgs and
-must give exactly the locked paths (see :mod:`uvx_nix.resolution`).
+must give exactly the locked paths (see :mod:`uvx_nix.resolve.resolution`).
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ def _check_strings(path: Path, inputs: dict[str, Any], nixpkgs: dict[str, Any]) 
     """Every string a lock from elsewhere carries is validated when read: the nixpkgs source
     is one uvx-nix could have written (a flake reference in printable ASCII, an absolute
     path, or <nixpkgs>), and the [inputs] record holds short printable strings only."""
-    from uvx_nix import nix
+    from uvx_nix.resolve import nix
 
     kind, url = nixpkgs.get("kind", "flake"), nixpkgs["url"]
     try:

@@ -39,7 +39,7 @@ _PREAMBLE = 'import sys\n\nif sys.path[0] == "":\n    sys.path.pop(0)\n'
 # Backends that never run a compiler: nothing to provide.
 _PURE = ("flit_core", "uv_build")
 _WRAPPER_CODE = ("import json, sys; sys.path[:0] = json.loads(sys.argv[1]); "
-                 "from uvx_nix import toolchain; "
+                 "from uvx_nix.build import toolchain; "
                  "raise SystemExit(toolchain.hook_main(sys.argv[2:]))")
 
 

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from uvx_nix import files, nix, paths, project, request
+from uvx_nix import files, paths
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import EXIT_CONFIG, UserError
+from uvx_nix.resolve import nix, project
+from uvx_nix.resolve import python_request as request
 
 # Bump when the same inputs would resolve differently (the resolution semantics,
 # not every release): a new value re-resolves every project once.

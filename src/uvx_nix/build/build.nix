@@ -15,7 +15,7 @@ let
   system = s.system;
 
   # The locked nixpkgs, loaded exactly as resolve.nix loads it.
-  inherit (import ./nixpkgs.nix s) pkgs;
+  inherit (import ../resolve/nixpkgs.nix s) pkgs;
   unsafe = builtins.unsafeDiscardStringContext;
   isDrv = p: isAttrs p && (p.type or "") == "derivation";
   byPath = path: foldl' (acc: k: if acc != null && isAttrs acc && acc ? ${k} then acc.${k} else null) pkgs path;

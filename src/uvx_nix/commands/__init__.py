@@ -19,8 +19,7 @@ from uvx_nix.argv import sync as argv_sync
 from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, UserError, display, display_path
 
 if TYPE_CHECKING:
-    from uvx_nix.inputs import Inputs
-    from uvx_nix.resolution import Resolved
+    from uvx_nix.resolve.resolution import Resolved
 
 COMMANDS = {
     "status": "Show whether uvx-nix is active and why, the interpreter, and the cache state.",
@@ -33,17 +32,18 @@ COMMANDS = {
 # Commands implemented in their own modules: each exposes
 # ``command(name: str, argv: list[str], environ: Mapping[str, str]) -> int``.
 DELEGATED = {
-    "doctor": ("uvx_nix.doctor", "Find native libraries the venv's wheels cannot load "
+    "doctor": ("uvx_nix.commands.doctor", "Find native libraries the venv's wheels cannot load "
                "(--fix: add them and make venv executables start)."),
-    "shell-init": ("uvx_nix.integration", "Print the bash/zsh/fish integration that routes uv "
-                   "and uvx through uvx-nix."),
-    "direnv-lib": ("uvx_nix.integration", "Print the direnv library that defines `use uvnix`."),
-    "add-build-library": ("uvx_nix.toolchain", "Add nixpkgs attributes to [tool.uvx-nix] "
+    "shell-init": ("uvx_nix.commands.integration", "Print the bash/zsh/fish integration that "
+                   "routes uv and uvx through uvx-nix."),
+    "direnv-lib": ("uvx_nix.commands.integration", "Print the direnv library that defines "
+                   "`use uvnix`."),
+    "add-build-library": ("uvx_nix.build.toolchain", "Add nixpkgs attributes to [tool.uvx-nix] "
                           "build-libraries (their headers, .pc files and programs reach "
                           "builds uv runs)."),
-    "allow": ("uvx_nix.trust", "Allow the one nixpkgs source of this project uvx-nix asked "
-              "about, or the SOURCE given (like `direnv allow`)."),
-    "deny": ("uvx_nix.trust", "Take back every permission of this project given with "
+    "allow": ("uvx_nix.commands.trust", "Allow the one nixpkgs source of this project uvx-nix "
+              "asked about, or the SOURCE given (like `direnv allow`)."),
+    "deny": ("uvx_nix.commands.trust", "Take back every permission of this project given with "
              "`uvx-nix nix allow`."),
     "install-launcher": ("uvx_nix.launcher", "Compile the launcher (a cache hit without "
                          "starting Python) for this installation, beside the shims."),
@@ -115,7 +115,7 @@ def _invocation(args: argparse.Namespace) -> Invocation:
 
 def _resolve(args: argparse.Namespace, environ: Mapping[str, str], upgrade: bool = False,
              strict: bool = True) -> Resolved:
-    from uvx_nix import inputs, resolution
+    from uvx_nix.resolve import inputs, resolution
 
     inp = inputs.gather(_invocation(args), environ)
     # `nix lock` and `nix env` report a Nix failure (direnv's `use uvnix` then keeps its last
@@ -125,7 +125,7 @@ def _resolve(args: argparse.Namespace, environ: Mapping[str, str], upgrade: bool
 
 
 def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from uvx_nix import inputs, lockfile, nix, resolution
+    from uvx_nix.resolve import inputs, lockfile, nix, resolution
 
     act = activation.detect(environ)
     print(f"active: {'yes' if act.active else 'no'} ({act.reason})")
@@ -175,17 +175,17 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def _hot_state(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     """Whether the next plain `uv sync`/`uv run` here is a cache hit (no TOML, no Nix)."""
-    from uvx_nix import cli, execute, state
+    from uvx_nix import cache, execute
 
     try:
         uv = execute.find_uv(environ)
     except UserError:
         uv = ""
-    key = cli.hot_key(_invocation(args), None, uv)
-    path = os.path.join(paths.cache_dir_str(environ), "hot", state.filename(key))
+    key = cache.key_for(_invocation(args), None, uv)
+    path = cache.path(key, environ)
     if not os.path.exists(path):
         return "empty (the next uv call reads the project files)"
-    fields = state.load(path, key)
+    fields = cache.load(path, key)
     shown = display_path(path)
     return f"fresh ({shown})" if fields is not None else f"stale ({shown})"
 
@@ -234,7 +234,7 @@ def _env(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def _gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from uvx_nix import inputs
+    from uvx_nix.resolve import inputs
 
     inp = inputs.gather(_invocation(args), environ)
     roots = inp.lock_dir / ".uvx-nix" / "gcroots"
@@ -246,7 +246,10 @@ def _gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             for lock_dir in oneoffs.iterdir():
                 dropped += _drop_roots(lock_dir / ".uvx-nix" / "gcroots")
             shutil.rmtree(oneoffs, ignore_errors=True)
-    states = _drop_hot_states(environ, inp)
+    from uvx_nix import cache
+
+    states = cache.drop(environ, {str(inp.lock_dir)} | (
+        {str(inp.project.root)} if inp.project is not None else set()))
     print(f"Dropped {dropped} GC root(s) in {roots} and {states} cached state(s) of this "
           "project; the next uv call re-roots (and rebuilds if nix-collect-garbage ran)",
           file=sys.stderr)
@@ -291,28 +294,6 @@ def _drop_roots(roots: Path) -> int:
             if link.is_symlink() and os.readlink(link).startswith("/nix/store/"):
                 link.unlink()
                 dropped += 1
-    return dropped
-
-
-def _drop_hot_states(environ: Mapping[str, str], inp: Inputs) -> int:
-    """Remove the hot states that belong to this project (or, outside one, to this lock)."""
-    from uvx_nix import state
-
-    hot = paths.cache_dir(environ) / "hot"
-    mine = {str(inp.lock_dir)}
-    if inp.project is not None:
-        mine.add(str(inp.project.root))
-    dropped = 0
-    for path in hot.glob("*.state") if hot.is_dir() else []:
-        try:
-            data = path.read_bytes()
-            words = data.decode("utf-8", "surrogateescape").split("\0", 3)
-            fields, _, _ = state.decode(data, words[2] if len(words) > 2 else "")
-        except (OSError, ValueError, IndexError, UnicodeError):
-            continue
-        if fields.get("root") in mine or fields.get("lock_dir") in mine:
-            path.unlink(missing_ok=True)
-            dropped += 1
     return dropped
 
 

@@ -14,8 +14,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from uvx_nix import files, state
+from uvx_nix import cache, files
 from uvx_nix.errors import UserError
+from uvx_nix.native import venvs
+from uvx_nix.prepare import auto as automatic_mode
+from uvx_nix.prepare import programs
 
 if TYPE_CHECKING:
     from uvx_nix.argv import Invocation
@@ -24,76 +27,15 @@ HOOK_MODULE = "_uvx_nix_scope.py"
 HOOK_PTH = "_uvx_nix_scope.pth"
 SONAMES_MODULE = "_uvx_nix_sonames.py"
 MISSING_FILE = "_uvx_nix_missing.txt"
-_SOURCE = Path(__file__).with_name("_scope.py")
-_SONAMES = Path(__file__).parent / "native" / "sonames.py"
-
-
-def location(root: Path, environ: Mapping[str, str]) -> Path:
-    """uv's project environment: ``UV_PROJECT_ENVIRONMENT`` or ``<workspace root>/.venv``."""
-    custom = environ.get("UV_PROJECT_ENVIRONMENT")
-    if custom:
-        return (root / custom) if not os.path.isabs(custom) else Path(custom)
-    return root / ".venv"
-
-
-def safe_location(root: Path, environ: Mapping[str, str]) -> Path | None:
-    """The venv, if uvx-nix may write into (or remove) it: not a symlink, and inside the
-    project unless you chose an absolute UV_PROJECT_ENVIRONMENT. A repository could commit
-    `.venv` as a symlink to, say, ~/.local, where a .pth would reach every Python you run."""
-    where = location(root, environ)
-    if os.path.isabs(environ.get("UV_PROJECT_ENVIRONMENT", "")):
-        return None if os.path.islink(where) else where
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(where)
-    if os.path.islink(where) or os.path.commonpath([real_root, real]) != real_root:
-        return None
-    return where
-
-
-def home(venv: Path) -> str | None:
-    """The ``home`` a venv's pyvenv.cfg names (the directory of its base interpreter)."""
-    try:
-        text = files.read_bounded(venv / "pyvenv.cfg", 64 * files.KIB, within=venv).decode(
-            "utf-8", "replace")
-    except OSError:
-        return None
-    for line in text.splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == "home":
-            return value.strip()
-    return None
-
-
-def _in_store(path: str) -> bool:
-    real = os.path.realpath(path)
-    return real.startswith("/nix/store/") and os.path.exists(real)
-
-
-def foreign_home(venv: Path) -> str | None:
-    """The ``home`` of a venv whose interpreter is not from the Nix store (or is gone):
-    typically one plain uv made with a downloaded generic-Linux Python NixOS cannot start.
-    An interpreter reached through symlinks into the store (``python3 -m venv`` with NixOS's
-    ``/run/current-system/sw/bin/python3``) is from the store."""
-    found = home(venv)
-    if found is None:
-        return None
-    if _in_store(found) or _in_store(str(venv / "bin" / "python")):
-        return None
-    try:
-        names = os.listdir(found)
-    except OSError:
-        return found
-    if any(n.startswith(("python", "pypy")) and _in_store(os.path.join(found, n))
-           for n in names):
-        return None
-    return found
+_SOURCE = Path(__file__).parents[1] / "injected" / "scope.py"
+_SONAMES = Path(__file__).parents[1] / "native" / "sonames.py"
 
 
 def replace_foreign(venv: Path, quiet: bool = False) -> bool:
     """Move aside a venv made with a foreign interpreter (never delete it: it may hold your
     work), as uv replaces a venv whose interpreter no longer matches: the next uv command
     recreates it on the nixpkgs interpreter."""
-    found = foreign_home(venv)
+    found = venvs.foreign_home(venv)
     if found is None or os.path.islink(venv):
         return False
     import time
@@ -117,16 +59,6 @@ def replace_foreign(venv: Path, quiet: bool = False) -> bool:
             "the Nix store (a generic-Linux build NixOS cannot start); uv recreates it on "
             "the nixpkgs interpreter; delete the old one when you no longer need it\n")
     return True
-
-
-def site_packages(venv: Path, interpreter: str) -> Path:
-    """``lib/python3.12/site-packages`` (or ``lib/pypy3.10/...``): named, as in the venvs uv
-    makes, after the interpreter's executable (its version for CPython; PyPy's language
-    version, not PyPy's own release number)."""
-    name = os.path.basename(interpreter)
-    if not re.fullmatch(r"(python|pypy)[0-9]+\.[0-9]+t?", name):
-        raise ValueError(f"unexpected interpreter name {name!r}")
-    return venv / "lib" / name / "site-packages"
 
 
 def hook_line(libs: str, auto: bool, project: bool = True) -> bytes:
@@ -160,28 +92,13 @@ def install_hook(site: Path, libs: str = "", auto: bool = False, project: bool =
     return changed
 
 
-def site_dirs(env: Path) -> list[Path]:
-    """The ``lib/python3.X/site-packages`` directories of an environment, never through a
-    link that leads outside it."""
-    lib = env / "lib"
-    if not files.inside(lib, env):
-        return []
-    try:
-        names = sorted(os.listdir(lib))
-    except OSError:
-        return []
-    return [lib / n / "site-packages" for n in names
-            if n.startswith(("python", "pypy")) and (lib / n / "site-packages").is_dir()
-            and files.inside(lib / n / "site-packages", env)]
-
-
 def prepare(env: Path, libs: str, auto: bool = False, project: bool = True) -> bool:
     """Make an environment self-sufficient: the hook with its library directories in every
     site-packages.  Never through a symlinked environment; True if anything changed."""
     if os.path.islink(env) or not (env / "pyvenv.cfg").is_file():
         return False
     changed = False
-    for site in site_dirs(env):
+    for site in venvs.site_dirs(env):
         changed = install_hook(site, libs, auto, project) or changed
     return changed
 
@@ -208,46 +125,6 @@ def _dists(site: Path) -> list[str]:
         return []
 
 
-def _auto_libraries(fields: dict[str, str], site: Path, new: list[str],
-                    environ: Mapping[str, str]) -> tuple[dict[str, str], list[str], list[str]]:
-    """Scan newly installed distributions: (soname -> attribute to add, driver dirs,
-    sonames)."""
-    from uvx_nix import doctor
-
-    records = [site / d / "RECORD" for d in new if (site / d / "RECORD").is_file()]
-    if not records:
-        return {}, [], []
-    libs = [d for d in fields.get("libs", "").split(":") if d]
-    missing = doctor.scan_dist(site.parents[2], records, libs, fields.get("interpreter"))
-    if not missing:
-        return {}, [], []
-    suggested = {s: a for s, a in doctor.suggest(missing, environ).items() if a}
-    return suggested, doctor.driver_dirs(missing), sorted(missing)
-
-
-def _known_attributes(fields: Mapping[str, str], suggested: Mapping[str, str],
-                      environ: Mapping[str, str], quiet: bool) -> list[str]:
-    """The attributes of the locked nixpkgs that really hold the libraries (the first
-    candidate that exists and, built, holds lib/<soname>): pyproject.toml never gets one it
-    lacks (every later command would stop on it)."""
-    from uvx_nix import resolution
-    from uvx_nix.errors import UserError
-
-    try:
-        found = resolution.providers(Path(fields["lockfile"]), suggested, environ, quiet)
-    except (UserError, KeyError):
-        found = None
-    if found is None:
-        return []
-    missing = [s for s, a in found.items() if a is None]
-    if missing and not quiet:
-        sys.stderr.write(
-            f"warning: uvx-nix: the locked nixpkgs has no attribute that holds "
-            f"{', '.join(missing)} (what the new wheels need); not added to [tool.uvx-nix] "
-            "libraries: add an attribute it has, or run `uvx-nix nix lock --upgrade`\n")
-    return sorted({a for a in found.values() if a})
-
-
 def on_change(fields: dict[str, str], state_key: str, state_path: str,
               environ: Mapping[str, str], reresolve: Callable[[], dict[str, str]],
               quiet: bool = False, synced: bool = False) -> dict[str, str]:
@@ -264,64 +141,20 @@ def on_change(fields: dict[str, str], state_key: str, state_path: str,
     dists = _dists(site)
     seen = set(fields.get("dists", "").split("/")) if fields.get("dists") else set()
     new = [d for d in dists if d not in seen]
-    auto = fields.get("auto") == "1" and fields.get("strategy") != "nix-ld"
-    misses = recorded_misses(site) if auto else []
-    if (new or misses) and auto:
-        fields = _add_needed(fields, site, new, misses, environ, reresolve, quiet)
+    automatic = fields.get("auto") == "1" and fields.get("strategy") != "nix-ld"
+    misses = recorded_misses(site) if automatic else []
+    if (new or misses) and automatic:
+        fields = automatic_mode.add_needed(fields, site, new, misses, environ, reresolve, quiet)
         if misses:
             clear_misses(site)
     if fields.get("strategy") != "nix-ld":
         _prepare_all([site.parents[2]], fields, environ, quiet)
     fields["hook_libs"] = fields.get("libs", "")  # what the venv carries (nix-ld: nothing)
     if synced:  # uv just synced the venv (a sync, or `uv run` asked first): from these files
-        fields["synced"] = state.synced(fields.get("root", ""))
+        fields["synced"] = cache.synced(fields.get("root", ""))
     fields["dists"] = "/".join(dists)
-    fields["site_sig"] = state.signature(str(site))
-    try:
-        with open(state_path, "rb") as f:
-            _, watched, required = state.decode(f.read(), state_key)
-        data = state.encode(state_key, fields, watched, required)
-    except (OSError, ValueError, IndexError, UnicodeError):
-        return fields
-    state.save(state_path, data)
-    return fields
-
-
-def _add_needed(fields: dict[str, str], site: Path, new: list[str], misses: list[str],
-                environ: Mapping[str, str], reresolve: Callable[[], dict[str, str]],
-                quiet: bool) -> dict[str, str]:
-    """Automatic mode: add to pyproject.toml the attributes that newly installed wheels, and
-    the loads that failed at run time, need and the locked nixpkgs has; re-resolve."""
-    from uvx_nix import doctor
-
-    found, drivers, sonames = _auto_libraries(fields, site, new, environ)
-    suggested = dict(found)
-    if misses:
-        libs = [d for d in fields.get("libs", "").split(":") if d]
-        unresolved = [m for m in misses if not any(os.path.exists(os.path.join(d, m))
-                                                   for d in libs)]
-        more = {s: a for s, a in doctor.suggest(unresolved, environ).items() if a}
-        suggested.update(more)
-        sonames = sorted({*sonames, *more})
-    project = fields.get("root")
-    attributes: list[str] = []
-    if suggested and project:
-        attributes = _known_attributes(fields, suggested, environ, quiet)
-    if attributes and project:
-        pyproject = Path(project) / "pyproject.toml"
-        added = doctor.add_libraries(pyproject, attributes)
-        if added and not quiet:
-            sys.stderr.write(
-                f"uvx-nix: added {', '.join(added)} to [tool.uvx-nix] libraries in "
-                f"{pyproject} (needed by {', '.join(sonames)}; turn off with "
-                "auto-libraries = false)\n")
-        if added:
-            keep = {k: fields[k] for k in ("dists",) if k in fields}
-            fields = {**reresolve(), **keep}
-    for driver in drivers:
-        if driver not in fields.get("libs", "").split(":"):
-            fields["libs"] = ":".join(x for x in (fields.get("libs"), driver) if x)
-            fields["drivers"] = driver
+    fields["site_sig"] = cache.signature(str(site))
+    cache.update(state_path, state_key, fields)
     return fields
 
 
@@ -375,7 +208,7 @@ def targets(inv: Invocation, fields: Mapping[str, str],
         if inv.positionals:
             return [start / inv.positionals[0]]
         root = fields.get("root")
-        return [location(Path(root), environ) if root else start / ".venv"]
+        return [venvs.location(Path(root), environ) if root else start / ".venv"]
     if command[:1] == ("pip",):
         if inv.python and ("/" in inv.python or inv.python.startswith(".")):
             return [_as_env(start / inv.python)]
@@ -391,7 +224,7 @@ def targets(inv: Invocation, fields: Mapping[str, str],
 def _prepare_all(envs: list[Path], fields: Mapping[str, str], environ: Mapping[str, str],
                  quiet: bool = False) -> None:
     """Record the libraries in each environment; in automatic mode also make its ELF
-    programs runnable (:mod:`uvx_nix.programs`)."""
+    programs runnable (:mod:`uvx_nix.prepare.programs`)."""
     auto = fields.get("auto") == "1"
     site = fields.get("site")
     ours = Path(site).parents[2] if site else None
@@ -402,7 +235,7 @@ def _prepare_all(envs: list[Path], fields: Mapping[str, str], environ: Mapping[s
             sys.stderr.write(f"warning: uvx-nix: could not record the native libraries in "
                              f"{env} ({exc.strerror}); run `uvx-nix nix doctor --fix`\n")
     if auto:
-        from uvx_nix import programs
+        from uvx_nix.prepare import programs
 
         try:
             programs.make_runnable([e for e in envs if (e / "pyvenv.cfg").is_file()], fields,
@@ -435,12 +268,12 @@ def after_uv(inv: Invocation, fields: Mapping[str, str], environ: Mapping[str, s
     if lock_dir and root and inv.command[:2] in (("sync",), ("add",), ("remove",),
                                                  ("pip", "install"), ("pip", "sync"),
                                                  ("version",)):
-        from uvx_nix import doctor, paths
+        from uvx_nix import paths
 
-        where = safe_location(Path(root), environ)
+        where = venvs.safe_location(Path(root), environ)
         if where is not None and os.path.exists(paths.patched_file_str(environ, lock_dir)):
             # What `nix doctor --fix` patched (also with automatic mode off) stays patched.
-            doctor.after_uv(where, Path(lock_dir), Path(root))
+            programs.after_uv(where, Path(lock_dir), Path(root))
 
 
 # Where the environment is: its prefix and every site-packages on its path (`uv run --with`
@@ -536,7 +369,7 @@ def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str
                   synced=True)
     _prepare_all(rest, fields, env, inv.quiet > 0)
     if memo:
-        record = "".join(f"{e}\n{state.signature(str(e))}\n" for e in envs)
+        record = "".join(f"{e}\n{cache.signature(str(e))}\n" for e in envs)
         if not envs and fields.get("site"):
             return  # the project's venv was not made: ask again next time
         with contextlib.suppress(OSError):

@@ -6,7 +6,7 @@ headers, ``.pc`` files and ``*-config`` programs of the libraries it links.  uvx
 them from the same nixpkgs as the interpreter, and only to the build:
 
 * On a miss, :func:`prepare` writes a hook directory in the user cache (``sitecustomize.py``,
-  a copy of ``_build_hook.py``, and ``build.json``: the locked nixpkgs, the libraries, where
+  a copy of ``injected/build_hook.py``, and ``build.json``: the locked nixpkgs, the libraries, where
   to root the result); the hot path puts that directory in front of ``PYTHONPATH`` for uv.
 * The hook does nothing in any Python but a build backend uv started (see ``_build_hook``).
   There, the first time, it asks this module (``hook_main env``) to realise ``build.nix``:
@@ -38,10 +38,10 @@ from uvx_nix.errors import EXIT_CONFIG, EXIT_NO_MATCH, UserError
 from uvx_nix.native import sonames
 
 if TYPE_CHECKING:
-    from uvx_nix.resolution import Resolved
+    from uvx_nix.resolve.resolution import Resolved
 
 BUILD_NIX = Path(__file__).with_name("build.nix")
-HOOK_SOURCE = Path(__file__).with_name("_build_hook.py")
+HOOK_SOURCE = Path(__file__).parents[1] / "injected" / "build_hook.py"
 CONFIG = "build.json"
 DEFAULT_SALT = "x86_64_unknown_linux_gnu"
 
@@ -65,7 +65,7 @@ def build_libraries(resolved: Resolved) -> list[str]:
 def prepare(resolved: Resolved, environ: Mapping[str, str]) -> str:
     """Write (or find) the hook directory for this resolution; its path, or "" when it cannot
     be written (builds then see no toolchain, and nothing else changes)."""
-    from uvx_nix import resolution
+    from uvx_nix.resolve import resolution
 
     inp = resolved.inputs
     pyproject = inp.project.root / "pyproject.toml" if inp.project is not None else None
@@ -187,7 +187,7 @@ def realise(config: Mapping[str, Any], config_dir: Path, environ: Mapping[str, s
             rust: bool, extra: Sequence[str] = ()) -> tuple[Path, list[str]]:
     """Build and root the toolchain; write its variables beside the hook.  Returns the
     variables file and what the locked nixpkgs lacks."""
-    from uvx_nix import nix, resolution
+    from uvx_nix.resolve import nix, resolution
 
     libraries = list(dict.fromkeys([*config["libraries"], *extra]))
     spec = _spec(config, libraries, rust)
@@ -370,7 +370,7 @@ def add_command(attributes: Sequence[str]) -> str:
 def add_to_pyproject(pyproject: Path, attributes: Sequence[str]) -> list[str]:
     """Append attributes to ``[tool.uvx-nix] build-libraries`` (formatting kept, atomic
     write); returns those that were added."""
-    from uvx_nix import project
+    from uvx_nix.resolve import project
 
     return project.add_to_list(pyproject, "build-libraries", attributes)
 
@@ -378,7 +378,7 @@ def add_to_pyproject(pyproject: Path, attributes: Sequence[str]) -> list[str]:
 def _missing(lockfile: Path, candidates: Sequence[str], environ: Mapping[str, str]
              ) -> list[str]:
     """Which candidates the locked nixpkgs lacks (one Nix evaluation); all without a lock."""
-    from uvx_nix import resolution
+    from uvx_nix.resolve import resolution
 
     missing = resolution.missing_attributes(lockfile, list(candidates), environ, quiet=True)
     return list(candidates) if missing is None else missing
@@ -487,8 +487,8 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     import argparse
 
     from uvx_nix import argv as argv_mod
-    from uvx_nix import inputs as inputs_mod
-    from uvx_nix import resolution
+    from uvx_nix.resolve import inputs as inputs_mod
+    from uvx_nix.resolve import resolution
 
     parser = argparse.ArgumentParser(
         prog=f"uvx-nix nix {name}",
