@@ -8,7 +8,7 @@ import pytest
 
 from uvx_nix.commands import trust as trust_command
 from uvx_nix.errors import EXIT_UNTRUSTED, UserError
-from uvx_nix.resolve import trust
+from uvx_nix.resolve import trust, workdir
 
 STORE = "/nix/store/" + "a" * 32 + "-source"
 NAR = "sha256-" + "A" * 43 + "="
@@ -71,7 +71,6 @@ def test_deny_takes_back_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     import hashlib
     import os
 
-    from uvx_nix.resolve import resolution
 
     project = tmp_path / "project"
     project.mkdir()
@@ -86,7 +85,7 @@ def test_deny_takes_back_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert trust.is_allowed(project, source, environ)
     trust_command.command("allow", ["github:other/x"], environ)
     inp_dir = tmp_path / "cache" / "uvx-nix"
-    marker = resolution._verified_marker(environ, project, b"# a lock\n")
+    marker = workdir.verified_marker(environ, project, b"# a lock\n")
     marker.parent.mkdir(parents=True)
     marker.touch()
     (inp_dir / "hot").mkdir()

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from uvx_nix import files, paths
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NO_MATCH, UserError
 from uvx_nix.native import sonames
+from uvx_nix.resolve import attributes, specs, workdir
 
 if TYPE_CHECKING:
     from uvx_nix.resolve.resolution import Resolved
@@ -65,14 +66,13 @@ def build_libraries(resolved: Resolved) -> list[str]:
 def prepare(resolved: Resolved, environ: Mapping[str, str]) -> str:
     """Write (or find) the hook directory for this resolution; its path, or "" when it cannot
     be written (builds then see no toolchain, and nothing else changes)."""
-    from uvx_nix.resolve import resolution
 
     inp = resolved.inputs
     pyproject = inp.project.root / "pyproject.toml" if inp.project is not None else None
     config = {
         "format": 1,
         "system": inp.system,
-        "nixpkgs": resolution.locked_source(resolved.lock),
+        "nixpkgs": specs.locked_source(resolved.lock),
         "allowUnfree": inp.allow_unfree,
         "libraries": build_libraries(resolved),
         "lockfile": str(inp.lock_path),
@@ -187,12 +187,12 @@ def realise(config: Mapping[str, Any], config_dir: Path, environ: Mapping[str, s
             rust: bool, extra: Sequence[str] = ()) -> tuple[Path, list[str]]:
     """Build and root the toolchain; write its variables beside the hook.  Returns the
     variables file and what the locked nixpkgs lacks."""
-    from uvx_nix.resolve import nix, resolution
+    from uvx_nix.resolve import nix
 
     libraries = list(dict.fromkeys([*config["libraries"], *extra]))
     spec = _spec(config, libraries, rust)
     suffix = "-rust" if rust else ""
-    gcroot = resolution.work_dir(Path(config["lockDir"])) / "gcroots" / \
+    gcroot = workdir.work_dir(Path(config["lockDir"])) / "gcroots" / \
         f"{config['system']}-build{suffix}"
     manifest = nix.build(spec, gcroot, environ, what="realising the build toolchain",
                          quiet=True, expression=BUILD_NIX)
@@ -378,9 +378,8 @@ def add_to_pyproject(pyproject: Path, attributes: Sequence[str]) -> list[str]:
 def _missing(lockfile: Path, candidates: Sequence[str], environ: Mapping[str, str]
              ) -> list[str]:
     """Which candidates the locked nixpkgs lacks (one Nix evaluation); all without a lock."""
-    from uvx_nix.resolve import resolution
 
-    missing = resolution.missing_attributes(lockfile, list(candidates), environ, quiet=True)
+    missing = attributes.missing_attributes(lockfile, list(candidates), environ, quiet=True)
     return list(candidates) if missing is None else missing
 
 
@@ -503,7 +502,7 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
         raise UserError("no pyproject.toml here: add build libraries to the user config "
                         "(build-libraries) or set UVX_NIX_BUILD_LIBRARIES", EXIT_CONFIG)
     resolved = resolution.ensure(inp, environ)
-    missing = resolution.missing_attributes(resolved.inputs.lock_path, wanted, environ)
+    missing = attributes.missing_attributes(resolved.inputs.lock_path, wanted, environ)
     if missing:
         raise UserError(f"the locked nixpkgs has no {', '.join(map(repr, missing))}; check the "
                         "attribute name (or run `uvx-nix nix lock --upgrade`)", EXIT_NO_MATCH)

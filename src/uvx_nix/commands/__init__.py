@@ -17,6 +17,7 @@ from uvx_nix import __version__, activation, environment, paths, reference
 from uvx_nix.argv import Invocation
 from uvx_nix.argv import sync as argv_sync
 from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, UserError, display, display_path
+from uvx_nix.resolve import workdir
 
 if TYPE_CHECKING:
     from uvx_nix.resolve.resolution import Resolved
@@ -125,7 +126,7 @@ def _resolve(args: argparse.Namespace, environ: Mapping[str, str], upgrade: bool
 
 
 def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from uvx_nix.resolve import inputs, lockfile, nix, resolution
+    from uvx_nix.resolve import inputs, lockfile, nix
 
     act = activation.detect(environ)
     print(f"active: {'yes' if act.active else 'no'} ({act.reason})")
@@ -164,7 +165,7 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         for lib in entry.libraries:
             print(f"library: {lib.attribute} {lib.path}/lib")
         gcroot = inp.lock_dir / ".uvx-nix" / "gcroots" / inp.system
-        rooted = resolution.gcroot_points(gcroot, entry)
+        rooted = workdir.gcroot_points(gcroot, entry)
         print(f"gc root: {display_path(gcroot)} ({'held' if rooted else 'missing'})")
         build_root = gcroot.with_name(f"{inp.system}-build")
         print(f"build toolchain: {display_path(build_root)} "

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from uvx_nix import files as filesys
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError, display_path, printable
 from uvx_nix.native import elf, patch, scan, sonames, suggest, venvs
-from uvx_nix.resolve import project
+from uvx_nix.resolve import attributes, project
 
 if TYPE_CHECKING:
     from uvx_nix.resolve.inputs import Inputs
@@ -306,7 +306,7 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Fin
                             f"{', '.join(dict.fromkeys(suggested.values()))} to "
                             "UVX_NIX_LIBRARIES instead", EXIT_CONFIG)
         # The first candidate that exists in the locked nixpkgs and really holds the library.
-        checked = resolution.providers(inp.lock_path, suggested, environ)
+        checked = attributes.providers(inp.lock_path, suggested, environ)
         found = dict(suggested) if checked is None else checked
         missing = [s for s in suggested if found.get(s) is None]
         if missing:

@@ -20,7 +20,7 @@ from uvx_nix import paths
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import EXIT_NO_MATCH, UserError
 from uvx_nix.resolve import inputs as inputs_mod
-from uvx_nix.resolve import lockfile, nix
+from uvx_nix.resolve import lockfile, nix, specs, trust, workdir
 from uvx_nix.resolve import python_request as request
 
 
@@ -60,29 +60,29 @@ def install(inv: Invocation, environ: Mapping[str, str]) -> int:
 
     environ = resolution.no_progress(inv, environ)
     inp = inputs_mod.gather(inv, environ)
-    resolution.permit_configured(inp, environ)
+    trust.permit_configured(inp, environ)
     base = directory(environ)
     base.mkdir(parents=True, exist_ok=True)
     quiet = inv.quiet > 0
     requests = _requests(inv, inp)
-    source = resolution.fresh_source(inp, environ, quiet)[0]  # one lock for every request
+    source = specs.fresh_source(inp, environ, quiet)[0]  # one lock for every request
     options = inv.args[: len(inv.args) - len(inv.tail)]
     for req in requests:
         if req.kind == "path":
             raise UserError(f"cannot install {req.text!r}: give a version such as 3.12",
                             EXIT_NO_MATCH)
         one = dataclasses.replace(inp, python=req, libraries=())
-        spec = resolution._spec(one, source, resolution._python_spec(one), [])
+        spec = specs.resolve_spec(one, source, specs.python_spec(one), [])
         # Nix registers the out-link's own path as the GC root: build where the root stays
         # (a link renamed afterwards would root nothing).
         root = base / f".request-{hashlib.sha256(req.text.encode()).hexdigest()[:16]}"
-        previous = resolution._link_target(root)
+        previous = workdir.link_target(root)
         manifest = nix.build(spec, root, environ, what=f"installing Python {req.text}",
                              quiet=quiet)
         try:
-            entry = resolution._entry_from_manifest(manifest, one)
+            entry = specs.entry_from_manifest(manifest, one)
         except UserError:
-            resolution._restore_root(root, previous)
+            workdir.restore_root(root, previous)
             raise
         link = base / entry.python_attribute
         tmp = base / f".{entry.python_attribute}.{os.getpid()}"

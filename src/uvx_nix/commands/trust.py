@@ -14,7 +14,7 @@ from pathlib import Path
 
 from uvx_nix import cache, paths
 from uvx_nix.errors import UserError, display, display_path
-from uvx_nix.resolve import trust
+from uvx_nix.resolve import resolution, trust, workdir
 
 
 def _grant(root: Path, source: str, environ: Mapping[str, str]) -> None:
@@ -47,7 +47,7 @@ def _revoke_all(root: Path, environ: Mapping[str, str]) -> list[str]:
 def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     """``uvx-nix nix allow [SOURCE]`` / ``uvx-nix nix deny`` for the project here."""
     from uvx_nix import argv as argv_mod
-    from uvx_nix.resolve import inputs, resolution
+    from uvx_nix.resolve import inputs
 
     parser = argparse.ArgumentParser(prog=f"uvx-nix nix {name}")
     parser.add_argument("--directory", help="the project directory (default: here)")
@@ -82,7 +82,7 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
                          "is yours, in the store, or already allowed\n")
         return 0
     revoked = _revoke_all(root, environ)
-    resolution.forget_verified(inp, environ)
+    workdir.forget_verified(inp, environ)
     cache.clear(environ)
     for directory in {inp.start, root}:  # direnv's cached environment (uvnix.sh)
         digest = hashlib.sha256(os.fsencode(str(directory))).hexdigest()

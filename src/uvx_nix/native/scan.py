@@ -63,18 +63,8 @@ def outside_parts(venv: Path) -> list[Path]:
 def elf_files(venv: Path) -> list[Path]:
     """Every regular ELF file under the venv's site-packages (recursively) and bin/, never
     through a directory that leads outside the venv."""
-
-    found: list[Path] = []
-    for root, recursive in venvs.roots(venv):
-        for directory, subdirs, names in os.walk(root):
-            if not recursive:
-                subdirs[:] = []
-            subdirs.sort()
-            for name in sorted(names):
-                path = Path(directory, name)
-                if not path.is_symlink() and path.is_file() and elf.is_elf(path):
-                    found.append(path)
-    return found
+    return [path for path in venvs.walk(venv)
+            if not path.is_symlink() and path.is_file() and elf.is_elf(path)]
 
 
 def record_files(record: Path) -> list[Path]:

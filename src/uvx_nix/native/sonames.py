@@ -342,7 +342,7 @@ def lookup(soname: str) -> str | None:
 
 # Where a soname's provider differs between nixpkgs releases: attributes to try after the table's
 # (older releases first had the library there). Each candidate counts only if, built, it holds
-# lib/<soname> (resolution.providers).
+# lib/<soname> (uvx_nix.resolve.attributes.providers).
 FALLBACKS: dict[str, tuple[str, ...]] = {
     "libgbm.so.1": ("mesa",),  # libgbm is its own package since 2025; mesa built it before
     "libxml2.so.2": ("libxml2",),  # libxml2_13 exists since libxml2 2.14 (.so.16) took over

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -99,6 +99,18 @@ def site_dirs(env: Path) -> list[Path]:
     return [lib / n / "site-packages" for n in names
             if n.startswith(("python", "pypy")) and (lib / n / "site-packages").is_dir()
             and files.inside(lib / n / "site-packages", env)]
+
+
+def walk(env: Path) -> Iterator[Path]:
+    """Every file name in ``bin/`` and, recursively, in each site-packages (sorted; never
+    through a link that leads outside ``env``)."""
+    for root, recursive in roots(env):
+        for directory, subdirs, names in os.walk(root):
+            if not recursive:
+                subdirs[:] = []
+            subdirs.sort()
+            for name in sorted(names):
+                yield Path(directory, name)
 
 
 def roots(env: Path) -> list[tuple[Path, bool]]:

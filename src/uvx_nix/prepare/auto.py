@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from uvx_nix.errors import UserError
 from uvx_nix.native import scan, suggest
-from uvx_nix.resolve import project
+from uvx_nix.resolve import attributes, project
 
 if TYPE_CHECKING:
     pass
@@ -39,10 +39,9 @@ def _known_attributes(fields: Mapping[str, str], suggested: Mapping[str, str],
     """The attributes of the locked nixpkgs that really hold the libraries (the first
     candidate that exists and, built, holds lib/<soname>): pyproject.toml never gets one it
     lacks (every later command would stop on it)."""
-    from uvx_nix.resolve import resolution
 
     try:
-        found = resolution.providers(Path(fields["lockfile"]), suggested, environ, quiet)
+        found = attributes.providers(Path(fields["lockfile"]), suggested, environ, quiet)
     except (UserError, KeyError):
         found = None
     if found is None:

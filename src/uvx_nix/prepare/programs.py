@@ -22,37 +22,30 @@ from typing import Any
 from uvx_nix import cache, files, output, paths
 from uvx_nix.errors import UserError, display_path
 from uvx_nix.native import elf, patch, scan, venvs
+from uvx_nix.resolve import specs, workdir
 
 
 def unstartable(env: Path, environ: Mapping[str, str]) -> list[Path]:
     """Executable ELF programs in ``bin/`` and anywhere in site-packages whose ELF
     interpreter NixOS cannot run (never through a link that leads outside ``env``)."""
-
     found: list[Path] = []
-    for root, recursive in venvs.roots(env):
-        for directory, subdirs, names in os.walk(root):
-            if not recursive:
-                subdirs[:] = []
-            subdirs.sort()
-            for name in sorted(names):
-                path = Path(directory, name)
-                try:
-                    st = path.lstat()
-                except OSError:
-                    continue
-                if not stat.S_ISREG(st.st_mode) or not st.st_mode & 0o111:
-                    continue
-                info = elf.read(path)
-                if info is not None and info.interpreter and not scan.can_start(info,
-                                                                                   environ):
-                    found.append(path)
+    for path in venvs.walk(env):
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or not st.st_mode & 0o111:
+            continue
+        info = elf.read(path)
+        if info is not None and info.interpreter and not scan.can_start(info, environ):
+            found.append(path)
     return found
 
 
 def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool) -> str:
     """patchelf from the nixpkgs ``lockfile_path`` pins: built (or fetched) by Nix once,
     rooted beside the lock, and remembered in the user cache by the lock's signature."""
-    from uvx_nix.resolve import inputs, lockfile, nix, resolution
+    from uvx_nix.resolve import inputs, lockfile, nix
 
     memo = Path(paths.cache_dir_str(environ), "patchelf",
                 paths.hashed_name(str(lockfile_path), ".path"))
@@ -72,13 +65,13 @@ def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool
     lock = existing[0]
     spec = {
         "system": system,
-        "nixpkgs": resolution._locked_source(lock),
+        "nixpkgs": specs.locked_source(lock),
         "python": {"mode": "attribute", "attribute": lock.systems[system].python_attribute,
                    "implementation": None, "clauses": [], "freeThreaded": False},
         "libraries": [{"name": "patchelf", "paths": [["patchelf"]]}],
         "allowUnfree": False,
     }
-    link = resolution.work_dir(lockfile_path.parent) / "gcroots" / f"patchelf-{system}"
+    link = workdir.work_dir(lockfile_path.parent) / "gcroots" / f"patchelf-{system}"
     manifest = nix.build(spec, link, environ, what="building patchelf", quiet=quiet)
     for lib in manifest.get("libraries") or []:
         candidate = os.path.join(str(lib.get("out", "")), "bin", "patchelf")

@@ -29,8 +29,10 @@ from pathlib import Path
 
 from uvx_nix import paths
 from uvx_nix.errors import EXIT_UNTRUSTED, UserError, display, display_path
+from uvx_nix.resolve import inputs as inputs_mod
+from uvx_nix.resolve import lockfile
 
-# No locked source from elsewhere passes on its looks (see resolution.permit_lock): not
+# No locked source from elsewhere passes on its looks (see permit_lock): not
 # official nixpkgs on GitHub (GitHub serves a fork's commits under the parent repository's
 # name, and query parameters such as `?host=` redirect the fetch), not a store path.
 
@@ -105,5 +107,39 @@ def locked_here(environ: Mapping[str, str], source_kind: str, source: str, kind:
                 url: str) -> bool:
     """Whether this machine itself locked ``source`` to ``url``."""
     return (_locked_dir(environ) / _locked_key(source_kind, source, kind, url)).is_file()
+
+
+def permit_configured(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> None:
+    """The configured nixpkgs source may be evaluated: it is yours, or allowed."""
+    if inp.project_source:
+        root = inp.project.root if inp.project else inp.lock_dir
+        require(root, inp.nixpkgs.ref, inp.nixpkgs.origin, environ)
+
+
+def permit_lock(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfile.Lock,
+                origin: Path) -> None:
+    """The nixpkgs a lock pins may be evaluated, or its outputs used.
+
+    Asked on every slow path; what the lock claims in [inputs] and whether this machine
+    verified it grant nothing.  It passes when it is your channel, exactly the configured
+    source, or what this machine itself locked the configured source to (then the configured
+    source must be permitted); anything else needs its own `uvx-nix nix allow`.  (A `path`
+    source such as /proc/self/cwd/... would otherwise evaluate the repository's own Nix code.)
+    Being in the store proves nothing about a source: evaluating a project's flake (direnv's
+    `use flake`, `nix develop`) copies the repository itself there, under a name its author
+    can compute, so a stranger's lock naming `path:/nix/store/...-source` needs permission
+    too."""
+    kind, url = lock.nixpkgs_kind, lock.nixpkgs_url
+    # Your own channel as it is; a channel pinned to a revision may fetch it from GitHub, so
+    # a lock from elsewhere pinning one needs permission, as a GitHub flake ref does.
+    if kind == "channel" and url == "<nixpkgs>":
+        return
+    own = inp.nixpkgs
+    if (kind == own.kind and url == own.ref) or \
+            locked_here(environ, own.kind, own.ref, kind, url):
+        permit_configured(inp, environ)
+        return
+    root = inp.project.root if inp.project else inp.lock_dir
+    require(root, url, str(origin), environ, instead_of=own.ref)
 
 
