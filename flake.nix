@@ -2,7 +2,7 @@
   description = "uvx-nix: make uv just work on NixOS (nixpkgs interpreters and native libraries)";
 
   # The only input. flake.lock is written by the first `nix flake lock` run by a maintainer
-  # with network access; the tests (tests/test_flake.py) use --override-input nixpkgs and
+  # with network access; the tests (tests/e2e/test_flake.py) use --override-input nixpkgs and
   # need neither network nor a lock file. See docs/flake-verification.md.
   # A maintained release (NixOS 26.05 is supported until 2026-12-31; move to the next one when
   # it is out). Users who follow their own nixpkgs use `inputs.uvx-nix.inputs.nixpkgs.follows`.

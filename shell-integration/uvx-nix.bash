@@ -27,6 +27,6 @@ if [[ -z "${_uvx_nix_loaded-}" ]]; then
             eval "$(UVX_NIX=0 "$_uvx_nix_bin" tool uvx --generate-shell-completion bash 2>/dev/null)"
         fi
     else
-        printf '%s\n' "uvx-nix: error: uvx-nix is not on PATH; install it, then reload the shell integration" >&2
+        printf '%s\n' "error: uvx-nix: uvx-nix is not on PATH; install it, then reload the shell integration" >&2
     fi
 fi

@@ -23,6 +23,6 @@ if not set -q _uvx_nix_loaded
             UVX_NIX=0 $_uvx_nix_bin tool uvx --generate-shell-completion fish 2>/dev/null | source
         end
     else
-        echo "uvx-nix: error: uvx-nix is not on PATH; install it, then reload the shell integration" >&2
+        echo "error: uvx-nix: uvx-nix is not on PATH; install it, then reload the shell integration" >&2
     end
 end

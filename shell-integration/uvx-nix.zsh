@@ -35,6 +35,6 @@ if [[ -z "${_uvx_nix_loaded-}" ]]; then
             add-zsh-hook precmd _uvx_nix_precmd
         fi
     else
-        print -u2 -r -- "uvx-nix: error: uvx-nix is not on PATH; install it, then reload the shell integration"
+        print -u2 -r -- "error: uvx-nix: uvx-nix is not on PATH; install it, then reload the shell integration"
     fi
 fi

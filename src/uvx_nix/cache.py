@@ -101,7 +101,7 @@ def key(parts: Iterable[str | None], environ: Mapping[str, str]) -> str:
 def key_for(inv: Invocation, stdin: bytes | None = None, uv: str = "") -> str:
     """The record's key for this request (the start directory, --python, a script, and the
     flags and variables that change what uv is asked)."""
-    from uvx_nix import __version__
+    from uvx_nix import __version__  # noqa: PLC0415 - off the hot path: only the slow path needs it
 
     cwd = os.getcwd()
     script = None
@@ -292,6 +292,6 @@ def drop(environ: Mapping[str, str], owners: Iterable[str]) -> int:
 
 def clear(environ: Mapping[str, str]) -> None:
     """Forget every record and memo (the next call of every project takes the slow path)."""
-    import shutil
+    import shutil  # noqa: PLC0415 - off the hot path: only the slow path needs it
 
     shutil.rmtree(directory(environ), ignore_errors=True)

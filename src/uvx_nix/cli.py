@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import sys
 
-from uvx_nix import activation, cache, environment, execute, paths
+from uvx_nix import activation, cache, environment, execute, output, paths
 from uvx_nix import argv as argv_mod
-from uvx_nix.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, UserError, printable
+from uvx_nix.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: this is the hot path
@@ -50,7 +50,7 @@ def _capture_stdin() -> bytes | None:
     if hasattr(os, "memfd_create"):
         fd = os.memfd_create("uvx-nix-stdin")
     else:  # pragma: no cover - macOS
-        import tempfile
+        import tempfile  # noqa: PLC0415 - off the hot path: loaded only for the call that needs it
 
         with tempfile.TemporaryFile() as spool:
             fd = os.dup(spool.fileno())
@@ -76,13 +76,14 @@ def _exec(uv: str, args: list[str], env: Mapping[str, str],
 def _run(args: list[str], environ: Mapping[str, str],
          uvx_args: list[str] | None = None) -> int:
     inv = argv_mod.parse(args)
+    output.configure(inv.quiet)
     if inv.own:
-        from uvx_nix import commands
+        from uvx_nix import commands  # noqa: PLC0415 - see the module docstring
 
         return commands.main(list(inv.tail), environ, inv)
     uv = execute.find_uv(environ)
     if inv.command == ("python", "uninstall") and activation.detect(environ).active:
-        from uvx_nix.commands import pythons
+        from uvx_nix.commands import pythons  # noqa: PLC0415 - see the module docstring
 
         if pythons.uninstall(inv, environ):
             return 0
@@ -90,7 +91,7 @@ def _run(args: list[str], environ: Mapping[str, str],
     if version or not inv.needs_interpreter or not activation.detect(environ).active:
         _exec(uv, args, environ, uvx_args)
     if inv.command == ("python", "install"):
-        from uvx_nix.commands import pythons
+        from uvx_nix.commands import pythons  # noqa: PLC0415 - see the module docstring
 
         return pythons.install(inv, environ)
     stdin = _capture_stdin() if inv.script == "-" and inv.command == ("run",) else None
@@ -98,23 +99,23 @@ def _run(args: list[str], environ: Mapping[str, str],
     path = cache.path(key, environ)
     fields = cache.load(path, key)
     if fields is None:
-        from uvx_nix.prepare import miss
+        from uvx_nix.prepare import miss  # noqa: PLC0415 - see the module docstring
 
         execute.check_version(uv, paths.cache_dir_str(environ))
         fields = miss.resolve_for(inv, environ, key, path, stdin)
     site = fields.get("site")
     if site and (cache.signature(site) != fields.get("site_sig")
                  or fields.get("hook_libs") != fields.get("libs")):
-        from uvx_nix.prepare import miss, venv
+        from uvx_nix.prepare import miss, venv  # noqa: PLC0415 - see the module docstring
 
         def again() -> dict[str, str]:
             return miss.resolve_for(inv, environ, key, path, stdin)
 
-        fields = venv.on_change(fields, key, path, environ, again, quiet=inv.quiet > 0)
+        fields = venv.on_change(fields, key, path, environ, again)
     if inv.command[:2] in SYSTEM_WRITES:
         _refuse_store_writes(inv, fields, environ)
     if inv.command[:1] == ("python",):
-        from uvx_nix.commands import pythons
+        from uvx_nix.commands import pythons  # noqa: PLC0415 - see the module docstring
 
         extra = [b for b in pythons.installed_bins(environ) if b != fields.get("python_bin")]
         fields = {**fields, "python_bin": ":".join([fields.get("python_bin", ""), *extra])}
@@ -124,10 +125,10 @@ def _run(args: list[str], environ: Mapping[str, str],
     build_env = _with_build_hook(env, fields.get("build_hook"))
     if fields.get("strategy") != "nix-ld":
         if inv.command[:2] in PREPARING:
-            from uvx_nix.prepare import venv
+            from uvx_nix.prepare import venv  # noqa: PLC0415 - see the module docstring
 
             def again() -> dict[str, str]:
-                from uvx_nix.prepare import miss
+                from uvx_nix.prepare import miss  # noqa: PLC0415 - see the module docstring
 
                 return miss.resolve_for(inv, environ, key, path, stdin)
 
@@ -137,7 +138,7 @@ def _run(args: list[str], environ: Mapping[str, str],
         if inv.command[:2] in RUNNING:
             memo = _unprepared(inv, fields, environ)
             if memo is not None:
-                from uvx_nix.prepare import miss, venv
+                from uvx_nix.prepare import miss, venv  # noqa: PLC0415 - see the module docstring
 
                 def again_() -> dict[str, str]:
                     return miss.resolve_for(inv, environ, key, path, stdin)
@@ -217,13 +218,6 @@ def _refuse_store_writes(inv: argv_mod.Invocation, fields: Mapping[str, str],
             EXIT_CONFIG)
 
 
-def error_line(message: str, environ: Mapping[str, str], kind: str = "error") -> str:
-    color = sys.stderr.isatty() and "NO_COLOR" not in environ and environ.get("TERM") != "dumb"
-    label = f"\033[1;31m{kind}\033[0m" if color and kind == "error" else (
-        f"\033[1;33m{kind}\033[0m" if color else kind)
-    return f"uvx-nix: {label}: {printable(message)}\n"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run as ``uvx-nix ARGS`` (or ``uv``/``uvx`` via a link); returns the exit code on error."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -249,10 +243,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args, environ, uvx_args)
     except UserError as exc:
         if environ.get("UVX_NIX_DEBUG") == "1":
-            import traceback
+            import traceback  # noqa: PLC0415 - see the module docstring
 
             traceback.print_exc()
-        sys.stderr.write(error_line(exc.message, environ))
+        output.error(exc.message, environ)
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("\n")
@@ -260,9 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the one boundary: never a traceback unless asked
         if environ.get("UVX_NIX_DEBUG") == "1":
             raise
-        sys.stderr.write(error_line(
-            f"internal error: {type(exc).__name__}: {exc} (run with UVX_NIX_DEBUG=1 for the "
-            "traceback and report it)", environ))
+        output.error(f"internal error: {type(exc).__name__}: {exc} (run with UVX_NIX_DEBUG=1 "
+                     "for the traceback and report it)", environ)
         return EXIT_INTERNAL
 
 

@@ -9,6 +9,7 @@ through untouched, so uvx-nix's codes live in a range uv does not use.
 from __future__ import annotations
 
 # Exit codes: documented in the README ("Exit codes") and in `uvx-nix nix --help`.
+EXIT_USAGE = 2  # a usage error of uvx-nix's own commands, as uv's own usage errors
 EXIT_CONFIG = 70  # invalid input: pyproject.toml, .python-version, config, a request
 EXIT_NO_MATCH = 71  # nixpkgs has no matching interpreter or library attribute
 EXIT_NIX_MISSING = 72  # no `nix` executable
@@ -20,6 +21,7 @@ EXIT_INTERNAL = 77  # a bug in uvx-nix: please report it
 EXIT_INTERRUPTED = 130  # SIGINT, as shells report it
 
 EXIT_CODES: dict[int, str] = {
+    EXIT_USAGE: "a usage error of uvx-nix's own commands (`uvx-nix nix ...`), as uv's own",
     EXIT_CONFIG: "invalid configuration or request (pyproject.toml, .python-version, config)",
     EXIT_NO_MATCH: "nixpkgs has no matching interpreter or library attribute",
     EXIT_NIX_MISSING: "nix is not installed or not on PATH",

@@ -62,10 +62,10 @@ MIN_UV = (0, 11, 8)  # the first uv with UV_PYTHON_SEARCH_PATH
 def check_version(uv: str, cache_dir: str) -> None:
     """The uv found is new enough for UV_PYTHON_SEARCH_PATH: asked once per uv binary (its
     path and stat signature), remembered in the cache.  Slow path only."""
-    import re
-    import subprocess
+    import re  # noqa: PLC0415 - off the hot path: a cache hit imports no more stdlib than it needs
+    import subprocess  # noqa: PLC0415 - see the module docstring
 
-    from uvx_nix import cache, paths
+    from uvx_nix import cache, paths  # noqa: PLC0415 - see the module docstring
 
     marker = os.path.join(cache_dir, "uv-version",
                           paths.hashed_name(f"{uv}\0{cache.signature(uv)}", ".ok"))
@@ -117,8 +117,8 @@ def exec_uv(uv: str, args: Sequence[str], env: Mapping[str, str]) -> NoReturn:
 
 def run_uv(uv: str, args: Sequence[str], env: Mapping[str, str]) -> int:
     """Run uv as a child (only when work must follow it), forwarding signals; uv's exit code."""
-    import signal
-    import subprocess
+    import signal  # noqa: PLC0415 - see the module docstring
+    import subprocess  # noqa: PLC0415 - see the module docstring
 
     proc = subprocess.Popen([uv, *args], env=dict(env))
     forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)

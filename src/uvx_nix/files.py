@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from uvx_nix.errors import UserError, display_path
 
 
 @contextlib.contextmanager
@@ -58,7 +61,6 @@ def real_directory(path: Path) -> bool:
         st = os.lstat(path)
     except OSError:
         return False
-    import stat
 
     return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid()
 
@@ -81,9 +83,6 @@ def read_bounded(path: Path, limit: int, *, within: Path | None, code: int = 70)
     refused instead of waited on), at most ``limit`` bytes, and, with ``within``, only when
     it resolves inside that directory (no link out of the project).  A missing file raises
     FileNotFoundError, as open() does."""
-    import stat
-
-    from uvx_nix.errors import UserError, display_path
 
     if within is not None and not inside(path, within):
         raise UserError(f"{display_path(path)} leads outside {display_path(within)} (to "
@@ -124,8 +123,6 @@ def read_bounded(path: Path, limit: int, *, within: Path | None, code: int = 70)
 def open_regular(path: str | os.PathLike[str]) -> int | None:
     """A read-only descriptor of ``path`` if it is a regular file, opened without blocking;
     None otherwise (for scans, where such a file is skipped rather than refused)."""
-    import stat
-
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError:

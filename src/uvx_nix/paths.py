@@ -28,7 +28,7 @@ def _xdg(environ: Mapping[str, str], var: str, default: str) -> str:
 
 
 def cache_dir(environ: Mapping[str, str]) -> Path:
-    from pathlib import Path
+    from pathlib import Path  # noqa: PLC0415 - see the module docstring
 
     override = environ.get("UVX_NIX_CACHE_DIR")
     if override:
@@ -43,13 +43,13 @@ def cache_dir_str(environ: Mapping[str, str]) -> str:
 
 def direnv_cache_dir(environ: Mapping[str, str]) -> Path:
     """Where `use uvnix` caches environments (uvnix.sh: XDG_CACHE_HOME, not UVX_NIX_CACHE_DIR)."""
-    from pathlib import Path
+    from pathlib import Path  # noqa: PLC0415 - see the module docstring
 
     return Path(_xdg(environ, "XDG_CACHE_HOME", ".cache"), APP, "direnv")
 
 
 def config_file(environ: Mapping[str, str]) -> Path:
-    from pathlib import Path
+    from pathlib import Path  # noqa: PLC0415 - see the module docstring
 
     override = environ.get("UVX_NIX_CONFIG")
     if override:
@@ -58,14 +58,14 @@ def config_file(environ: Mapping[str, str]) -> Path:
 
 
 def data_dir(environ: Mapping[str, str]) -> Path:
-    from pathlib import Path
+    from pathlib import Path  # noqa: PLC0415 - see the module docstring
 
     return Path(_xdg(environ, "XDG_DATA_HOME", ".local/share"), APP)
 
 
 def global_python_version(environ: Mapping[str, str]) -> Path:
     """uv's global pin (``uv python pin --global``)."""
-    from pathlib import Path
+    from pathlib import Path  # noqa: PLC0415 - see the module docstring
 
     return Path(_xdg(environ, "XDG_CONFIG_HOME", ".config"), "uv", ".python-version")
 

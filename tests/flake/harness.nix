@@ -1,6 +1,6 @@
 # Evaluates what `nix eval` cannot reach on its own: the overlay applied to a package set,
 # and both modules run through lib.evalModules with typical settings. Every value is
-# JSON-friendly for `nix eval --json`. tests/test_flake.py wraps this in a flake whose
+# JSON-friendly for `nix eval --json`. tests/e2e/test_flake.py wraps this in a flake whose
 # inputs are the uvx-nix flake and the stub nixpkgs.
 { uvx, nixpkgs }:
 

@@ -1,4 +1,4 @@
-/* Stands in for uv (and for uvx-nix's Python entry point) in tests/test_launcher.py: prints
+/* Stands in for uv (and for uvx-nix's Python entry point) in tests/unit/test_launcher.py: prints
  * what it was exec'd with, NUL-separated: argc, each argument, then each environment entry,
  * in order.  An ELF program, as the real uv is. */
 #include <stdio.h>

@@ -13,10 +13,11 @@ them from the same nixpkgs as the interpreter, and only to the build:
   one ``nix build`` that GC-roots ``stdenv.cc``, ``pkg-config``, ``gnumake`` (and ``cargo``,
   ``rustc`` for a Rust build) and the libraries' outputs, and writes the variables
   (:func:`variables`) to ``env.json`` beside the hook.  Later builds read that file: no Nix.
-* When the build fails, ``hook_main fix`` reads its output (:func:`diagnose`), names the
-  attribute that provides what was missing and the command that adds it; in automatic mode
-  (``auto-build-libraries``) it checks the attribute against the locked nixpkgs, adds it to
-  ``[tool.uvx-nix] build-libraries`` and returns the environment for one more attempt.
+* When the build fails, ``hook_main fix`` reads its output
+  (:func:`uvx_nix.build.diagnose.diagnose`), names the attribute that provides what was
+  missing and the command that adds it; in automatic mode (``auto-build-libraries``) it
+  checks the attribute against the locked nixpkgs, adds it to ``[tool.uvx-nix]
+  build-libraries`` and returns the environment for one more attempt.
 
 Nothing here runs on a hit that builds nothing.
 """
@@ -29,14 +30,16 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from filelock import FileLock
+
 from uvx_nix import files, paths
-from uvx_nix.errors import EXIT_CONFIG, EXIT_NO_MATCH, UserError
+from uvx_nix.build import diagnose
+from uvx_nix.errors import UserError
 from uvx_nix.native import sonames
-from uvx_nix.resolve import attributes, specs, workdir
+from uvx_nix.resolve import attributes, nix, project, specs, workdir
 
 if TYPE_CHECKING:
     from uvx_nix.resolve.resolution import Resolved
@@ -187,8 +190,6 @@ def realise(config: Mapping[str, Any], config_dir: Path, environ: Mapping[str, s
             rust: bool, extra: Sequence[str] = ()) -> tuple[Path, list[str]]:
     """Build and root the toolchain; write its variables beside the hook.  Returns the
     variables file and what the locked nixpkgs lacks."""
-    from uvx_nix.resolve import nix
-
     libraries = list(dict.fromkeys([*config["libraries"], *extra]))
     spec = _spec(config, libraries, rust)
     suffix = "-rust" if rust else ""
@@ -212,166 +213,9 @@ def realise(config: Mapping[str, Any], config_dir: Path, environ: Mapping[str, s
 # From the failure to the fix
 
 
-@dataclass(frozen=True)
-class Finding:
-    """What a failed build was missing, and the attributes that may provide it (first
-    preferred; the first the locked nixpkgs has is taken in automatic mode)."""
-
-    what: str
-    candidates: tuple[str, ...]
-
-
-# Headers (as a build includes them) -> attributes whose `dev` output has them.
-HEADERS: dict[str, tuple[str, ...]] = {
-    "zlib.h": ("zlib",), "zconf.h": ("zlib",),
-    "ffi.h": ("libffi",),
-    "openssl/ssl.h": ("openssl",), "openssl/crypto.h": ("openssl",),
-    "openssl/opensslv.h": ("openssl",), "openssl/evp.h": ("openssl",),
-    "libpq-fe.h": ("libpq", "postgresql"), "pg_config.h": ("libpq", "postgresql"),
-    "mysql.h": ("libmysqlclient",), "mysql/mysql.h": ("libmysqlclient",),
-    "libxml/xmlversion.h": ("libxml2",), "libxml/parser.h": ("libxml2",),
-    "libxslt/xsltconfig.h": ("libxslt",), "libxslt/xslt.h": ("libxslt",),
-    "cairo.h": ("cairo",), "cairo/cairo.h": ("cairo",),
-    "sqlite3.h": ("sqlite",), "bzlib.h": ("bzip2",), "lzma.h": ("xz",),
-    "zstd.h": ("zstd",), "lz4.h": ("lz4",), "lz4frame.h": ("lz4",),
-    "snappy-c.h": ("snappy",), "yaml.h": ("libyaml",),
-    "jpeglib.h": ("libjpeg",), "png.h": ("libpng",), "ft2build.h": ("freetype",),
-    "tiffio.h": ("libtiff",), "webp/decode.h": ("libwebp",), "lcms2.h": ("lcms2",),
-    "openjpeg.h": ("openjpeg",), "gmp.h": ("gmp",), "mpfr.h": ("mpfr",), "mpc.h": ("libmpc",),
-    "krb5.h": ("krb5",), "gssapi/gssapi.h": ("krb5",), "ldap.h": ("openldap",),
-    "lber.h": ("openldap",), "sasl/sasl.h": ("cyrus_sasl",), "hdf5.h": ("hdf5",),
-    "netcdf.h": ("netcdf",), "libusb-1.0/libusb.h": ("libusb1",), "libusb.h": ("libusb1",),
-    "portaudio.h": ("portaudio",), "sndfile.h": ("libsndfile",), "gdal.h": ("gdal",),
-    "geos_c.h": ("geos",), "proj.h": ("proj",), "dbus/dbus.h": ("dbus",),
-    "glib.h": ("glib",), "curl/curl.h": ("curl",), "expat.h": ("expat",),
-    "pcre.h": ("pcre",), "pcre2.h": ("pcre2",), "readline/readline.h": ("readline",),
-    "ncurses.h": ("ncurses",), "curses.h": ("ncurses",), "uuid/uuid.h": ("libuuid",),
-    "libudev.h": ("systemd",), "systemd/sd-daemon.h": ("systemd",),
-    "sodium.h": ("libsodium",), "git2.h": ("libgit2",), "libssh2.h": ("libssh2",),
-    "event2/event.h": ("libevent",), "uv.h": ("libuv",), "cblas.h": ("openblas",),
-    "lapacke.h": ("lapack",), "fftw3.h": ("fftw",), "gsl/gsl_math.h": ("gsl",),
-    "X11/Xlib.h": ("libx11",), "GL/gl.h": ("libGL",), "SDL2/SDL.h": ("SDL2",),
-    "fuse.h": ("fuse",), "fuse3/fuse.h": ("fuse3",), "acl/libacl.h": ("acl",),
-    "attr/xattr.h": ("attr",), "magic.h": ("file",), "archive.h": ("libarchive",),
-    "tcl.h": ("tcl",), "tk.h": ("tk",), "gdbm.h": ("gdbm",), "db.h": ("db",),
-    "libpng16/png.h": ("libpng",), "unicode/utypes.h": ("icu",), "re2/re2.h": ("re2",),
-    "leveldb/db.h": ("leveldb",), "rocksdb/db.h": ("rocksdb",), "libvirt/libvirt.h": ("libvirt",),
-    "gpgme.h": ("gpgme",), "secp256k1.h": ("secp256k1",), "libheif/heif.h": ("libheif",),
-    "libraw/libraw.h": ("libraw",), "poppler/cpp/poppler-document.h": ("poppler",),
-    "tesseract/baseapi.h": ("tesseract",), "leptonica/allheaders.h": ("leptonica",),
-}
-# pkg-config modules (.pc files) -> attributes.
-PKG_CONFIG: dict[str, tuple[str, ...]] = {
-    "zlib": ("zlib",), "libffi": ("libffi",), "openssl": ("openssl",),
-    "libssl": ("openssl",), "libcrypto": ("openssl",), "libpq": ("libpq", "postgresql"),
-    "mysqlclient": ("libmysqlclient",), "libmariadb": ("libmysqlclient",),
-    "mariadb": ("libmysqlclient",), "cairo": ("cairo",), "py3cairo": ("python3Packages.pycairo",),
-    "libxml-2.0": ("libxml2",), "libxslt": ("libxslt",), "libexslt": ("libxslt",),
-    "sqlite3": ("sqlite",), "glib-2.0": ("glib",), "gobject-2.0": ("glib",),
-    "gio-2.0": ("glib",), "gobject-introspection-1.0": ("gobject-introspection",),
-    "dbus-1": ("dbus",), "libsystemd": ("systemd",), "libudev": ("systemd",),
-    "hdf5": ("hdf5",), "libcurl": ("curl",), "freetype2": ("freetype",),
-    "libpng": ("libpng",), "libpng16": ("libpng",), "libjpeg": ("libjpeg",),
-    "libtiff-4": ("libtiff",), "libwebp": ("libwebp",), "lcms2": ("lcms2",),
-    "libopenjp2": ("openjpeg",), "yaml-0.1": ("libyaml",), "libzstd": ("zstd",),
-    "liblz4": ("lz4",), "liblzma": ("xz",), "bzip2": ("bzip2",), "libusb-1.0": ("libusb1",),
-    "portaudio-2.0": ("portaudio",), "sndfile": ("libsndfile",), "gdal": ("gdal",),
-    "proj": ("proj",), "geos": ("geos",), "krb5": ("krb5",), "krb5-gssapi": ("krb5",),
-    "mit-krb5-gssapi": ("krb5",), "uuid": ("libuuid",), "expat": ("expat",),
-    "libpcre": ("pcre",), "libpcre2-8": ("pcre2",), "ncursesw": ("ncurses",),
-    "ncurses": ("ncurses",), "readline": ("readline",), "x11": ("libx11",),
-    "gtk+-3.0": ("gtk3",), "gtk4": ("gtk4",), "pango": ("pango",), "pangocairo": ("pango",),
-    "libsecret-1": ("libsecret",), "libgit2": ("libgit2",), "libsodium": ("libsodium",),
-    "gmp": ("gmp",), "poppler-cpp": ("poppler",), "libavformat": ("ffmpeg",),
-    "libavcodec": ("ffmpeg",), "openblas": ("openblas",), "blas": ("blas",),
-    "lapack": ("lapack",), "fftw3": ("fftw",), "gsl": ("gsl",), "fuse": ("fuse",),
-    "fuse3": ("fuse3",), "libvirt": ("libvirt",), "libarchive": ("libarchive",),
-    "tesseract": ("tesseract",), "lept": ("leptonica",), "libheif": ("libheif",),
-    "libraw": ("libraw",), "icu-uc": ("icu",), "icu-i18n": ("icu",), "re2": ("re2",),
-    "libevent": ("libevent",), "libuv": ("libuv",), "libssh2": ("libssh2",),
-    "sdl2": ("SDL2",), "gl": ("libGL",), "egl": ("libGL",), "libsecp256k1": ("secp256k1",),
-    "python3": (),  # the interpreter's own .pc: not a library to add
-}
-# `*-config` programs -> attributes whose dev or bin output has them.
-CONFIG_PROGRAMS: dict[str, tuple[str, ...]] = {
-    "pg_config": ("libpq.pg_config", "postgresql.pg_config", "postgresql"),
-    "mysql_config": ("libmysqlclient",), "mariadb_config": ("libmysqlclient",),
-    "xml2-config": ("libxml2",), "xslt-config": ("libxslt",), "curl-config": ("curl",),
-    "freetype-config": ("freetype",), "gdal-config": ("gdal",), "geos-config": ("geos",),
-    "krb5-config": ("krb5",), "net-snmp-config": ("net-snmp",),
-    "libpng-config": ("libpng",), "gpgme-config": ("gpgme",), "sdl2-config": ("SDL2",),
-    "icu-config": ("icu",), "pcre-config": ("pcre",), "pcre2-config": ("pcre2",),
-    "ncursesw6-config": ("ncurses",), "nc-config": ("netcdf",), "h5cc": ("hdf5",),
-    "pkg-config": ("pkg-config",), "make": ("gnumake",), "cmake": ("cmake",),
-    "ninja": ("ninja",), "swig": ("swig",), "cargo": ("cargo",), "rustc": ("rustc",),
-    "gfortran": ("gfortran",), "nasm": ("nasm",), "yasm": ("yasm",), "bison": ("bison",),
-    "flex": ("flex",), "protoc": ("protobuf",), "perl": ("perl",), "patchelf": ("patchelf",),
-}
-
-_HEADER = re.compile(r"fatal error: ([\w./+-]+\.h(?:pp)?): No such file or directory")
-_LINK = re.compile(r"(?:cannot find|unable to find library) -l([\w.+-]+)")
-_PC = (re.compile(r"Package '?([\w.+-]+)'?,? (?:required by '[^'\n]*', )?(?:was not found|"
-                  r"not found)"),
-       re.compile(r"No package '([\w.+-]+)' found"),
-       re.compile(r"Dependency \"([\w.+-]+)\" not found"),
-       re.compile(r"Dependency ([\w.+-]+) found: NO"),
-       re.compile(r"pkg-config --exists ([\w.+-]+)"))
-_PROGRAM = (re.compile(r"(?:sh: (?:\d+: )?|: )([\w.+-]+): (?:command )?not found"),
-            re.compile(r"No such file or directory: '([\w.+-]+)'"),
-            re.compile(r"\b([\w.+-]+-config|pg_config|mysql_config|mariadb_config) "
-                       r"(?:executable )?not found"),
-            re.compile(r"(?:could not|can't|cannot|unable to) find ([\w.+-]+-config|pg_config)",
-                       re.IGNORECASE),
-            re.compile(r"Program '([\w.+-]+)' not found"))
-_RUST = re.compile(r"can't find Rust compiler|Rust compiler|cargo: command not found|"
-                   r"rustc: command not found|Cargo, the Rust package manager")
-
-
-def diagnose(text: str) -> Finding | None:
-    """What a failed build's output says was missing, and who provides it (the first
-    recognised cause; a build stops at its first missing piece)."""
-    best: tuple[int, Finding] | None = None
-
-    def consider(pos: int, finding: Finding) -> None:
-        nonlocal best
-        if finding.candidates and (best is None or pos < best[0]):
-            best = (pos, finding)
-
-    for m in _HEADER.finditer(text):
-        header = m.group(1)
-        found = HEADERS.get(header) or HEADERS.get(header.split("/")[-1])
-        if found:
-            consider(m.start(), Finding(header, found))
-    for m in _LINK.finditer(text):
-        name = m.group(1)
-        attribute = sonames.lookup(f"lib{name}.so")
-        if attribute and attribute != sonames.DRIVER:
-            consider(m.start(), Finding(f"-l{name} (lib{name}.so)", (attribute,)))
-    for pattern in _PC:
-        for m in pattern.finditer(text):
-            found = PKG_CONFIG.get(m.group(1))
-            if found:
-                consider(m.start(), Finding(f"{m.group(1)}.pc", found))
-    for pattern in _PROGRAM:
-        for m in pattern.finditer(text):
-            found = CONFIG_PROGRAMS.get(m.group(1))
-            if found:
-                consider(m.start(), Finding(m.group(1), found))
-    rust = _RUST.search(text)
-    if rust:
-        consider(rust.start(), Finding("the Rust toolchain (cargo, rustc)", ("cargo", "rustc")))
-    return best[1] if best else None
-
-
-def add_command(attributes: Sequence[str]) -> str:
-    return "uvx-nix nix add-build-library " + " ".join(attributes)
-
-
 def add_to_pyproject(pyproject: Path, attributes: Sequence[str]) -> list[str]:
     """Append attributes to ``[tool.uvx-nix] build-libraries`` (formatting kept, atomic
     write); returns those that were added."""
-    from uvx_nix.resolve import project
-
     return project.add_to_list(pyproject, "build-libraries", attributes)
 
 
@@ -392,7 +236,7 @@ def _available(lockfile: Path, candidates: Sequence[str], environ: Mapping[str, 
 
 def _fix(config: Mapping[str, Any], config_dir: Path, environ: Mapping[str, str], rust: bool,
          output: str) -> dict[str, Any]:
-    finding = diagnose(output)
+    finding = diagnose.diagnose(output)
     if finding is None:
         return {}
     candidates = list(finding.candidates)
@@ -410,8 +254,8 @@ def _fix(config: Mapping[str, Any], config_dir: Path, environ: Mapping[str, str]
     if not config.get("auto"):
         return {"message": f"the build needs {finding.what}, which nixpkgs' "
                            f"{' and '.join(names)} provide{'' if together else 's'}; add "
-                           f"{'them' if together else 'it'} with `{add_command(names)}` (or "
-                           "set auto-build-libraries = true)"}
+                           f"{'them' if together else 'it'} with "
+                           f"`{diagnose.add_command(names)}` (or set auto-build-libraries = true)"}
     if together:
         missing = _missing(Path(config["lockfile"]), candidates, environ)
         wanted = [] if missing else candidates
@@ -454,8 +298,6 @@ def hook_main(argv: Sequence[str]) -> int:
         config = json.loads(config_path.read_text(encoding="utf-8"))
         rust = "--rust" in argv[2:]
         if argv[1] == "env":
-            from filelock import FileLock
-
             # uv builds several distributions at once: one Nix run, the others wait for it.
             with FileLock(str(config_path.parent / "lock"), timeout=600):
                 ready = config_path.parent / ("env-rust.json" if rust else "env.json")
@@ -480,38 +322,3 @@ def hook_main(argv: Sequence[str]) -> int:
 # `uvx-nix nix add-build-library ATTR...`
 
 
-def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
-    """Add attributes to ``[tool.uvx-nix] build-libraries`` of the project, after checking the
-    locked nixpkgs has them."""
-    import argparse
-
-    from uvx_nix import argv as argv_mod
-    from uvx_nix.resolve import inputs as inputs_mod
-    from uvx_nix.resolve import resolution
-
-    parser = argparse.ArgumentParser(
-        prog=f"uvx-nix nix {name}",
-        description="Add nixpkgs attributes to [tool.uvx-nix] build-libraries: their headers, "
-                    ".pc files and programs are given to builds uv runs.")
-    parser.add_argument("attributes", nargs="+", metavar="ATTRIBUTE")
-    parser.add_argument("--directory", help="run as if started in this directory")
-    args = parser.parse_args(argv)
-    wanted = [inputs_mod.validate_attribute(a, "the command line") for a in args.attributes]
-    inp = inputs_mod.gather(argv_mod.sync(args.directory), environ)
-    if inp.project is None:
-        raise UserError("no pyproject.toml here: add build libraries to the user config "
-                        "(build-libraries) or set UVX_NIX_BUILD_LIBRARIES", EXIT_CONFIG)
-    resolved = resolution.ensure(inp, environ)
-    missing = attributes.missing_attributes(resolved.inputs.lock_path, wanted, environ)
-    if missing:
-        raise UserError(f"the locked nixpkgs has no {', '.join(map(repr, missing))}; check the "
-                        "attribute name (or run `uvx-nix nix lock --upgrade`)", EXIT_NO_MATCH)
-    pyproject = inp.project.root / "pyproject.toml"
-    added = add_to_pyproject(pyproject, wanted)
-    if added:
-        sys.stderr.write(f"uvx-nix: added {', '.join(added)} to [tool.uvx-nix] build-libraries "
-                         f"in {pyproject}\n")
-    else:
-        sys.stderr.write(f"uvx-nix: {', '.join(wanted)} already in [tool.uvx-nix] "
-                         "build-libraries\n")
-    return 0

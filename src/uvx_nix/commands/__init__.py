@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shlex
@@ -13,11 +14,22 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from uvx_nix import __version__, activation, environment, paths, reference
+from uvx_nix import (
+    __version__,
+    activation,
+    cache,
+    environment,
+    execute,
+    files,
+    output,
+    paths,
+    reference,
+)
 from uvx_nix.argv import Invocation
 from uvx_nix.argv import sync as argv_sync
+from uvx_nix.commands import usage
 from uvx_nix.errors import EXIT_CODES, EXIT_CONFIG, UserError, display, display_path
-from uvx_nix.resolve import workdir
+from uvx_nix.resolve import inputs, lockfile, resolution, sources, workdir
 
 if TYPE_CHECKING:
     from uvx_nix.resolve.resolution import Resolved
@@ -39,7 +51,7 @@ DELEGATED = {
                    "routes uv and uvx through uvx-nix."),
     "direnv-lib": ("uvx_nix.commands.integration", "Print the direnv library that defines "
                    "`use uvnix`."),
-    "add-build-library": ("uvx_nix.build.toolchain", "Add nixpkgs attributes to [tool.uvx-nix] "
+    "add-build-library": ("uvx_nix.commands.build", "Add nixpkgs attributes to [tool.uvx-nix] "
                           "build-libraries (their headers, .pc files and programs reach "
                           "builds uv runs)."),
     "allow": ("uvx_nix.commands.trust", "Allow the one nixpkgs source of this project uvx-nix "
@@ -62,7 +74,7 @@ def _epilog() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = usage.Parser(
         prog="uvx-nix nix",
         description="uvx-nix's own commands. Every other command line is uv's: "
                     "`uvx-nix ARGS` runs `uv ARGS` with a nixpkgs interpreter.",
@@ -91,7 +103,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _version(environ: Mapping[str, str]) -> int:
     print(f"uvx-nix {__version__}")
-    from uvx_nix import execute
 
     try:
         uv: str | None = execute.find_uv(environ)
@@ -116,21 +127,15 @@ def _invocation(args: argparse.Namespace) -> Invocation:
 
 def _resolve(args: argparse.Namespace, environ: Mapping[str, str], upgrade: bool = False,
              strict: bool = True) -> Resolved:
-    from uvx_nix.resolve import inputs, resolution
-
     inp = inputs.gather(_invocation(args), environ)
     # `nix lock` and `nix env` report a Nix failure (direnv's `use uvnix` then keeps its last
     # good environment itself); only the wrapper falls back to the last good resolution.
-    return resolution.ensure(inp, environ, upgrade=upgrade, fallback=not strict,
-                             quiet=bool(getattr(args, "quiet", 0)))
+    return resolution.ensure(inp, environ, upgrade=upgrade, fallback=not strict)
 
 
 def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from uvx_nix.resolve import inputs, lockfile, nix
-
     act = activation.detect(environ)
     print(f"active: {'yes' if act.active else 'no'} ({act.reason})")
-    from uvx_nix import execute
 
     try:
         print(f"uv: {execute.find_uv(environ)}")
@@ -156,7 +161,7 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     fresh = lock.fingerprint == inp.fingerprint() and entry is not None
     print(f"lockfile: {display_path(inp.lock_path)} "
           f"({'up to date' if fresh else 'stale: inputs changed'})")
-    shared = nix.sharing(lock.nixpkgs_kind, lock.nixpkgs_url, lock.nixpkgs_nar_hash)
+    shared = sources.sharing(lock.nixpkgs_kind, lock.nixpkgs_url, lock.nixpkgs_nar_hash)
     print(f"locked nixpkgs: {display(lock.nixpkgs_url)} ({shared})")
     if entry is not None:
         present = all(os.path.exists(p) for p in entry.store_paths())
@@ -176,8 +181,6 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def _hot_state(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     """Whether the next plain `uv sync`/`uv run` here is a cache hit (no TOML, no Nix)."""
-    from uvx_nix import cache, execute
-
     try:
         uv = execute.find_uv(environ)
     except UserError:
@@ -194,11 +197,10 @@ def _hot_state(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
 def _lock(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     resolved = _resolve(args, environ, upgrade=args.upgrade)
     entry = resolved.entry
-    if args.quiet:
-        return 0
-    print(f"Locked {entry.python_attribute} ({entry.implementation} {entry.python_version}) "
-          f"and {len(entry.libraries)} libraries from {display(resolved.lock.nixpkgs_url)} "
-          f"in {display_path(resolved.inputs.lock_path)}", file=sys.stderr)
+    output.notice(f"Locked {entry.python_attribute} ({entry.implementation} "
+                  f"{entry.python_version}) and {len(entry.libraries)} libraries from "
+                  f"{display(resolved.lock.nixpkgs_url)} in "
+                  f"{display_path(resolved.inputs.lock_path)}")
     return 0
 
 
@@ -215,7 +217,7 @@ def render_env(delta: Mapping[str, str | None], fmt: str) -> str:
     lines = []
     for key, value in delta.items():
         if value is not None and ("\n" in value or "\r" in value):
-            sys.stderr.write(f"warning: uvx-nix: leaving out {key}: its value spans lines\n")
+            output.warn(f"leaving out {key}: its value spans lines")
             continue
         if fmt == "fish":
             lines.append(f"set -e {key}" if value is None else
@@ -235,8 +237,6 @@ def _env(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def _gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from uvx_nix.resolve import inputs
-
     inp = inputs.gather(_invocation(args), environ)
     roots = inp.lock_dir / ".uvx-nix" / "gcroots"
     dropped = _drop_roots(roots)
@@ -247,13 +247,11 @@ def _gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             for lock_dir in oneoffs.iterdir():
                 dropped += _drop_roots(lock_dir / ".uvx-nix" / "gcroots")
             shutil.rmtree(oneoffs, ignore_errors=True)
-    from uvx_nix import cache
 
     states = cache.drop(environ, {str(inp.lock_dir)} | (
         {str(inp.project.root)} if inp.project is not None else set()))
-    print(f"Dropped {dropped} GC root(s) in {roots} and {states} cached state(s) of this "
-          "project; the next uv call re-roots (and rebuilds if nix-collect-garbage ran)",
-          file=sys.stderr)
+    output.notice(f"Dropped {dropped} GC root(s) in {roots} and {states} cached state(s) of this "
+                  "project; the next uv call re-roots (and rebuilds if nix-collect-garbage ran)")
     return 0
 
 
@@ -261,8 +259,6 @@ def _install_shims(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """`uv` and `uvx` links to this uvx-nix: a shebang such as `#!/usr/bin/env -S uv run
     --script`, or any program that execs `uv`, then goes through uvx-nix (shell functions
     cannot catch those). uvx-nix still finds the real uv further along PATH."""
-    from uvx_nix import execute
-
     directory = Path(args.dir) if args.dir else paths.data_dir(environ) / "bin"
     own = os.path.realpath(sys.argv[0])
     if not os.path.isfile(own):
@@ -279,16 +275,14 @@ def _install_shims(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         tmp.unlink(missing_ok=True)
         os.symlink(own, tmp)
         os.replace(tmp, link)
-    print(f"Installed uv and uvx in {directory}, running {own}; put it first on PATH, e.g. "
-          f'export PATH="{directory}:$PATH"', file=sys.stderr)
+    output.notice(f"Installed uv and uvx in {directory}, running {own}; put it first on PATH, e.g. "
+                  f'export PATH="{directory}:$PATH"')
     return 0
 
 
 def _drop_roots(roots: Path) -> int:
     """Only a real directory of ours, and only links into the store: a cloned repository could
     commit `.uvx-nix/gcroots` as a symlink to, say, ~/.local/bin."""
-    from uvx_nix import files
-
     dropped = 0
     if files.real_directory(roots.parent) and files.real_directory(roots):
         for link in roots.iterdir():
@@ -313,8 +307,6 @@ def main(argv: Sequence[str], environ: Mapping[str, str],
         return 0
     directory = _outer_directory(outer)
     if argv[0] in DELEGATED:
-        import importlib
-
         rest = list(argv[1:])
         if directory and argv[0] in ("doctor", "allow", "deny", "add-build-library") \
                 and "--directory" not in rest:
@@ -322,15 +314,13 @@ def main(argv: Sequence[str], environ: Mapping[str, str],
         module = importlib.import_module(DELEGATED[argv[0]][0])
         result: int = module.command(argv[0], rest, environ)
         return result
-    try:
-        args = parser.parse_args(list(argv))
-    except SystemExit as exc:
-        return int(exc.code or 0) and EXIT_CONFIG
+    args = usage.parse(parser, argv)
+    if args is None:
+        return 0
     if getattr(args, "directory", None) is None and directory:
         args.directory = directory
     if getattr(args, "python", None) is None and outer is not None and outer.python:
         args.python = outer.python
-    args.quiet = outer.quiet if outer is not None else 0
     if args.version:
         return _version(environ)
     handlers = {"status": _status, "lock": _lock, "env": _env, "gc": _gc,

@@ -1,45 +1,40 @@
 """``uvx-nix nix doctor``: native libraries the venv cannot load, programs that cannot start.
 
-Scans every ELF file under the venv's site-packages and ``bin``.  A DT_NEEDED soname
-counts as resolved when the loader would find it: in the file's DT_RPATH/DT_RUNPATH
-(``$ORIGIN`` expanded), in the library directories the venv carries (its
-``_uvx_nix_scope.pth``: what a plain start of its Python sees), in the store glibc's
-``lib/`` (NixOS's loader always searches it), among the libraries the interpreter itself
-has loaded, or as a library another wheel ships in the venv (loaded by soname, like
-``numpy.libs/`` or ``torch/lib``).
-Each missing soname is mapped to a nixpkgs attribute (:mod:`uvx_nix.native.sonames`, then
-``nix-locate`` when installed).  An ELF program in ``bin`` cannot start when its
-PT_INTERP is missing or outside ``/nix/store`` (NixOS's stub-ld) and nix-ld is absent; so
-can an executable inside site-packages.  Sonames that failed to load at run time (recorded by
-the hook) count as missing too; a venv that does not carry the locked libraries is a problem.
+Scans the venv (:mod:`uvx_nix.native.scan`: what cannot load or start), maps each missing
+soname to a nixpkgs attribute (:mod:`uvx_nix.native.suggest`); sonames that failed to load at
+run time (recorded by the hook) count as missing too, and a venv that does not carry the
+locked libraries is a problem.
 
 Exit codes: 0 nothing to fix; 1 problems found (one line each, naming the fix);
 70 no venv (run ``uvx-nix sync`` first) or bad configuration.
 
 ``--fix`` adds the attributes to ``[tool.uvx-nix] libraries`` (formatting and comments
-kept), re-locks, and patches each program that cannot start with patchelf: ELF
-interpreter = the locked glibc's loader, RUNPATH += the locked library dirs.  The patch
-never touches uv's cache (uv hardlinks venv files to it): the file is copied, the copy
-patched, then renamed over the venv's file.  Each patched file is recorded with its
-hashes in the user cache (``paths.patched_file_str``), and :func:`after_uv` re-applies the
-patch when uv re-installs the original (``uv sync --reinstall``, an upgrade).
+kept), re-locks, and patches each program that cannot start (:mod:`uvx_nix.native.patch`:
+ELF interpreter = the locked glibc's loader, RUNPATH += the locked library dirs, never in
+uv's cache); :func:`uvx_nix.prepare.programs.after_uv` re-applies the patch when uv
+re-installs the original (``uv sync --reinstall``, an upgrade).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
+from uvx_nix import argv, output
 from uvx_nix import files as filesys
+from uvx_nix.commands import usage
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError, display_path, printable
 from uvx_nix.native import elf, patch, scan, sonames, suggest, venvs
-from uvx_nix.resolve import attributes, project
+from uvx_nix.prepare import programs
+from uvx_nix.prepare import venv as venv_mod
+from uvx_nix.resolve import attributes, inputs, project, resolution
 
 if TYPE_CHECKING:
     from uvx_nix.resolve.inputs import Inputs
@@ -74,7 +69,7 @@ def _warn(message: str, kind: str = "warning") -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = usage.Parser(
         prog="uvx-nix nix doctor",
         description="Find native libraries the venv's wheels cannot load and venv programs "
                     "that cannot start on NixOS.",
@@ -95,19 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _ArgumentError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, exit 70, JSON when asked
-        raise _ArgumentError(message)
-
-
 def _inputs(args: argparse.Namespace, environ: Mapping[str, str]) -> Inputs:
-    from uvx_nix import argv
-    from uvx_nix.resolve import inputs
-
     return inputs.gather(argv.sync(args.directory), environ)
 
 
@@ -187,9 +170,6 @@ RUN_TIME = "(a load at run time)"
 def recorded_libs(venv: Path) -> list[str] | None:
     """The library directories the venv carries (its ``_uvx_nix_scope.pth``): what its
     Python finds however it starts.  None when it carries none."""
-    import ast
-
-    from uvx_nix.prepare import venv as venv_mod
 
     found: list[str] | None = None
     for site in venvs.site_dirs(venv):
@@ -215,8 +195,6 @@ def _findings(venv: Path, resolved: Resolved, environ: Mapping[str, str],
               root: Path = Path("/")) -> _Findings:
     """What a plain launch of the venv's Python sees: the libraries the venv itself carries
     (no variable from uvx-nix), and the loads that already failed at run time."""
-    from uvx_nix.prepare import venv as venv_mod
-
     recorded = recorded_libs(venv)
     locked = _lib_dirs(resolved)
     result = scan.scan(venv, recorded or [], resolved.entry.interpreter, environ)
@@ -296,8 +274,6 @@ def _json(findings: _Findings, venv: Path) -> dict[str, Any]:
 
 def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Findings,
          environ: Mapping[str, str], quiet: bool = False) -> Resolved:
-    from uvx_nix.resolve import resolution
-
     wanted: list[str] = []
     suggested = {s: a for s, a in findings.attributes.items() if a and a not in inp.libraries}
     if suggested:
@@ -310,18 +286,17 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Fin
         found = dict(suggested) if checked is None else checked
         missing = [s for s in suggested if found.get(s) is None]
         if missing:
-            print(f"The locked nixpkgs has no attribute that holds {', '.join(missing)}; not "
-                  "added to [tool.uvx-nix] libraries (add an attribute it has, or run "
-                  "`uvx-nix nix lock --upgrade`)", file=sys.stderr)
+            output.warn(f"the locked nixpkgs has no attribute that holds {', '.join(missing)}; "
+                        "not added to [tool.uvx-nix] libraries (add an attribute it has, or run "
+                        "`uvx-nix nix lock --upgrade`)")
         wanted = [a for a in dict.fromkeys(a for a in found.values() if a)
                   if a not in inp.libraries]
     if wanted and inp.project is not None:
         pyproject = inp.project.root / "pyproject.toml"
         added = project.add_libraries(pyproject, wanted) if wanted else []
         if added:
-            print(f"Added {', '.join(added)} to [tool.uvx-nix] libraries in "
-                  f"{display_path(pyproject)}",
-                  file=sys.stderr)
+            output.notice(f"Added {', '.join(added)} to [tool.uvx-nix] libraries in "
+                          f"{display_path(pyproject)}")
         inp = _inputs_again(inp, environ)
         resolved = resolution.ensure(inp, environ, quiet=quiet)
     if findings.scan.unstartable:
@@ -329,7 +304,6 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Fin
         if loader_info is None or not loader_info.interpreter:
             raise UserError(f"cannot read the ELF interpreter of {resolved.entry.interpreter}",
                             EXIT_NIX_FAILED)
-        from uvx_nix.prepare import programs
 
         patchelf = programs.locked_patchelf(resolved.inputs.lock_path, environ, quiet)
         data = patch.load_patched(inp.lock_dir)
@@ -343,23 +317,18 @@ def _fix(inp: Inputs, resolved: Resolved, venv: Path, base: Path, findings: _Fin
                 "original": original, "patched": patch.sha256_file(path),
                 "interpreter": loader_info.interpreter, "lib_dirs": lib_dirs,
                 "patchelf": patchelf, "stat": patch._stat_key(path)}
-            print(f"Patched {_rel(venv, program)} to start with {loader_info.interpreter}",
-                  file=sys.stderr)
+            output.notice(f"Patched {_rel(venv, program)} to start with {loader_info.interpreter}")
         patch.save_patched(inp.lock_dir, data)
-    from uvx_nix.prepare import venv as venv_mod
 
     ours = inp.project is not None and venvs.safe_location(inp.project.root, environ) == venv
     if venv_mod.prepare(venv, ":".join(_lib_dirs(resolved)), inp.auto_libraries, project=ours):
-        print(f"Recorded the locked native libraries in {display_path(venv)}", file=sys.stderr)
+        output.notice(f"Recorded the locked native libraries in {display_path(venv)}")
     for site in venvs.site_dirs(venv):
         venv_mod.clear_misses(site)
     return resolved
 
 
 def _inputs_again(inp: Inputs, environ: Mapping[str, str]) -> Inputs:
-    from uvx_nix import argv
-    from uvx_nix.resolve import inputs
-
     return inputs.gather(argv.sync(str(inp.start)), environ)
 
 
@@ -367,14 +336,8 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     """``uvx-nix nix doctor [--directory DIR] [--venv PATH | --tools] [--fix] [--json]``."""
     as_json = "--json" in argv
     try:
-        try:
-            args = _parser().parse_args(argv)
-        except _ArgumentError as exc:
-            raise UserError(f"nix doctor: {exc}; see `uvx-nix nix doctor --help`",
-                            EXIT_CONFIG) from None
-        except SystemExit as exc:  # --help
-            return int(exc.code or 0) and EXIT_CONFIG
-        return _command(args, environ)
+        args = usage.parse(_parser(), argv)
+        return 0 if args is None else _command(args, environ)
     except UserError as exc:
         if not as_json:
             raise
@@ -384,9 +347,6 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
 
 
 def _command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from uvx_nix.prepare import venv as venv_mod
-    from uvx_nix.resolve import resolution
-
     inp = _inputs(args, environ)
     if args.tools:
         base = venv_mod.tool_dir(environ)

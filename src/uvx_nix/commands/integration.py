@@ -22,7 +22,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psutil
+
 from uvx_nix import execute, files, paths
+from uvx_nix.commands import usage
 from uvx_nix.errors import EXIT_CONFIG, UserError
 
 if TYPE_CHECKING:
@@ -67,8 +70,6 @@ def _skipped(name: str) -> bool:
 
 
 def _process_names(proc: psutil.Process) -> list[str]:
-    import psutil
-
     names: list[str] = []
     try:
         names.append(_shell_name(proc.name()))
@@ -86,8 +87,6 @@ def detect_shell(environ: Mapping[str, str]) -> str:
     A process that is neither a known shell nor one of ours (``sh -c``, tmux,
     sshd) ends the walk; then ``$SHELL`` decides.
     """
-    import psutil
-
     try:
         proc = psutil.Process().parent()
         for _ in range(_MAX_DEPTH):
@@ -187,7 +186,7 @@ def render(shell: str, environ: Mapping[str, str], argv0: str | None = None) -> 
 
 def _parser(name: str) -> argparse.ArgumentParser:
     if name == "shell-init":
-        parser = argparse.ArgumentParser(
+        parser = usage.Parser(
             prog="uvx-nix nix shell-init",
             description="Print shell code that routes `uv` and `uvx` through uvx-nix and loads "
                         "uv's completions for both. bash/zsh: eval \"$(uvx-nix nix shell-init)\"; "
@@ -195,7 +194,7 @@ def _parser(name: str) -> argparse.ArgumentParser:
         parser.add_argument("shell", nargs="?", metavar="{bash,zsh,fish}",
                             help="the shell (default: the shell that runs this command)")
         return parser
-    return argparse.ArgumentParser(
+    return usage.Parser(
         prog="uvx-nix nix direnv-lib",
         description="Print the direnv library that defines `use uvnix`. Install it with: "
                     "uvx-nix nix direnv-lib > \"${XDG_CONFIG_HOME:-$HOME/.config}"
@@ -205,10 +204,9 @@ def _parser(name: str) -> argparse.ArgumentParser:
 def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     """Entry point for the delegated ``shell-init`` and ``direnv-lib`` commands."""
     parser = _parser(name)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0) and EXIT_CONFIG
+    args = usage.parse(parser, argv)
+    if args is None:
+        return 0
     if name == "direnv-lib":
         sys.stdout.write(_read(DIRENV_LIB))
         return 0

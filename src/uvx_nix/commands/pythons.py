@@ -12,15 +12,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from uvx_nix import paths
+from uvx_nix import output, paths
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import EXIT_NO_MATCH, UserError
 from uvx_nix.resolve import inputs as inputs_mod
-from uvx_nix.resolve import lockfile, nix, specs, trust, workdir
+from uvx_nix.resolve import lockfile, nix, resolution, specs, trust, workdir
 from uvx_nix.resolve import python_request as request
 
 
@@ -56,16 +55,13 @@ def _requests(inv: Invocation, inp: inputs_mod.Inputs) -> list[request.PythonReq
 
 def install(inv: Invocation, environ: Mapping[str, str]) -> int:
     """Realise each requested interpreter from nixpkgs and root it; uv is not run."""
-    from uvx_nix.resolve import resolution
-
     environ = resolution.no_progress(inv, environ)
     inp = inputs_mod.gather(inv, environ)
     trust.permit_configured(inp, environ)
     base = directory(environ)
     base.mkdir(parents=True, exist_ok=True)
-    quiet = inv.quiet > 0
     requests = _requests(inv, inp)
-    source = specs.fresh_source(inp, environ, quiet)[0]  # one lock for every request
+    source = specs.fresh_source(inp, environ)[0]  # one lock for every request
     options = inv.args[: len(inv.args) - len(inv.tail)]
     for req in requests:
         if req.kind == "path":
@@ -77,8 +73,7 @@ def install(inv: Invocation, environ: Mapping[str, str]) -> int:
         # (a link renamed afterwards would root nothing).
         root = base / f".request-{hashlib.sha256(req.text.encode()).hexdigest()[:16]}"
         previous = workdir.link_target(root)
-        manifest = nix.build(spec, root, environ, what=f"installing Python {req.text}",
-                             quiet=quiet)
+        manifest = nix.build(spec, root, environ, what=f"installing Python {req.text}")
         try:
             entry = specs.entry_from_manifest(manifest, one)
         except UserError:
@@ -91,13 +86,11 @@ def install(inv: Invocation, environ: Mapping[str, str]) -> int:
         os.replace(tmp, link)
         bin_file = base / f"{entry.python_attribute}.bin"
         bin_file.write_text(os.path.dirname(entry.interpreter) + "\n")
-        if not quiet:
-            prefix = os.path.dirname(os.path.dirname(entry.interpreter))
-            sys.stderr.write(f"Installed Python {entry.python_version} from nixpkgs "
-                             f"({entry.python_attribute}) at {prefix}\n")
+        prefix = os.path.dirname(os.path.dirname(entry.interpreter))
+        output.notice(f"Installed Python {entry.python_version} from nixpkgs "
+                      f"({entry.python_attribute}) at {prefix}")
         if "--no-bin" not in options:
-            _link_executable(entry, environ, force="--force" in options or "-f" in options,
-                             quiet=quiet)
+            _link_executable(entry, environ, force="--force" in options or "-f" in options)
     return 0
 
 
@@ -117,23 +110,22 @@ def _executable_name(entry: lockfile.SystemEntry) -> str:
     return os.path.basename(entry.interpreter)
 
 
-def _link_executable(entry: lockfile.SystemEntry, environ: Mapping[str, str], *, force: bool,
-                     quiet: bool) -> None:
+def _link_executable(entry: lockfile.SystemEntry, environ: Mapping[str, str], *,
+                     force: bool) -> None:
     """As `uv python install` does (unless --no-bin): a `python3.X` in the bin directory."""
     directory = bin_dir(environ)
     link = directory / _executable_name(entry)
     if os.path.lexists(link) and not force and not (
             link.is_symlink() and os.readlink(link).startswith("/nix/store/")):
-        sys.stderr.write(f"warning: uvx-nix: {link} already exists and is not a nixpkgs "
-                         "interpreter uvx-nix linked; left alone (use --force to replace it)\n")
+        output.warn(f"{link} already exists and is not a nixpkgs "
+                    "interpreter uvx-nix linked; left alone (use --force to replace it)")
         return
     directory.mkdir(parents=True, exist_ok=True)
     tmp = directory / f".{link.name}.{os.getpid()}"
     tmp.unlink(missing_ok=True)
     os.symlink(entry.interpreter, tmp)
     os.replace(tmp, link)
-    if not quiet:
-        sys.stderr.write(f"Installed executable at {link}\n")
+    output.notice(f"Installed executable at {link}")
 
 
 def _unlink_executable(bin_file: Path, environ: Mapping[str, str]) -> None:
@@ -166,5 +158,5 @@ def uninstall(inv: Invocation, environ: Mapping[str, str]) -> bool:
                     if path.is_symlink() or path.exists():
                         path.unlink()
                 removed = True
-                sys.stderr.write(f"Uninstalled {attr} (uvx-nix's nixpkgs interpreter root)\n")
+                output.notice(f"Uninstalled {attr} (uvx-nix's nixpkgs interpreter root)")
     return removed

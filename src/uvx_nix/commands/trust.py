@@ -3,18 +3,18 @@ nixpkgs source (the policy itself is in :mod:`uvx_nix.resolve.trust`)."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from uvx_nix import cache, paths
+from uvx_nix import argv as argv_mod
+from uvx_nix import cache, output, paths
+from uvx_nix.commands import usage
 from uvx_nix.errors import UserError, display, display_path
-from uvx_nix.resolve import resolution, trust, workdir
+from uvx_nix.resolve import inputs, resolution, trust, workdir
 
 
 def _grant(root: Path, source: str, environ: Mapping[str, str]) -> None:
@@ -46,19 +46,15 @@ def _revoke_all(root: Path, environ: Mapping[str, str]) -> list[str]:
 
 def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     """``uvx-nix nix allow [SOURCE]`` / ``uvx-nix nix deny`` for the project here."""
-    from uvx_nix import argv as argv_mod
-    from uvx_nix.resolve import inputs
-
-    parser = argparse.ArgumentParser(prog=f"uvx-nix nix {name}")
+    parser = usage.Parser(prog=f"uvx-nix nix {name}")
     parser.add_argument("--directory", help="the project directory (default: here)")
     if name == "allow":
         parser.add_argument("source", nargs="?",
                             help="the nixpkgs source to allow (default: the one uvx-nix "
                                  "asked about)")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0) and 70
+    args = usage.parse(parser, argv)
+    if args is None:
+        return 0
     inp = inputs.gather(argv_mod.sync(args.directory), environ)
     if inp.project is None:
         raise UserError("no project here (no pyproject.toml); run it in the project directory")
@@ -67,19 +63,19 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     if name == "allow":
         if args.source is not None:
             _grant(root, args.source, environ)
-            sys.stderr.write(f"Allowed nixpkgs source {display(args.source)} for "
-                             f"{display_path(root)}\n")
+            output.notice(f"Allowed nixpkgs source {display(args.source)} for "
+                          f"{display_path(root)}")
             return 0
         try:
             resolution.check_permission(inp, own)
         except trust.UntrustedError as needed:
             _grant(root, needed.source, environ)
             how = "pinned by" if needed.pinned else "named by"
-            sys.stderr.write(f"Allowed nixpkgs source {display(needed.source)} ({how} "
-                             f"{display_path(needed.origin)}) for {display_path(root)}\n")
+            output.notice(f"Allowed nixpkgs source {display(needed.source)} ({how} "
+                          f"{display_path(needed.origin)}) for {display_path(root)}")
             return 0
-        sys.stderr.write(f"Nothing to allow: every nixpkgs source {display_path(root)} uses "
-                         "is yours, in the store, or already allowed\n")
+        output.notice(f"Nothing to allow: every nixpkgs source {display_path(root)} uses "
+                      "is yours, in the store, or already allowed")
         return 0
     revoked = _revoke_all(root, environ)
     workdir.forget_verified(inp, environ)
@@ -89,8 +85,8 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
         with contextlib.suppress(OSError):
             (paths.direnv_cache_dir(environ) / f"{digest}.sh").unlink()
     for source in revoked:
-        sys.stderr.write(f"Revoked nixpkgs source {display(source)} for {display_path(root)}\n")
+        output.notice(f"Revoked nixpkgs source {display(source)} for {display_path(root)}")
     if not revoked:
-        sys.stderr.write(f"Nothing was allowed for {display_path(root)}; forgot its verified "
-                         "lock and cached state\n")
+        output.notice(f"Nothing was allowed for {display_path(root)}; forgot its verified "
+                      "lock and cached state")
     return 0

@@ -71,7 +71,7 @@ def backend(argv: list[str]) -> str | None:
     """The backend module uv's PEP 517 script imports, if ``argv`` is such a call."""
     if len(argv) < 3 or argv[1] != "-c" or not argv[2].startswith(_PREAMBLE):
         return None
-    import re
+    import re  # noqa: PLC0415 - see the module docstring
 
     m = re.search(r"^(?:import ([\w.]+)|from ([\w.]+) import [\w.]+) as backend$", argv[2],
                   re.MULTILINE)
@@ -117,8 +117,8 @@ def _say(text: str) -> None:
 
 def _wrapper(config: dict[str, Any], args: list[str], data: bytes = b"") -> dict[str, Any]:
     """Ask uvx-nix (its own Python and modules, as recorded when the hook was written)."""
-    import json
-    import subprocess
+    import json  # noqa: PLC0415 - see the module docstring
+    import subprocess  # noqa: PLC0415 - see the module docstring
 
     exe, path = config["wrapper"][0], config["wrapper"][1]
     proc = subprocess.run(
@@ -135,7 +135,7 @@ def _wrapper(config: dict[str, Any], args: list[str], data: bytes = b"") -> dict
 
 def load_env(path: str) -> dict[str, Any] | None:
     """A realised build environment, if it is there and its store paths still are."""
-    import json
+    import json  # noqa: PLC0415 - see the module docstring
 
     try:
         with open(path, encoding="utf-8") as f:
@@ -161,7 +161,7 @@ def apply(env: Mapping[str, str], data: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _attempt(env: Mapping[str, str]) -> tuple[bytes, bytes, int]:
-    import subprocess
+    import subprocess  # noqa: PLC0415 - see the module docstring
 
     proc = subprocess.run([sys.executable, *command_line()[1:]], env=env, capture_output=True,
                           check=False)
@@ -169,7 +169,7 @@ def _attempt(env: Mapping[str, str]) -> tuple[bytes, bytes, int]:
 
 
 def _build(module: str) -> None:
-    import json
+    import json  # noqa: PLC0415 - see the module docstring
 
     with open(os.path.join(_HERE, "build.json"), encoding="utf-8") as f:
         config = json.load(f)
@@ -203,8 +203,8 @@ def _build(module: str) -> None:
 
 
 def _chain() -> None:
-    from importlib.machinery import PathFinder
-    from importlib.util import module_from_spec
+    from importlib.machinery import PathFinder  # noqa: PLC0415 - see the module docstring
+    from importlib.util import module_from_spec  # noqa: PLC0415 - see the module docstring
 
     spec = PathFinder.find_spec("sitecustomize", sys.path)
     if spec is None or spec.loader is None:

@@ -57,14 +57,14 @@ def find(soname: str) -> str | None:
 
 
 def _preload(path: str) -> None:
-    import _ctypes
+    import _ctypes  # noqa: PLC0415 - see the module docstring
 
     _HANDLES.append(_ctypes.dlopen(path, os.RTLD_NOW | os.RTLD_GLOBAL))
 
 
 def _attribute(soname: str) -> str | None:
     try:
-        import _uvx_nix_sonames as table  # type: ignore[import-not-found]
+        import _uvx_nix_sonames as table  # type: ignore[import-not-found]  # noqa: PLC0415
     except ImportError:
         return None
     found = table.lookup(soname)
@@ -88,7 +88,7 @@ def _record(soname: str) -> None:
             f.write("".join(n + "\n" for n in [*known, soname]))
         os.replace(temp, target)
     except OSError:
-        import contextlib  # only on this failure path: it costs imports at start-up
+        import contextlib  # only on this failure path: it costs imports at start-up  # noqa: PLC0415
 
         with contextlib.suppress(OSError):
             os.unlink(temp)
@@ -192,7 +192,7 @@ class _Finder:
         patch = _PATCHES.get(name)
         if patch is None:
             return None
-        from importlib.machinery import PathFinder
+        from importlib.machinery import PathFinder  # noqa: PLC0415 - see the module docstring
 
         spec = PathFinder.find_spec(name, path)
         if spec is None or spec.loader is None:

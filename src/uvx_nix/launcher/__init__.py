@@ -7,13 +7,17 @@ is compiled for one installation of uvx-nix: it execs that installation's Python
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
-from uvx_nix import __version__, files
+from uvx_nix import __version__, activation, execute, files, output, paths
+from uvx_nix.commands import usage
 from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_FAILED, UserError
+from uvx_nix.resolve import inputs, nix
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -63,9 +67,6 @@ def _nix_compiler(environ: Mapping[str, str]) -> str:
     """``stdenv.cc`` of the nixpkgs uvx-nix is configured with (UVX_NIX_NIXPKGS, the user
     config's ``nixpkgs``, else the registry's ``nixpkgs``), built with Nix: the source goes to
     Nix as an argument, never into Nix code."""
-    import json
-
-    from uvx_nix.resolve import inputs, nix
 
     settings, _ = inputs.user_settings(environ, [])
     source = environ.get("UVX_NIX_NIXPKGS") or str(settings.get("nixpkgs") or "nixpkgs")
@@ -99,12 +100,7 @@ def _link(link: str, target: str) -> None:
 def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     """``uvx-nix nix install-launcher [--dir DIR] [--cc CC]``: compile the launcher for this
     installation into DIR as ``uvx-nix``, and point DIR's ``uv``/``uvx`` shims at it."""
-    import argparse
-    import sys
-
-    from uvx_nix import activation, execute, paths
-
-    parser = argparse.ArgumentParser(
+    parser = usage.Parser(
         prog=f"uvx-nix nix {name}",
         description="Compile uvx-nix's launcher (a cache hit without starting Python) for this "
                     "installation, as DIR/uvx-nix; uv and uvx links in DIR are pointed at it. "
@@ -113,10 +109,9 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     parser.add_argument("--dir", help="where to put it (default: $XDG_DATA_HOME/uvx-nix/bin, "
                         "where `nix install-shims` puts uv and uvx)")
     parser.add_argument("--cc", help="the C compiler to use")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0) and EXIT_CONFIG
+    args = usage.parse(parser, argv)
+    if args is None:
+        return 0
     directory = args.dir or str(paths.data_dir(environ) / "bin")
     if any(ch.isspace() for ch in sys.executable):
         raise UserError(f"this uvx-nix runs on {sys.executable!r}, whose path has a space, which "
@@ -151,8 +146,8 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
         if os.path.lexists(link) and (os.path.realpath(link) == own or execute.is_wrapper(
                 link, os.path.realpath(sys.argv[0]))):
             _link(link, target)
-    print(f"Installed uvx-nix's launcher as {target} (compiled with {cc}); put {directory} "
-          f'first on PATH, e.g. export PATH="{directory}:$PATH"', file=sys.stderr)
+    output.notice(f"Installed uvx-nix's launcher as {target} (compiled with {cc}); put {directory} "
+                  f'first on PATH, e.g. export PATH="{directory}:$PATH"')
     return 0
 
 

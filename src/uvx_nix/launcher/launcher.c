@@ -258,7 +258,7 @@ static void hand_over_at(int line) {
     for (int i = 1; i < g_argc; i++) args[i] = g_argv[i];
     args[g_argc >= 1 ? g_argc : 1] = NULL;
     execv(UVX_NIX_ENTRY, args);
-    fprintf(stderr, "uvx-nix: error: cannot run uvx-nix's Python implementation %s (%s); "
+    fprintf(stderr, "error: uvx-nix: cannot run uvx-nix's Python implementation %s (%s); "
                     "reinstall uvx-nix\n", UVX_NIX_ENTRY, strerror(errno));
     exit(77);
 }

@@ -16,6 +16,8 @@ import struct
 from dataclasses import dataclass, replace
 from typing import BinaryIO
 
+from uvx_nix import files
+
 MAGIC = b"\x7fELF"
 ET_EXEC, ET_DYN = 2, 3
 PT_LOAD, PT_DYNAMIC, PT_INTERP = 1, 2, 3
@@ -57,8 +59,6 @@ class ElfInfo:
 def _open(path: str | os.PathLike[str]) -> BinaryIO | None:
     """A regular file, opened without blocking (a FIFO or a terminal is skipped, not
     waited on)."""
-    from uvx_nix import files
-
     fd = files.open_regular(path)
     return None if fd is None else os.fdopen(fd, "rb")
 

@@ -12,6 +12,8 @@ or outside ``/nix/store`` (NixOS's stub-ld) and nix-ld is absent."""
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,9 +71,6 @@ def elf_files(venv: Path) -> list[Path]:
 
 def record_files(record: Path) -> list[Path]:
     """The files a distribution installed, from its ``*.dist-info/RECORD``."""
-    import csv
-    import io
-
     site = record.parent.parent
     venv = site.parents[2] if len(site.parents) > 2 else site
     out: list[Path] = []
@@ -160,6 +159,7 @@ def _venv_interpreter(venv: Path) -> str | None:
 
 
 def nix_ld_present(environ: Mapping[str, str], root: Path = Path("/")) -> bool:
+    """nix-ld is enabled: NIX_LD is set, or NixOS's nix-ld share directory exists."""
     return bool(environ.get("NIX_LD")) or (root / NIX_LD_MARKER.lstrip("/")).exists()
 
 

@@ -14,8 +14,7 @@ output is a separate attribute (``stdenv.cc.cc.lib``, ``gfortran.cc.lib``).
 
 Sonames not in the table are looked up by family (``libicuuc.so.74`` -> ``libicuuc``, the
 name before ``.so``) and then, by :mod:`uvx_nix.native.suggest`, with ``nix-locate`` when
-installed.
-Data only; stdlib only.
+installed.  Data only; stdlib only (a copy sits beside the scope hook in each venv).
 """
 
 from __future__ import annotations
@@ -267,16 +266,10 @@ TABLE: dict[str, str] = {
 # Families: the name before ".so", for versions the table does not list (libhdf5.so.200,
 # libicuuc.so.74).  A family maps to the attribute of its table entries, if they agree.
 EXTRA_FAMILIES: dict[str, str] = {
-    "libicuuc": "icu",
-    "libicui18n": "icu",
-    "libicudata": "icu",
-    "libavcodec": "ffmpeg",
-    "libavformat": "ffmpeg",
-    "libavutil": "ffmpeg",
-    "libswscale": "ffmpeg",
-    "libswresample": "ffmpeg",
-    "libprotobuf": "protobuf",
-    "libboost_python": "boost",
+    "libicuuc": "icu", "libicui18n": "icu", "libicudata": "icu",
+    "libavcodec": "ffmpeg", "libavformat": "ffmpeg", "libavutil": "ffmpeg",
+    "libswscale": "ffmpeg", "libswresample": "ffmpeg",
+    "libprotobuf": "protobuf", "libboost_python": "boost",
 }
 # Prefixes that only the driver provides (libnvidia-glcore.so.550.54.14, ...).
 DRIVER_PREFIXES = ("libnvidia-", "libcuda.so", "libGLX_nvidia.", "libEGL_nvidia.",

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from uvx_nix.errors import UserError
+from uvx_nix import attribute
 from uvx_nix.native import sonames
 
 if TYPE_CHECKING:
@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 
 DRIVER_DIR = sonames.DRIVER
-
-
-def _valid_attribute(name: str) -> bool:
-    from uvx_nix.resolve import inputs
-
-    try:
-        inputs.validate_attribute(name, "nix-locate")
-    except UserError:
-        return False
-    return True
 
 
 def _nix_locate(soname: str, environ: Mapping[str, str]) -> str | None:
@@ -42,7 +32,7 @@ def _nix_locate(soname: str, environ: Mapping[str, str]) -> str | None:
         return None
     if res.returncode != 0:
         return None
-    return pick_attribute(res.stdout.splitlines(), _valid_attribute)
+    return pick_attribute(res.stdout.splitlines(), attribute.is_attribute)
 
 
 def pick_attribute(lines: Iterable[str],

@@ -5,11 +5,11 @@ the project is resolved again."""
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from uvx_nix import output
 from uvx_nix.errors import UserError
 from uvx_nix.native import scan, suggest
 from uvx_nix.resolve import attributes, project
@@ -35,29 +35,27 @@ def _auto_libraries(fields: dict[str, str], site: Path, new: list[str],
 
 
 def _known_attributes(fields: Mapping[str, str], suggested: Mapping[str, str],
-                      environ: Mapping[str, str], quiet: bool) -> list[str]:
+                      environ: Mapping[str, str]) -> list[str]:
     """The attributes of the locked nixpkgs that really hold the libraries (the first
     candidate that exists and, built, holds lib/<soname>): pyproject.toml never gets one it
     lacks (every later command would stop on it)."""
-
     try:
-        found = attributes.providers(Path(fields["lockfile"]), suggested, environ, quiet)
+        found = attributes.providers(Path(fields["lockfile"]), suggested, environ)
     except (UserError, KeyError):
         found = None
     if found is None:
         return []
     missing = [s for s, a in found.items() if a is None]
-    if missing and not quiet:
-        sys.stderr.write(
-            f"warning: uvx-nix: the locked nixpkgs has no attribute that holds "
-            f"{', '.join(missing)} (what the new wheels need); not added to [tool.uvx-nix] "
-            "libraries: add an attribute it has, or run `uvx-nix nix lock --upgrade`\n")
+    if missing:
+        output.warn(f"the locked nixpkgs has no attribute that holds {', '.join(missing)} (what "
+                    "the new wheels need); not added to [tool.uvx-nix] libraries: add an "
+                    "attribute it has, or run `uvx-nix nix lock --upgrade`")
     return sorted({a for a in found.values() if a})
 
 
 def add_needed(fields: dict[str, str], site: Path, new: list[str], misses: list[str],
-                environ: Mapping[str, str], reresolve: Callable[[], dict[str, str]],
-                quiet: bool) -> dict[str, str]:
+               environ: Mapping[str, str], reresolve: Callable[[], dict[str, str]]
+               ) -> dict[str, str]:
     """Automatic mode: add to pyproject.toml the attributes that newly installed wheels, and
     the loads that failed at run time, need and the locked nixpkgs has; re-resolve."""
     found, drivers, sonames = _auto_libraries(fields, site, new, environ)
@@ -72,16 +70,14 @@ def add_needed(fields: dict[str, str], site: Path, new: list[str], misses: list[
     root = fields.get("root")
     attributes: list[str] = []
     if suggested and root:
-        attributes = _known_attributes(fields, suggested, environ, quiet)
+        attributes = _known_attributes(fields, suggested, environ)
     if attributes and root:
         pyproject = Path(root) / "pyproject.toml"
         added = project.add_libraries(pyproject, attributes)
-        if added and not quiet:
-            sys.stderr.write(
-                f"uvx-nix: added {', '.join(added)} to [tool.uvx-nix] libraries in "
-                f"{pyproject} (needed by {', '.join(sonames)}; turn off with "
-                "auto-libraries = false)\n")
         if added:
+            output.notice(f"Added {', '.join(added)} to [tool.uvx-nix] libraries in {pyproject} "
+                          f"(needed by {', '.join(sonames)}; turn off with "
+                          "auto-libraries = false)")
             keep = {k: fields[k] for k in ("dists",) if k in fields}
             fields = {**reresolve(), **keep}
     for driver in drivers:

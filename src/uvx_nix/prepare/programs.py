@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 from uvx_nix import cache, files, output, paths
 from uvx_nix.errors import UserError, display_path
 from uvx_nix.native import elf, patch, scan, venvs
-from uvx_nix.resolve import specs, workdir
+from uvx_nix.resolve import inputs, lockfile, nix, specs, workdir
 
 
 def unstartable(env: Path, environ: Mapping[str, str]) -> list[Path]:
@@ -42,11 +41,10 @@ def unstartable(env: Path, environ: Mapping[str, str]) -> list[Path]:
     return found
 
 
-def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool) -> str:
+def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool = False
+                    ) -> str:
     """patchelf from the nixpkgs ``lockfile_path`` pins: built (or fetched) by Nix once,
     rooted beside the lock, and remembered in the user cache by the lock's signature."""
-    from uvx_nix.resolve import inputs, lockfile, nix
-
     memo = Path(paths.cache_dir_str(environ), "patchelf",
                 paths.hashed_name(str(lockfile_path), ".path"))
     signature = cache.signature(str(lockfile_path))
@@ -84,9 +82,8 @@ def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool
 
 
 def make_runnable(envs: Sequence[Path], fields: Mapping[str, str],
-                  environ: Mapping[str, str], quiet: bool = False) -> list[Path]:
+                  environ: Mapping[str, str]) -> list[Path]:
     """Patch every program of ``envs`` that cannot start; returns those patched."""
-
     if scan.nix_ld_present(environ):
         return []  # nix-ld starts them as they are
     todo = [(env, p) for env in envs if not os.path.islink(env)
@@ -96,23 +93,20 @@ def make_runnable(envs: Sequence[Path], fields: Mapping[str, str],
     info = elf.read(fields.get("interpreter", ""))
     if info is None or not info.interpreter:
         return []
-    patchelf = locked_patchelf(Path(fields["lockfile"]), environ, quiet)
+    patchelf = locked_patchelf(Path(fields["lockfile"]), environ)
     libs = [d for d in fields.get("libs", "").split(":") if d]
     done: list[Path] = []
     for env, path in todo:
         patch.patch_program(path, info.interpreter, libs, patchelf, venv=env, root=env)
         done.append(path)
-    if not quiet:
-        names = ", ".join(sorted({p.name for p in done}))
-        sys.stderr.write(f"uvx-nix: made {len(done)} program(s) runnable on NixOS ({names}): "
-                         f"ELF interpreter and libraries from the locked nixpkgs\n")
+    names = ", ".join(sorted({p.name for p in done}))
+    output.notice(f"Made {len(done)} program(s) runnable on NixOS ({names}): "
+                  f"ELF interpreter and libraries from the locked nixpkgs")
     return done
 
 
 def _locked_target(lock_dir: Path) -> tuple[str, list[str]] | None:
     """(loader, lib dirs) from the lock beside ``lock_dir``: what patched programs use."""
-    from uvx_nix.resolve import inputs, lockfile
-
     try:
         found = lockfile.read(lock_dir / lockfile.NAME)
     except UserError:
@@ -151,7 +145,7 @@ def repatch(venv: Path, lock_dir: Path, environ: Mapping[str, str] | None = None
         if path.is_symlink() or not files.inside(path, venv) or \
                 not files.inside(venv, root):
             output.warn(f"not re-patching {display_path(path)}: it leads outside "
-                  f"{display_path(venv)}")
+                        f"{display_path(venv)}")
             continue
         if not path.is_file():
             continue
@@ -191,11 +185,10 @@ def after_uv(venv: Path, lock_dir: Path, root: Path | None = None) -> None:
         count = repatch(venv, lock_dir, root=root)
     except Exception as exc:  # a hook after uv must not turn uv's success into a failure
         output.warn(f"could not re-patch programs in {venv} ({type(exc).__name__}: {exc}); "
-              f"run `uvx-nix nix doctor --fix`")
+                    f"run `uvx-nix nix doctor --fix`")
         return
     if count:
-        output.warn(f"re-patched {count} program(s) in {venv / 'bin'} that uv re-installed",
-                    kind="info")
+        output.notice(f"Re-patched {count} program(s) in {venv / 'bin'} that uv re-installed")
 
 
 def _patchelf(recorded: object, environ: Mapping[str, str]) -> str | None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from uvx_nix import cache, files
+from uvx_nix import cache, files, output, paths
 from uvx_nix.errors import UserError
 from uvx_nix.native import venvs
 from uvx_nix.prepare import auto as automatic_mode
@@ -31,14 +33,13 @@ _SOURCE = Path(__file__).parents[1] / "injected" / "scope.py"
 _SONAMES = Path(__file__).parents[1] / "native" / "sonames.py"
 
 
-def replace_foreign(venv: Path, quiet: bool = False) -> bool:
+def replace_foreign(venv: Path) -> bool:
     """Move aside a venv made with a foreign interpreter (never delete it: it may hold your
     work), as uv replaces a venv whose interpreter no longer matches: the next uv command
     recreates it on the nixpkgs interpreter."""
     found = venvs.foreign_home(venv)
     if found is None or os.path.islink(venv):
         return False
-    import time
 
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     aside = venv.with_name(f"{venv.name}.replaced-{stamp}")
@@ -49,15 +50,13 @@ def replace_foreign(venv: Path, quiet: bool = False) -> bool:
     try:
         os.rename(venv, aside)
     except OSError as exc:
-        sys.stderr.write(f"warning: uvx-nix: {venv} uses a Python that is not from the Nix "
-                         f"store ({found}) and could not be moved aside ({exc.strerror}); "
-                         "move or remove it yourself\n")
+        output.warn(f"{venv} uses a Python that is not from the Nix "
+                    f"store ({found}) and could not be moved aside ({exc.strerror}); "
+                    "move or remove it yourself")
         return False
-    if not quiet:
-        sys.stderr.write(
-            f"warning: uvx-nix: moved {venv} to {aside}: its Python ({found}) is not from "
-            "the Nix store (a generic-Linux build NixOS cannot start); uv recreates it on "
-            "the nixpkgs interpreter; delete the old one when you no longer need it\n")
+    output.warn(f"moved {venv} to {aside}: its Python ({found}) is not from the Nix store (a "
+                "generic-Linux build NixOS cannot start); uv recreates it on the nixpkgs "
+                "interpreter; delete the old one when you no longer need it")
     return True
 
 
@@ -127,7 +126,7 @@ def _dists(site: Path) -> list[str]:
 
 def on_change(fields: dict[str, str], state_key: str, state_path: str,
               environ: Mapping[str, str], reresolve: Callable[[], dict[str, str]],
-              quiet: bool = False, synced: bool = False) -> dict[str, str]:
+              synced: bool = False) -> dict[str, str]:
     """The venv changed (or its libraries did): add libraries that new wheels, or loads
     that failed at run time, need (automatic mode), record the library directories in the
     venv (its hook), then remember what we saw."""
@@ -136,7 +135,7 @@ def on_change(fields: dict[str, str], state_key: str, state_path: str,
                                                (site.parents[1], site.parents[0], site)):
         return fields  # never write through a symlinked venv (see safe_location)
     if fields.get("strategy") != "nix-ld" and site.parents[2].is_dir():
-        replace_foreign(site.parents[2], quiet)
+        replace_foreign(site.parents[2])
     fields = dict(fields)
     dists = _dists(site)
     seen = set(fields.get("dists", "").split("/")) if fields.get("dists") else set()
@@ -144,11 +143,11 @@ def on_change(fields: dict[str, str], state_key: str, state_path: str,
     automatic = fields.get("auto") == "1" and fields.get("strategy") != "nix-ld"
     misses = recorded_misses(site) if automatic else []
     if (new or misses) and automatic:
-        fields = automatic_mode.add_needed(fields, site, new, misses, environ, reresolve, quiet)
+        fields = automatic_mode.add_needed(fields, site, new, misses, environ, reresolve)
         if misses:
             clear_misses(site)
     if fields.get("strategy") != "nix-ld":
-        _prepare_all([site.parents[2]], fields, environ, quiet)
+        _prepare_all([site.parents[2]], fields, environ)
     fields["hook_libs"] = fields.get("libs", "")  # what the venv carries (nix-ld: nothing)
     if synced:  # uv just synced the venv (a sync, or `uv run` asked first): from these files
         fields["synced"] = cache.synced(fields.get("root", ""))
@@ -221,8 +220,8 @@ def targets(inv: Invocation, fields: Mapping[str, str],
     return [Path(site).parents[2]] if site else []
 
 
-def _prepare_all(envs: list[Path], fields: Mapping[str, str], environ: Mapping[str, str],
-                 quiet: bool = False) -> None:
+def _prepare_all(envs: list[Path], fields: Mapping[str, str],
+                 environ: Mapping[str, str]) -> None:
     """Record the libraries in each environment; in automatic mode also make its ELF
     programs runnable (:mod:`uvx_nix.prepare.programs`)."""
     auto = fields.get("auto") == "1"
@@ -232,18 +231,16 @@ def _prepare_all(envs: list[Path], fields: Mapping[str, str], environ: Mapping[s
         try:
             prepare(env, fields.get("libs", ""), auto, project=env == ours)
         except OSError as exc:
-            sys.stderr.write(f"warning: uvx-nix: could not record the native libraries in "
-                             f"{env} ({exc.strerror}); run `uvx-nix nix doctor --fix`\n")
+            output.warn(f"could not record the native libraries in "
+                        f"{env} ({exc.strerror}); run `uvx-nix nix doctor --fix`")
     if auto:
-        from uvx_nix.prepare import programs
-
         try:
             programs.make_runnable([e for e in envs if (e / "pyvenv.cfg").is_file()], fields,
-                                   environ, quiet)
+                                   environ)
         except (UserError, OSError) as exc:
             message = exc.message if isinstance(exc, UserError) else str(exc)
-            sys.stderr.write(f"warning: uvx-nix: could not make the environment's programs "
-                             f"runnable: {message}; run `uvx-nix nix doctor --fix`\n")
+            output.warn(f"could not make the environment's programs "
+                        f"runnable: {message}; run `uvx-nix nix doctor --fix`")
 
 
 def after_uv(inv: Invocation, fields: Mapping[str, str], environ: Mapping[str, str],
@@ -258,18 +255,15 @@ def after_uv(inv: Invocation, fields: Mapping[str, str], environ: Mapping[str, s
         site = fields.get("site")
         if site and reresolve is not None and Path(site).parents[2] in envs:
             envs.remove(Path(site).parents[2])
-            on_change(dict(fields), state_key, state_path, environ, reresolve, inv.quiet > 0,
-                      synced=True)
-        _prepare_all(envs, fields, environ, inv.quiet > 0)
+            on_change(dict(fields), state_key, state_path, environ, reresolve, synced=True)
+        _prepare_all(envs, fields, environ)
     except Exception as exc:  # a hook after uv must not turn uv's success into a failure
-        sys.stderr.write(f"warning: uvx-nix: could not prepare the environment "
-                         f"({type(exc).__name__}: {exc}); run `uvx-nix nix doctor --fix`\n")
+        output.warn(f"could not prepare the environment "
+                    f"({type(exc).__name__}: {exc}); run `uvx-nix nix doctor --fix`")
     lock_dir, root = fields.get("lock_dir"), fields.get("root")
     if lock_dir and root and inv.command[:2] in (("sync",), ("add",), ("remove",),
                                                  ("pip", "install"), ("pip", "sync"),
                                                  ("version",)):
-        from uvx_nix import paths
-
         where = venvs.safe_location(Path(root), environ)
         if where is not None and os.path.exists(paths.patched_file_str(environ, lock_dir)):
             # What `nix doctor --fix` patched (also with automatic mode off) stays patched.
@@ -317,8 +311,6 @@ def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str
     project's first run, a tool, ``--with``): have uv make it first, with the same options,
     and prepare it, so the program starts already on the first run.  The wrapper calls this
     only when its memo ``memo`` (see cli) does not show the environments prepared."""
-    import subprocess
-
     def ask(args: list[str]) -> list[str] | None:
         """uv's stdout lines, or None when it fails (it speaks for itself later).  What uv
         said while making the environment ("Installed 3 packages") is passed on: the real
@@ -365,9 +357,8 @@ def before_run(inv: Invocation, fields: Mapping[str, str], env: Mapping[str, str
         # The project's venv: the wrapper's venv check, now (libraries new wheels need,
         # programs, and the hot state learns what the venv was synced from).
         rest.remove(Path(site).parents[2])
-        on_change(dict(fields), state_key, state_path, env, reresolve, inv.quiet > 0,
-                  synced=True)
-    _prepare_all(rest, fields, env, inv.quiet > 0)
+        on_change(dict(fields), state_key, state_path, env, reresolve, synced=True)
+    _prepare_all(rest, fields, env)
     if memo:
         record = "".join(f"{e}\n{cache.signature(str(e))}\n" for e in envs)
         if not envs and fields.get("site"):

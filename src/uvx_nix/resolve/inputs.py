@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from uvx_nix import files, paths
+from uvx_nix import attribute, paths
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import EXIT_CONFIG, UserError
-from uvx_nix.resolve import nix, project
+from uvx_nix.native import scan
+from uvx_nix.resolve import interpreter, project, sources
 from uvx_nix.resolve import python_request as request
 
 # Bump when the same inputs would resolve differently (the resolution semantics,
@@ -31,7 +32,6 @@ DEFAULT_LIBRARIES = ("stdenv.cc.cc.lib", "zlib")
 STRATEGIES = ("interpreter", "nix-ld")
 SETTINGS = ("nixpkgs", "libraries", "default-libraries", "strategy", "auto-libraries",
             "allow-unfree", "build-libraries", "auto-build-libraries")
-_ATTR = re.compile(r"^[A-Za-z_][A-Za-z0-9_'-]*(\.[A-Za-z_][A-Za-z0-9_'-]*)*$")
 MAX_LIBRARIES = 100
 
 
@@ -42,7 +42,7 @@ class Inputs:
     project: project.Project | None
     script: Path | None
     python: request.PythonRequest
-    nixpkgs: nix.Source
+    nixpkgs: sources.Source
     libraries: tuple[str, ...]
     strategy: str
     auto_libraries: bool
@@ -89,12 +89,6 @@ class Inputs:
         return "sha256:" + hashlib.sha256(blob).hexdigest()
 
 
-def nix_ld_present(environ: Mapping[str, str], root: str = "/") -> bool:
-    """nix-ld is enabled: NIX_LD is set, or NixOS's nix-ld share directory exists."""
-    return bool(environ.get("NIX_LD")) or os.path.isdir(
-        os.path.join(root, "run/current-system/sw/share/nix-ld"))
-
-
 def current_system() -> str:
     """Nix's name for this platform (``x86_64-linux``, ``aarch64-darwin``...)."""
     machine = platform.machine().lower()
@@ -105,7 +99,7 @@ def current_system() -> str:
 
 def validate_attribute(value: object, origin: str) -> str:
     """A nixpkgs attribute path such as ``stdenv.cc.cc.lib`` or ``xorg.libX11``."""
-    if not isinstance(value, str) or len(value) > 200 or not _ATTR.fullmatch(value):
+    if not attribute.is_attribute(value):
         shown = repr(value)[:60]
         raise UserError(
             f"invalid library attribute {shown} in {origin}: use a nixpkgs attribute path "
@@ -136,7 +130,7 @@ def _settings(data: dict[str, Any], origin: str, warnings: list[str]) -> dict[st
     if "nixpkgs" in data:
         if not isinstance(data["nixpkgs"], str):
             raise UserError(f"'nixpkgs' in {origin} must be a string", EXIT_CONFIG)
-        out["nixpkgs"] = nix.parse_source(data["nixpkgs"], origin)
+        out["nixpkgs"] = sources.parse_source(data["nixpkgs"], origin)
     for key in ("libraries", "default-libraries", "build-libraries"):
         if key in data:
             out[key] = _library_list(data[key], f"{key} in {origin}")
@@ -180,160 +174,6 @@ def user_settings(environ: Mapping[str, str], warnings: list[str]) -> tuple[dict
     return _settings(project.read_toml(path, None), str(path), warnings), path
 
 
-def no_config(invocation: Invocation, environ: Mapping[str, str]) -> bool:
-    """``--no-config`` or ``UV_NO_CONFIG``: uv reads no config files and no version files."""
-    return invocation.no_config or environ.get("UV_NO_CONFIG", "").strip().lower() in (
-        "1", "true", "yes", "y", "on", "t")
-
-
-def _pin(path: Path | None, global_dir: Path, root: Path | None = None
-         ) -> request.PythonRequest | None:
-    """The first request of a version file uv supports (it skips the others with a warning)."""
-    if path is None:
-        return None
-    within: Path | None = path.parent  # a repository's file must not lead outside
-    if path.parent == global_dir:
-        within = None  # the user's own
-    elif root is not None and files.inside(path.parent, root):
-        within = root
-    for line in project.read_python_versions(path, within):
-        try:
-            return request.parse(line, str(path))
-        except UserError:
-            continue  # uv: "Ignoring unsupported Python request ... in version file"
-    return None
-
-
-def _default(source: str = "default") -> request.PythonRequest:
-    return request.PythonRequest("", source, "default")
-
-
-def _range(spec: str, origin: str) -> request.PythonRequest:
-    return request.PythonRequest(spec, origin, "version", None,
-                                 request.parse_specifiers(spec, origin))
-
-
-def python_request(invocation: Invocation, environ: Mapping[str, str], start: Path,
-                   proj: project.Project | None, script_meta: dict[str, Any] | None,
-                   watched: list[Path], script_dir: Path | None = None
-                   ) -> request.PythonRequest:
-    """The request uv forms, in uv's order (``WorkspacePython``/``ScriptPython::from_request``):
-    ``--python``/``UV_PYTHON``; else the nearest version file (up to the workspace root, then
-    the global pin), a preference: a global pin outside the workspace's requires-python, or any
-    pin outside a script's, is skipped; else requires-python (the intersection over the
-    workspace's members, or the script's); else uv's default."""
-    if invocation.command[:1] == ("python",):
-        # `uv python find 3.12`, `uv python pin 3.12`: the request is the positional word;
-        # these commands have no --python (and read no UV_PYTHON).
-        if invocation.command[1:2] in (("find",), ("pin",)) and invocation.positionals:
-            return request.parse(invocation.positionals[0], "the command line")
-    elif invocation.python:
-        return request.parse(invocation.python, "--python")
-    elif environ.get("UV_PYTHON"):
-        return request.parse(environ["UV_PYTHON"], "UV_PYTHON")
-    ignore_files = no_config(invocation, environ)
-    global_dir = paths.global_python_version(environ).parent
-
-    def find(begin: Path, stop: Path | None, local: bool = True) -> Path | None:
-        if ignore_files:
-            return None
-        found, examined = project.version_file(begin, stop, global_dir, local=local)
-        watched.extend(examined)
-        return found
-
-    if script_meta is not None:
-        spec = script_meta.get("requires-python")
-        origin = "the script's requires-python"
-        script_rp = request.parse_specifiers(spec, origin) if isinstance(spec, str) else None
-        path = find(script_dir or start, None)
-        pin = _pin(path, global_dir)
-        if path is not None and not (script_rp and pin is not None and pin.kind == "version"
-                                     and not request.intersects(pin.clauses, script_rp)):
-            return pin or _default(str(path))
-        return _range(spec, origin) if isinstance(spec, str) else _default()
-    if invocation.command[:1] == ("tool",):
-        # Tools read only the global pin (uv's `with_no_local`).
-        path = find(start, None, local=False)
-        return _pin(path, global_dir) or _default(str(path) if path else "default")
-    if proj is None:
-        path = find(start, None)
-        return _pin(path, global_dir) or _default(str(path) if path else "default")
-    rp_text = proj.requires_python
-    several = len(proj.member_requires) > 1
-    origin = f"requires-python in {proj.root / 'pyproject.toml'}" + (
-        " intersected with the workspace members'" if several else "")
-    rp = request.parse_specifiers(rp_text, origin) if rp_text else None
-    if rp is not None and not request.intersects(rp):
-        return _default()  # disjoint members: uv reports that itself
-    path = find(proj.root if invocation.syncs_environment else start, proj.root)
-    if path is not None:
-        pin = _pin(path, global_dir, proj.root)
-        is_global = path.parent == global_dir
-        if not (is_global and rp is not None and pin is not None and pin.exact is not None
-                and not request.contains(rp, pin.exact)):
-            return pin or _default(str(path))
-    return _range(rp_text, origin) if rp_text else _default()
-
-
-def _sets_preference(path: Path, pyproject: bool, within: Path | None = None) -> bool | None:
-    """Whether a uv config file sets python-preference; None if it holds no uv settings
-    (a pyproject.toml without [tool.uv]: uv looks further up).  A file uv cannot parse is
-    uv's to report, so it counts as not setting one."""
-    try:
-        data = project.read_toml(path, within)
-    except project.UnparsableError:
-        return False
-    if pyproject:
-        tool = data.get("tool")
-        table = tool.get("uv") if isinstance(tool, dict) else None
-        if not isinstance(table, dict):
-            return None
-        return "python-preference" in table
-    return "python-preference" in data
-
-
-def uv_config_preference(invocation: Invocation, environ: Mapping[str, str], start: Path,
-                         proj: project.Project | None, tools: bool, watched: list[Path]
-                         ) -> bool:
-    """uv's settings discovery (its lib.rs): ``--config-file``/``UV_CONFIG_FILE`` alone; none
-    under ``--no-config``; else the nearest uv.toml or pyproject.toml with [tool.uv] above the
-    workspace root (or the start directory; not for tools), the user's uv.toml and the
-    system's.  True when one of them sets python-preference."""
-    explicit = invocation.config_file or environ.get("UV_CONFIG_FILE")
-    if explicit:
-        path = Path.cwd() / (invocation.directory or "") / explicit
-        watched.append(path)
-        return path.is_file() and bool(_sets_preference(path, False))
-    if no_config(invocation, environ):
-        return False
-    candidates: list[tuple[Path, bool]] = []
-    if not tools:
-        for directory in ((proj.root if proj else start), *(proj.root if proj else start).parents):
-            for name, is_pyproject in (("uv.toml", False), ("pyproject.toml", True)):
-                path = directory / name
-                watched.append(path)
-                if path.is_file():
-                    found = _sets_preference(path, is_pyproject, directory)
-                    if found is not None:
-                        candidates.append((path, False))
-                        if found:
-                            return True
-                        break
-            if candidates:
-                break
-    user = paths.global_python_version(environ).parent / "uv.toml"
-    dirs = [d for d in environ.get("XDG_CONFIG_DIRS", "/etc/xdg").split(":") if d]
-    system = [Path(d) / "uv" / "uv.toml" for d in dirs] + [Path("/etc/uv/uv.toml")]
-    watched.append(user)
-    if user.is_file() and _sets_preference(user, False):
-        return True
-    for path in system:
-        watched.append(path)
-        if path.is_file():
-            return bool(_sets_preference(path, False))
-    return False
-
-
 def start_dir(invocation: Invocation, environ: Mapping[str, str]) -> Path:
     base = Path.cwd()
     directory = invocation.directory or environ.get("UV_WORKING_DIR")
@@ -347,19 +187,19 @@ def start_dir(invocation: Invocation, environ: Mapping[str, str]) -> Path:
 
 def _nixpkgs_source(env_settings: dict[str, Any], proj_settings: dict[str, Any],
                     user: dict[str, Any], proj: project.Project | None
-                    ) -> tuple[nix.Source, bool]:
+                    ) -> tuple[sources.Source, bool]:
     """The first source found, and whether it is the project's own (needs trust)."""
     if "nixpkgs" in env_settings:
         return env_settings["nixpkgs"], False
     if "nixpkgs" in proj_settings:
         return proj_settings["nixpkgs"], True
     if proj is not None:
-        locked = nix.flake_lock_nixpkgs(proj.root / "flake.lock")
+        locked = sources.flake_lock_nixpkgs(proj.root / "flake.lock")
         if locked:
-            return nix.Source("flake", locked, f"{proj.root / 'flake.lock'}"), True
+            return sources.Source("flake", locked, f"{proj.root / 'flake.lock'}"), True
     if "nixpkgs" in user:
         return user["nixpkgs"], False
-    return nix.Source("flake", "flake:nixpkgs", "default"), False
+    return sources.Source("flake", "flake:nixpkgs", "default"), False
 
 
 def _libraries(env_settings: dict[str, Any], proj_settings: dict[str, Any],
@@ -430,7 +270,7 @@ def gather(invocation: Invocation, environ: Mapping[str, str],
     libraries = _libraries(env_settings, proj_settings, user)
     strategy = next((s["strategy"] for s in (env_settings, proj_settings, user)
                      if "strategy" in s), "interpreter")
-    if strategy == "nix-ld" and not nix_ld_present(environ):
+    if strategy == "nix-ld" and not scan.nix_ld_present(environ):
         raise UserError(
             "strategy 'nix-ld' needs nix-ld, which is not enabled here (no NIX_LD, no "
             "/run/current-system/sw/share/nix-ld); enable programs.nix-ld in your NixOS "
@@ -445,11 +285,12 @@ def gather(invocation: Invocation, environ: Mapping[str, str],
     auto_build = next((s["auto-build-libraries"] for s in (env_settings, proj_settings, user)
                        if "auto-build-libraries" in s), False)
 
-    python = python_request(invocation, environ, start, proj, script_meta, watched, script_dir)
-    preference = uv_config_preference(invocation, environ, start, proj, tools, watched)
-    key = json.dumps([*request_key(python), nixpkgs.ref, libraries, strategy])
-    own = project_request(proj, environ, watched) if proj is not None else None
-    one_off = own is not None and request_key(python) != request_key(own)
+    python = interpreter.python_request(invocation, environ, start, proj, script_meta, watched,
+                                        script_dir)
+    preference = interpreter.uv_config_preference(invocation, environ, start, proj, tools, watched)
+    key = json.dumps([*interpreter.request_key(python), nixpkgs.ref, libraries, strategy])
+    own = interpreter.project_request(proj, environ, watched) if proj is not None else None
+    one_off = own is not None and interpreter.request_key(python) != interpreter.request_key(own)
     if own is not None and not one_off:
         python = own  # the same request, as the project itself spells it (for the lock)
     lock_dir, committed_lock = _lock_place(environ, proj, one_off, key, warnings, watched)
@@ -491,24 +332,6 @@ def _lock_place(environ: Mapping[str, str], proj: project.Project | None, one_of
     committed = proj.root / "uvx-nix.lock"
     watched.append(committed)
     return paths.cache_dir(environ) / "projects" / _digest(str(proj.root)), committed
-
-
-def request_key(req: request.PythonRequest) -> list[object]:
-    """What of a request decides the interpreter (not where it came from)."""
-    if req.kind in ("default", "path"):
-        return ["default"]
-    return [req.kind, req.implementation, [str(c) for c in req.clauses], req.free_threaded]
-
-
-def project_request(proj: project.Project, environ: Mapping[str, str],
-                    watched: list[Path]) -> request.PythonRequest:
-    """The project's own request, the one its uvx-nix.lock records: what `uv sync` asks for
-    anywhere in the workspace (the root's pin, the global pin, requires-python), without
-    --python or UV_PYTHON."""
-    from uvx_nix import argv
-
-    plain = {k: v for k, v in environ.items() if k != "UV_PYTHON"}
-    return python_request(argv.sync(), plain, proj.root, proj, None, watched)
 
 
 def oneoff_dir(environ: Mapping[str, str], root: Path) -> Path:

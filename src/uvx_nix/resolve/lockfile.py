@@ -14,8 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from uvx_nix import __version__
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+
+from uvx_nix import __version__, attribute, files
 from uvx_nix.errors import EXIT_LOCKFILE, UserError
+from uvx_nix.resolve import sources
 
 FORMAT = 2
 NAME = "uvx-nix.lock"
@@ -23,7 +27,6 @@ MAX_BYTES = 1024 * 1024  # a lock is a few KiB; a committed one is read with thi
 MAX_LIBRARIES = 400  # per system: every entry of [tool.uvx-nix]'s lists, expanded
 # fullmatch everywhere: `$` would also accept a trailing newline.
 _STORE_PATH = re.compile(r"/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+")
-_ATTR = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*(\.[A-Za-z_][A-Za-z0-9_'-]*)*")
 _SYSTEM = re.compile(r"[a-z0-9_]+-[a-z0-9_]+")
 _VERSION = re.compile(r"[0-9]+\.[0-9]+(\.[0-9]+)?([a-z]+[0-9]*)?")
 IMPLEMENTATIONS = ("cpython", "pypy", "graalpy")
@@ -95,7 +98,7 @@ def _entry(path: Path, system: str, data: object) -> SystemEntry:
         raise _bad(path, f"is missing {exc} in [systems.{system}]") from exc
     except TypeError as exc:
         raise _bad(path, f"has a malformed entry in [systems.{system}]") from exc
-    if not _ATTR.fullmatch(entry.python_attribute):
+    if not attribute.is_attribute(entry.python_attribute):
         raise _bad(path, f"names an invalid interpreter attribute {entry.python_attribute!r}")
     if not _VERSION.fullmatch(entry.python_version):
         raise _bad(path, f"names an invalid Python version {entry.python_version[:40]!r}")
@@ -113,7 +116,7 @@ def _entry(path: Path, system: str, data: object) -> SystemEntry:
         raise _bad(path, f"lists {len(entry.libraries)} libraries for {system} (at most "
                    f"{MAX_LIBRARIES})")
     for lib in entry.libraries:
-        if not _ATTR.fullmatch(lib.attribute):
+        if not attribute.is_attribute(lib.attribute):
             raise _bad(path, f"names an invalid library attribute {lib.attribute[:60]!r}")
     return entry
 
@@ -152,22 +155,20 @@ def _check_strings(path: Path, inputs: dict[str, Any], nixpkgs: dict[str, Any]) 
     """Every string a lock from elsewhere carries is validated when read: the nixpkgs source
     is one uvx-nix could have written (a flake reference in printable ASCII, an absolute
     path, or <nixpkgs>), and the [inputs] record holds short printable strings only."""
-    from uvx_nix.resolve import nix
-
     kind, url = nixpkgs.get("kind", "flake"), nixpkgs["url"]
     try:
-        source = nix.parse_source(url, str(path))
+        source = sources.parse_source(url, str(path))
     except UserError:
         source = None
-    # A channel is locked by the revision it records (nix.pinned_channel), else as <nixpkgs>.
-    pinned = kind == "channel" and nix.channel_revision(url) is not None
+    # A channel is locked by the revision it records (sources.pinned_channel), else as <nixpkgs>.
+    pinned = kind == "channel" and sources.channel_revision(url) is not None
     if not pinned and (source is None or source.kind != kind or source.ref != url or
                        (kind == "flake" and not url.isascii())):
         raise _bad(path, f"names an invalid nixpkgs source {url[:80]!a} (kind "
                    f"{str(kind)[:20]!a})")
     nar = nixpkgs.get("nar-hash")
     if nar is not None and (kind != "path" or not isinstance(nar, str) or
-                            not nix.NAR_HASH.fullmatch(nar)):
+                            not sources.NAR_HASH.fullmatch(nar)):
         raise _bad(path, f"has an invalid [nixpkgs] nar-hash {str(nar)[:80]!a}")
     for key, value in inputs.items():
         values = value if isinstance(value, list) else [value]
@@ -177,9 +178,6 @@ def _check_strings(path: Path, inputs: dict[str, Any], nixpkgs: dict[str, Any]) 
 
 
 def parse(text: str, path: Path) -> Lock:
-    import tomlkit
-    from tomlkit.exceptions import TOMLKitError
-
     try:
         data = tomlkit.parse(text).unwrap()
     except (TOMLKitError, ValueError, RecursionError) as exc:
@@ -225,8 +223,6 @@ def parse(text: str, path: Path) -> Lock:
 
 def read(path: Path) -> tuple[Lock, bytes] | None:
     """The lock and its raw bytes, None when there is none, or a one-line error."""
-    from uvx_nix import files
-
     try:
         raw = files.read_bounded(path, MAX_BYTES, within=path.parent, code=EXIT_LOCKFILE)
     except FileNotFoundError:
@@ -241,8 +237,6 @@ def read(path: Path) -> tuple[Lock, bytes] | None:
 
 
 def render(lock: Lock) -> str:
-    import tomlkit
-
     doc = tomlkit.document()
     doc.add("version", FORMAT)
     doc.add("generator", f"uvx-nix {__version__}")
@@ -279,8 +273,6 @@ def render(lock: Lock) -> str:
 
 def write(path: Path, lock: Lock) -> bytes:
     """Atomically replace ``path`` (see :mod:`uvx_nix.files`)."""
-    from uvx_nix import files
-
     data = render(lock).encode("utf-8")
     try:
         if not path.is_symlink() and \

@@ -7,12 +7,16 @@ the workspace root above it whose members include it.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
 
 from uvx_nix import files
 from uvx_nix.errors import EXIT_CONFIG, UserError, display_path
@@ -65,9 +69,6 @@ class UnparsableError(UserError):
 def read_toml(path: Path, within: Path | None) -> dict[str, Any]:
     """Parse a TOML file into plain Python data, or raise a one-line error.  ``within``: the
     directory the file must resolve inside (None for the user's own files)."""
-    import tomlkit
-    from tomlkit.exceptions import TOMLKitError
-
     try:
         text = files.read_bounded(path, MAX_TOML, within=within).decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -115,8 +116,6 @@ def _requires(data: dict[str, Any]) -> str | None:
 def _glob_dirs(root: Path, pattern: str, examined: list[Path]) -> list[Path]:
     """Directories matching a workspace ``members`` glob; the directories listed on the way
     are recorded in ``examined`` (a member added later changes their signature)."""
-    import fnmatch
-
     found = [root]
     for part in Path(pattern).parts:
         if part == "**":
@@ -252,9 +251,6 @@ def script_metadata(path: Path) -> dict[str, Any] | None:
 
 def script_metadata_text(text: str, origin: str) -> dict[str, Any] | None:
     """PEP 723 inline metadata in a script's text (a file's, or ``uv run -``'s stdin)."""
-    import tomlkit
-    from tomlkit.exceptions import TOMLKitError
-
     blocks = [m for m in _SCRIPT_BLOCK.finditer(text) if m.group("type") == "script"]
     if not blocks:
         return None
@@ -275,8 +271,6 @@ def add_to_list(pyproject: Path, key: str, values: Sequence[str], hint: str = ""
     """Append ``values`` to the list ``[tool.uvx-nix] KEY`` of ``pyproject`` (formatting kept,
     atomic write); returns those that were added.  A string there is refused with one line
     (``hint`` says what the list is for)."""
-    import tomlkit
-
     text = files.read_bounded(pyproject, MAX_TOML, within=pyproject.parent).decode(
         "utf-8", "surrogateescape")
     doc = tomlkit.parse(text)

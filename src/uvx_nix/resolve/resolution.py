@@ -6,23 +6,24 @@ Runs under a file lock per lockfile, so N parallel cold calls run Nix once.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
+from uvx_nix import files, output
 from uvx_nix.argv import Invocation
 from uvx_nix.errors import (
     EXIT_LOCKFILE,
     EXIT_NIX_FAILED,
     UserError,
     display_path,
-    printable,
 )
 from uvx_nix.native import venvs
 from uvx_nix.resolve import inputs as inputs_mod
-from uvx_nix.resolve import lockfile, nix, specs, trust, workdir
+from uvx_nix.resolve import lockfile, nix, sources, specs, statusline, trust, workdir
 
 LOCK_TIMEOUT = 600.0
 
@@ -67,8 +68,9 @@ class Resolved:
 
 
 def warn(message: str, quiet: bool = False) -> None:
+    """A warning, unless this step runs quietly (a check in the background)."""
     if not quiet:
-        sys.stderr.write(f"warning: uvx-nix: {printable(message)}\n")
+        output.warn(message)
 
 
 def venv_interpreter(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> list[str]:
@@ -133,8 +135,6 @@ def ensure(inp: inputs_mod.Inputs, environ: Mapping[str, str], *, quiet: bool = 
            upgrade: bool = False, fallback: bool = True,
            without_missing_libraries: bool = False) -> Resolved:
     """The locked resolution for ``inp``, resolving or realising with Nix only when needed."""
-    from filelock import FileLock, Timeout
-
     for message in inp.warnings:
         warn(message, quiet)
     work = workdir.work_dir(inp.lock_dir)
@@ -202,7 +202,7 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
              f"({good.python_attribute} {good.python_version})", quiet)
         return Resolved(inp, lock, good, gcroot, runs, False, lock_unsaved=True, fell_back=True)
     if kind == "path" and not nar_hash:
-        nar_hash = nix.directory_nar_hash(manifest.get("source"))
+        nar_hash = sources.directory_nar_hash(manifest.get("source"))
     if lenient and manifest.get("missing") and manifest.get("python"):
         return _without_missing(inp, manifest, lockfile.Lock(
             fingerprint, specs.lock_inputs(inp, environ), url, kind, nixpkgs_nar_hash=nar_hash),
@@ -210,8 +210,6 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
     entry = _accepted_entry(manifest, inp, gcroot, previous)
     url = _url_to_lock(inp, kind, url, manifest, environ, fresh=not same_source, quiet=quiet)
     if not same_source:
-        from uvx_nix.resolve import trust
-
         trust.record_locked(environ, inp.nixpkgs.kind, inp.nixpkgs.ref, kind, url)
     systems = dict(lock.systems) if (lock and lock.fingerprint == fingerprint and same_source
                                       and not upgrade) else {}
@@ -236,12 +234,12 @@ def _url_to_lock(inp: inputs_mod.Inputs, kind: str, url: str, manifest: Mapping[
     a warning when only this machine can use it."""
     unshared = None
     if kind == "flake":
-        if not nix.is_locked(url) and isinstance(manifest.get("source"), dict):
-            url = nix.locked_url_from_source_info(url, manifest["source"])
-        url, unshared = nix.shareable(
+        if not sources.is_locked(url) and isinstance(manifest.get("source"), dict):
+            url = sources.locked_url_from_source_info(url, manifest["source"])
+        url, unshared = sources.shareable(
             url, environ, from_registry=inp.nixpkgs.ref in ("nixpkgs", "flake:nixpkgs"))
     elif kind == "channel" and fresh:
-        url, unshared = nix.pinned_channel(manifest.get("source"))
+        url, unshared = sources.pinned_channel(manifest.get("source"))
     if unshared:
         warn(unshared, quiet)
     return url
@@ -301,8 +299,6 @@ def _last_good(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfil
 def _rewrite_migrated(inp: inputs_mod.Inputs, lock: lockfile.Lock, environ: Mapping[str, str],
                       quiet: bool) -> bytes:
     """An older-format lock that still matches: rewrite it in the current format."""
-    from uvx_nix import files
-
     old = files.read_bounded(inp.lock_path, lockfile.MAX_BYTES, within=inp.lock_dir,
                              code=EXIT_LOCKFILE)
     try:
@@ -318,9 +314,7 @@ def _rewrite_migrated(inp: inputs_mod.Inputs, lock: lockfile.Lock, environ: Mapp
 
 def no_progress(invocation: Invocation, environ: Mapping[str, str]) -> Mapping[str, str]:
     """uv's ``--no-progress`` hides uvx-nix's status line too (Nix's run reads the variable)."""
-    from uvx_nix.resolve import progress
-
-    if progress.asked_no_progress(invocation.args):
+    if statusline.asked_no_progress(invocation.args):
         return {**environ, "UV_NO_PROGRESS": "1"}
     return environ
 

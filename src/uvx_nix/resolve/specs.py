@@ -15,7 +15,7 @@ from uvx_nix.errors import (
 )
 from uvx_nix.native import sonames
 from uvx_nix.resolve import inputs as inputs_mod
-from uvx_nix.resolve import lockfile, nix
+from uvx_nix.resolve import lockfile, nix, sources
 
 
 def python_spec(inp: inputs_mod.Inputs) -> dict[str, Any]:
@@ -86,9 +86,9 @@ def entry_from_manifest(manifest: dict[str, Any], inp: inputs_mod.Inputs) -> loc
 def locked_source(lock: lockfile.Lock) -> dict[str, str]:
     """The lock's nixpkgs as a spec's source (what every later evaluation of it uses)."""
     if lock.nixpkgs_kind == "flake":
-        return {"type": "flake", "ref": nix.local_source(lock.nixpkgs_url)}
+        return {"type": "flake", "ref": sources.local_source(lock.nixpkgs_url)}
     if lock.nixpkgs_kind == "channel":
-        rev = nix.channel_revision(lock.nixpkgs_url)
+        rev = sources.channel_revision(lock.nixpkgs_url)
         return {"type": "revision", "rev": rev} if rev else {"type": "channel"}
     if lock.nixpkgs_nar_hash:
         return {"type": "path", "path": lock.nixpkgs_url, "narHash": lock.nixpkgs_nar_hash}
@@ -103,7 +103,7 @@ def locked_spec(inp: inputs_mod.Inputs, lock: lockfile.Lock, python_attribute: s
     return resolve_spec(inp, locked_source(lock), python, libraries, keep)
 
 
-def fresh_source(inp: inputs_mod.Inputs, environ: Mapping[str, str], quiet: bool
+def fresh_source(inp: inputs_mod.Inputs, environ: Mapping[str, str], quiet: bool = False
                  ) -> tuple[dict[str, str], str, int]:
     """The configured source as a spec, locking a floating registry ref first (one
     `nix flake metadata`): (spec, its URL, Nix processes started)."""
@@ -111,7 +111,7 @@ def fresh_source(inp: inputs_mod.Inputs, environ: Mapping[str, str], quiet: bool
     if inp.nixpkgs.kind != "flake":
         return inp.nixpkgs.to_spec(), url, 0
     runs = 0
-    if not nix.is_locked(url) and needs_metadata(url):
+    if not sources.is_locked(url) and needs_metadata(url):
         url = nix.lock_flake(url, environ, quiet)
         runs = 1
     return {"type": "flake", "ref": url}, url, runs

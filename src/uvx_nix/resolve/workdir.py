@@ -9,7 +9,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from uvx_nix import paths
+from uvx_nix import files, paths
 from uvx_nix.errors import (
     EXIT_CONFIG,
     UserError,
@@ -24,8 +24,6 @@ def work_dir(lock_dir: Path) -> Path:
     A cloned repository may have committed one, so it must be a real directory (not a
     symlink elsewhere), as must ``gcroots/`` in it, and a committed ``lock`` symlink is
     removed before the file lock opens it (an older filelock would truncate its target)."""
-    from uvx_nix import files
-
     directory = lock_dir / ".uvx-nix"
     try:
         for path in (directory, directory / "gcroots"):
@@ -87,8 +85,6 @@ def restore_root(gcroot: Path, target: str | None) -> None:
 
 
 def same_file(path: Path, raw: bytes) -> bool:
-    from uvx_nix import files
-
     try:
         return files.read_bounded(path, lockfile.MAX_BYTES, within=path.parent) == raw
     except (OSError, UserError):
@@ -97,8 +93,6 @@ def same_file(path: Path, raw: bytes) -> bool:
 
 def forget_verified(inp: inputs_mod.Inputs, environ: Mapping[str, str]) -> None:
     """Drop this machine's verified marks for the project's current lock files (`deny`)."""
-    from uvx_nix import files
-
     for path in (inp.lock_path, inp.committed_lock):
         if path is None:
             continue

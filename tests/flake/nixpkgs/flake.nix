@@ -1,5 +1,5 @@
 {
-  description = "Evaluation stubs with nixpkgs' names and shapes, for tests/test_flake.py (builds nothing)";
+  description = "Evaluation stubs with nixpkgs' names and shapes, for tests/e2e/test_flake.py (builds nothing)";
 
   outputs =
     { self }:

@@ -1,4 +1,4 @@
-# A tiny nixpkgs with one final and one pre-release CPython, for tests/test_resolve_nix.py.
+# A tiny nixpkgs with one final and one pre-release CPython, for tests/unit/test_resolve_nix.py.
 # The "interpreters" are empty builtin:buildenv outputs: cheap to build, never run.
 { system ? builtins.currentSystem, ... }:
 let
