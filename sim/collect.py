@@ -1,7 +1,7 @@
 """Collect host programs into content-addressed Nix sources for the NixOS look-alike.
 
 Run by scripts/setup-sim (``sim/setup_sim.py collect``) on the Debian host (stdlib and
-uvx-nix's ELF reader and soname data from src/, the same code that reads wheels' libraries).
+uvx-nix's ELF reader and glibc soname list from src/, the code that reads wheels' libraries).
 For every look-alike package this stages a directory holding the program files plus the
 closure of their shared libraries (glibc excluded: that is its own package), adds it to the
 store with ``nix-store --add-fixed --recursive sha256`` and records name -> (store name, NAR
@@ -25,7 +25,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from uvx_nix.native import elf, sonames
+from uvx_nix.native import elf, glibc
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -36,7 +36,7 @@ SOURCES_JSON = NIXPKGS / "sim-sources.json"
 STAMP = BUILD / "collect-stamp.json"
 HOST_LIBDIR = Path("/lib/x86_64-linux-gnu")
 
-# glibc's own libraries (sonames.GLIBC) form the store glibc, never copied into other packages.
+# glibc's own libraries (glibc.SONAMES) form the store glibc, never copied into other packages.
 # NixOS's glibc lib dir also holds libgcc_s.so.1 (nixpkgs copies it there), so it resolves
 # everywhere on NixOS; libstdc++.so.6 does not.
 GLIBC_EXTRA = {"libgcc_s.so.1"}
@@ -81,7 +81,7 @@ def ldd_closure(files: list[Path], optional: Path | None = None) -> dict[str, Pa
                     raise SystemExit(f"setup-sim: {f}: {line.strip()}")
                 continue
             soname, target = m.group(1), m.group(2)
-            if soname in sonames.GLIBC or soname in GLIBC_EXTRA:
+            if soname in glibc.SONAMES or soname in GLIBC_EXTRA:
                 continue
             out.setdefault(soname, Path(target))
     return out
@@ -560,7 +560,7 @@ def c_pkg_config() -> Stage:
 
 def fingerprint() -> str:
     h = hashlib.sha256(Path(__file__).read_bytes())
-    for module in (elf, sonames):
+    for module in (elf, glibc):
         h.update(Path(str(module.__file__)).read_bytes())
     progs = ["busybox", "patchelf", "bash", "nix", "direnv", "git", "zsh", "fish", "tmux",
              "ls", "uv", "gcc", "ld", "pkgconf", "make"]

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
 
 from uvx_nix.native import sonames
@@ -113,22 +108,3 @@ def test_candidates_are_tried_current_provider_first() -> None:
     assert sonames.candidates("libX11.so.6") == ("libx11",)  # its old name: sonames.names
     assert sonames.candidates("libcuda.so.1") == ()
     assert sonames.candidates("libnothing-known.so.3") == ()
-
-
-def test_glibc_libraries_are_nobody_elses() -> None:
-    """No table entry or family sends a library of glibc's own to another attribute."""
-    assert "libc.so.6" in sonames.GLIBC
-    assert not [so for so in sonames.GLIBC if sonames.lookup(so) is not None]
-
-
-@pytest.mark.skipif(shutil.which("dpkg") is None, reason="not a Debian host")
-def test_glibc_holds_every_library_of_debians_glibc() -> None:
-    """Every versioned library Debian's libc6 puts in the loader's directory (what the NixOS
-    simulation's store glibc is made of) is one of glibc's own."""
-    listed = subprocess.run(["dpkg", "-L", "libc6"], capture_output=True, text=True,
-                            check=True).stdout.split()
-    libdir = next(Path(f).parent.resolve() for f in listed if Path(f).name == "libc.so.6")
-    found = {Path(f).name for f in listed
-             if Path(f).parent.resolve() == libdir and re.search(r"\.so\.[0-9]", f)}
-    assert len(found) > 10
-    assert found <= sonames.GLIBC

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from uvx_nix import files as filesys
 from uvx_nix import output
 from uvx_nix.errors import UserError, display_path
-from uvx_nix.native import elf, sonames, venvs
+from uvx_nix.native import elf, glibc, venvs
 
 if TYPE_CHECKING:
     pass
@@ -108,7 +108,7 @@ class _Resolver:
             self.default_dirs = [os.path.dirname(info.interpreter)]
             self._preload(interp, info)  # type: ignore[arg-type]
         else:  # the interpreter's glibc cannot be found: assume what glibc always provides
-            self.preloaded |= sonames.GLIBC
+            self.preloaded |= glibc.SONAMES
 
     def listing(self, directory: str) -> frozenset[str]:
         if directory not in self._listings:

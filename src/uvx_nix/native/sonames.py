@@ -23,16 +23,6 @@ import re
 
 DRIVER = "/run/opengl-driver/lib"  # marker: provided by the NVIDIA/Mesa driver, not an attribute
 
-# The libraries glibc itself ships (nixpkgs' glibc `lib/`, Debian's libc6), the loader under each
-# architecture's name: always found beside the loader, never an attribute's to provide.
-GLIBC = frozenset({
-    "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "ld-linux.so.2", "libc.so.6", "libm.so.6",
-    "libpthread.so.0", "libdl.so.2", "librt.so.1", "libresolv.so.2", "libutil.so.1",
-    "libanl.so.1", "libBrokenLocale.so.1", "libc_malloc_debug.so.0", "libmvec.so.1",
-    "libnsl.so.1", "libnss_compat.so.2", "libnss_dns.so.2", "libnss_files.so.2",
-    "libnss_hesiod.so.2", "libthread_db.so.1",
-})
-
 TABLE: dict[str, str] = {
     # C/C++ runtimes (gcc's lib output; gfortran's for Fortran).
     "libstdc++.so.6": "stdenv.cc.cc.lib",
