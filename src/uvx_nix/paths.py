@@ -77,6 +77,15 @@ def hashed_name(text: str, suffix: str) -> str:
     return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{suffix}"
 
 
+def digest(data: str | bytes, length: int = 20) -> str:
+    """A name for ``data`` that nothing else shares: the first ``length`` hex digits of its
+    SHA-256 (text is hashed as UTF-8, non-UTF-8 bytes of paths kept)."""
+    import hashlib  # noqa: PLC0415 - off the hot path: only the slow path names things so
+
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    return hashlib.sha256(raw).hexdigest()[:length]
+
+
 def patched_file_str(environ: Mapping[str, str], lock_dir: str) -> str:
     """Where `nix doctor --fix` records the venv programs it patched for the project whose
     lock lives in ``lock_dir``.  In the user cache, never in the project: a cloned repository

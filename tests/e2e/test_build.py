@@ -206,7 +206,7 @@ def test_add_build_library_command(sim: Sim, project_dir: Path, backends: Path) 
     assert res.returncode == 71, res.stderr
     assert "the locked nixpkgs has no 'nothere'" in res.stderr
     res = uvx(sim, ["nix", "add-build-library", "libffi"], cwd=project_dir, check=True)
-    assert "added libffi to [tool.uvx-nix] build-libraries" in res.stderr
+    assert "Added libffi to [tool.uvx-nix] build-libraries" in res.stderr
     res = uvx(sim, ["sync"], cwd=project_dir)
     assert res.returncode == 0, res.stderr[-3000:]
 

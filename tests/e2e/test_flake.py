@@ -408,7 +408,7 @@ def test_package_source_is_filtered(flake: Flake) -> None:
     assert {"pyproject.toml", "README.md", "src", "shell-integration"} <= top
     # nix/, flake.nix and docs are not inputs of the build: editing them rebuilds nothing.
     assert not top & {"nix", "flake.nix", "docs", ".git"}
-    assert (src / "src" / "uvx_nix" / "resolve.nix").is_file()
+    assert (src / "src" / "uvx_nix" / "resolve" / "resolve.nix").is_file()
     assert not list(src.rglob("__pycache__"))
 
 

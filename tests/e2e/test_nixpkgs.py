@@ -487,7 +487,7 @@ def _synced_and_loaded(sim: Sim, project: Path, env: dict[str, str], attribute: 
     """``uv sync``, then a run that loads the wheel's extension: automatic mode has added
     ``attribute`` (and only it) for the library it needs, in the sync that installed it."""
     synced = uvx(sim, ["sync"], cwd=project, env=env, check=True)
-    assert f"added {attribute} to [tool.uvx-nix] libraries" in synced.stderr, synced.stderr
+    assert f"Added {attribute} to [tool.uvx-nix] libraries" in synced.stderr, synced.stderr
     res = uvx(sim, ["run", "python", "-c", "import uvxnix_needs; print('loaded')"],
               cwd=project, env=env)
     assert res.returncode == 0, res.stderr

@@ -24,7 +24,6 @@ Nothing here runs on a hit that builds nothing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -87,7 +86,7 @@ def prepare(resolved: Resolved, environ: Mapping[str, str]) -> str:
         "wrapper": [sys.executable, [p for p in sys.path if p]],
     }
     raw = json.dumps(config, sort_keys=True, indent=1).encode()
-    where = paths.cache_dir(environ) / "build-hooks" / hashlib.sha256(raw).hexdigest()[:20]
+    where = paths.cache_dir(environ) / "build-hooks" / paths.digest(raw)
     try:
         where.mkdir(parents=True, exist_ok=True)
         for name, data in (("sitecustomize.py", HOOK_SOURCE.read_bytes()), (CONFIG, raw)):
@@ -193,8 +192,7 @@ def realise(config: Mapping[str, Any], config_dir: Path, environ: Mapping[str, s
     libraries = list(dict.fromkeys([*config["libraries"], *extra]))
     spec = _spec(config, libraries, rust)
     suffix = "-rust" if rust else ""
-    gcroot = workdir.work_dir(Path(config["lockDir"])) / "gcroots" / \
-        f"{config['system']}-build{suffix}"
+    gcroot = workdir.gcroot(Path(config["lockDir"]), f"{config['system']}-build{suffix}")
     manifest = nix.build(spec, gcroot, environ, what="realising the build toolchain",
                          quiet=True, expression=BUILD_NIX)
     data = variables(manifest)
@@ -203,7 +201,7 @@ def realise(config: Mapping[str, Any], config_dir: Path, environ: Mapping[str, s
         data["message"] = (f"the locked nixpkgs has no {', '.join(missing)}; the build runs "
                            "without it")
     name = f"env{suffix}.json" if not extra else \
-        f"env{suffix}-{hashlib.sha256(json.dumps(libraries).encode()).hexdigest()[:12]}.json"
+        f"env{suffix}-{paths.digest(json.dumps(libraries), 12)}.json"
     target = config_dir / name
     files.write_atomic(target, json.dumps(data, indent=1).encode(), 0o644)
     return target, missing

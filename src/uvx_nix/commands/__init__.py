@@ -164,12 +164,12 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     shared = sources.sharing(lock.nixpkgs_kind, lock.nixpkgs_url, lock.nixpkgs_nar_hash)
     print(f"locked nixpkgs: {display(lock.nixpkgs_url)} ({shared})")
     if entry is not None:
-        present = all(os.path.exists(p) for p in entry.store_paths())
+        present = entry.present()
         print(f"interpreter: {entry.interpreter} ({entry.python_attribute} "
               f"{entry.python_version}{'' if present else ', not in the store'})")
         for lib in entry.libraries:
             print(f"library: {lib.attribute} {lib.path}/lib")
-        gcroot = inp.lock_dir / ".uvx-nix" / "gcroots" / inp.system
+        gcroot = workdir.roots_dir(inp.lock_dir) / inp.system
         rooted = workdir.gcroot_points(gcroot, entry)
         print(f"gc root: {display_path(gcroot)} ({'held' if rooted else 'missing'})")
         build_root = gcroot.with_name(f"{inp.system}-build")
@@ -238,14 +238,14 @@ def _env(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def _gc(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     inp = inputs.gather(_invocation(args), environ)
-    roots = inp.lock_dir / ".uvx-nix" / "gcroots"
+    roots = workdir.roots_dir(inp.lock_dir)
     dropped = _drop_roots(roots)
     if inp.project is not None:
         # One-off requests of this project (--python, UV_PYTHON...) keep theirs in the cache.
         oneoffs = inputs.oneoff_dir(environ, inp.project.root)
         if oneoffs.is_dir():
             for lock_dir in oneoffs.iterdir():
-                dropped += _drop_roots(lock_dir / ".uvx-nix" / "gcroots")
+                dropped += _drop_roots(workdir.roots_dir(lock_dir))
             shutil.rmtree(oneoffs, ignore_errors=True)
 
     states = cache.drop(environ, {str(inp.lock_dir)} | (

@@ -12,7 +12,6 @@ Not on the hot path: psutil is imported only to detect the shell.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shlex
 import shutil
@@ -139,7 +138,7 @@ def completion_file(shell: str, uv: str, environ: Mapping[str, str]) -> Path | N
         st = os.stat(real)
     except OSError:
         return None
-    key = hashlib.sha256(f"{real}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:20]
+    key = paths.digest(f"{real}\0{st.st_size}\0{st.st_mtime_ns}")
     target = paths.cache_dir(environ) / "completions" / f"{shell}-{key}"
     if target.is_file():
         return target

@@ -10,7 +10,6 @@ beside it naming the interpreter's store ``bin`` directory; ``uv python find`` a
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -71,7 +70,7 @@ def install(inv: Invocation, environ: Mapping[str, str]) -> int:
         spec = specs.resolve_spec(one, source, specs.python_spec(one), [])
         # Nix registers the out-link's own path as the GC root: build where the root stays
         # (a link renamed afterwards would root nothing).
-        root = base / f".request-{hashlib.sha256(req.text.encode()).hexdigest()[:16]}"
+        root = base / f".request-{paths.digest(req.text, 16)}"
         previous = workdir.link_target(root)
         manifest = nix.build(spec, root, environ, what=f"installing Python {req.text}")
         try:

@@ -4,7 +4,6 @@ nixpkgs source (the policy itself is in :mod:`uvx_nix.resolve.trust`)."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -81,7 +80,7 @@ def command(name: str, argv: list[str], environ: Mapping[str, str]) -> int:
     workdir.forget_verified(inp, environ)
     cache.clear(environ)
     for directory in {inp.start, root}:  # direnv's cached environment (uvnix.sh)
-        digest = hashlib.sha256(os.fsencode(str(directory))).hexdigest()
+        digest = paths.digest(os.fsencode(str(directory)), 64)
         with contextlib.suppress(OSError):
             (paths.direnv_cache_dir(environ) / f"{digest}.sh").unlink()
     for source in revoked:

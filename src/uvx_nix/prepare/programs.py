@@ -69,7 +69,7 @@ def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool
         "libraries": [{"name": "patchelf", "paths": [["patchelf"]]}],
         "allowUnfree": False,
     }
-    link = workdir.work_dir(lockfile_path.parent) / "gcroots" / f"patchelf-{system}"
+    link = workdir.gcroot(lockfile_path.parent, f"patchelf-{system}")
     manifest = nix.build(spec, link, environ, what="building patchelf", quiet=quiet)
     for lib in manifest.get("libraries") or []:
         candidate = os.path.join(str(lib.get("out", "")), "bin", "patchelf")

@@ -30,7 +30,7 @@ def _check_build(lock_path: Path, libraries: list[dict[str, Any]], environ: Mapp
         "libraries": libraries,
         "allowUnfree": False,
     }
-    link = workdir.work_dir(lock_path.parent) / "gcroots" / f".check-{os.getpid()}"
+    link = workdir.gcroot(lock_path.parent, f".check-{os.getpid()}")
     try:
         return nix.build(spec, link, environ, what=what, quiet=quiet)
     finally:

@@ -321,23 +321,22 @@ def _lock_place(environ: Mapping[str, str], proj: project.Project | None, one_of
                 key: str, warnings: list[str], watched: list[Path]) -> tuple[Path, Path | None]:
     """Where the lock lives (and a read-only project's committed lock to honour)."""
     if proj is None:
-        return paths.cache_dir(environ) / "scripts" / _digest(key), None
+        return paths.cache_dir(environ) / "scripts" / paths.digest(key), None
     if one_off:
         # Not the project's own request (--python, UV_PYTHON, a member's pin for a command
         # that reads it, `uv venv` elsewhere): resolved and rooted outside the project's lock.
-        return oneoff_dir(environ, proj.root) / _digest(key), None
+        return oneoff_dir(environ, proj.root) / paths.digest(key), None
     if os.access(proj.root, os.W_OK):
         return proj.root, None
     warnings.append(f"{proj.root} is not writable; keeping uvx-nix.lock in the user cache")
     committed = proj.root / "uvx-nix.lock"
     watched.append(committed)
-    return paths.cache_dir(environ) / "projects" / _digest(str(proj.root)), committed
+    return paths.cache_dir(environ) / "projects" / paths.digest(str(proj.root)), committed
 
 
 def oneoff_dir(environ: Mapping[str, str], root: Path) -> Path:
     """Where one-off requests of the project at ``root`` keep their lock and GC root."""
-    return paths.cache_dir(environ) / "oneoff" / _digest(str(root))
+    return paths.cache_dir(environ) / "oneoff" / paths.digest(str(root))
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:20]
+

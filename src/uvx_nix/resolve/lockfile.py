@@ -9,6 +9,7 @@ must give exactly the locked paths (see :mod:`uvx_nix.resolve.resolution`).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,10 @@ class SystemEntry:
 
     def store_paths(self) -> list[str]:
         return [self.python, *(lib.path for lib in self.libraries)]
+
+    def present(self) -> bool:
+        """Every locked store path is in this machine's store (none garbage-collected)."""
+        return all(os.path.exists(p) for p in self.store_paths())
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,7 @@ def ensure(inp: inputs_mod.Inputs, environ: Mapping[str, str], *, quiet: bool = 
     for message in inp.warnings:
         warn(message, quiet)
     work = workdir.work_dir(inp.lock_dir)
-    gcroot = work / "gcroots" / inp.system
+    gcroot = workdir.gcroot(inp.lock_dir, inp.system)
     try:
         with FileLock(str(work / "lock"), timeout=LOCK_TIMEOUT):
             return _ensure_locked(inp, environ, gcroot, quiet=quiet, upgrade=upgrade,
@@ -167,7 +167,7 @@ def _ensure_locked(inp: inputs_mod.Inputs, environ: Mapping[str, str], gcroot: P
         entry = lock.systems[inp.system]
         if lock.migrated_from is not None:
             raw = _rewrite_migrated(inp, lock, environ, quiet)
-        present = all(os.path.exists(p) for p in entry.store_paths())
+        present = entry.present()
         verified = workdir.verified_marker(environ, inp.lock_dir, raw).exists()
         if present and verified and workdir.gcroot_points(gcroot, entry):
             return Resolved(inp, lock, entry, gcroot, 0, False)
@@ -293,7 +293,7 @@ def _last_good(inp: inputs_mod.Inputs, environ: Mapping[str, str], lock: lockfil
     if not workdir.verified_marker(environ, inp.lock_dir, raw).exists() or \
             not workdir.gcroot_points(gcroot, entry):
         return None
-    return entry if all(os.path.exists(p) for p in entry.store_paths()) else None
+    return entry if entry.present() else None
 
 
 def _rewrite_migrated(inp: inputs_mod.Inputs, lock: lockfile.Lock, environ: Mapping[str, str],

@@ -22,7 +22,6 @@ only when it is yours, already in the store, or one you allowed for this project
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -49,7 +48,7 @@ class UntrustedError(UserError):
 
 def _key(root: Path, source: str) -> str:
     blob = json.dumps([str(root), source], separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return paths.digest(blob, 64)
 
 
 def _allow_dir(environ: Mapping[str, str]) -> Path:
@@ -87,7 +86,7 @@ def _locked_dir(environ: Mapping[str, str]) -> Path:
 
 def _locked_key(source_kind: str, source: str, kind: str, url: str) -> str:
     blob = json.dumps([source_kind, source, kind, url], separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return paths.digest(blob, 64)
 
 
 def record_locked(environ: Mapping[str, str], source_kind: str, source: str, kind: str,

@@ -4,7 +4,6 @@ this machine verified a lock file, so an unchanged lock needs no Nix."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +16,18 @@ from uvx_nix.errors import (
 from uvx_nix.resolve import inputs as inputs_mod
 from uvx_nix.resolve import lockfile
 
+WORK = ".uvx-nix"
+
+
+def roots_dir(lock_dir: Path) -> Path:
+    """Where the GC roots of the lock in ``lock_dir`` live (not created: see work_dir)."""
+    return lock_dir / WORK / "gcroots"
+
+
+def gcroot(lock_dir: Path, name: str) -> Path:
+    """The GC root ``name`` beside the lock in ``lock_dir``, its directory made safe first."""
+    return work_dir(lock_dir) / "gcroots" / name
+
 
 def work_dir(lock_dir: Path) -> Path:
     """``.uvx-nix/`` beside the lockfile: GC roots and the file lock, git-ignored.
@@ -24,7 +35,7 @@ def work_dir(lock_dir: Path) -> Path:
     A cloned repository may have committed one, so it must be a real directory (not a
     symlink elsewhere), as must ``gcroots/`` in it, and a committed ``lock`` symlink is
     removed before the file lock opens it (an older filelock would truncate its target)."""
-    directory = lock_dir / ".uvx-nix"
+    directory = lock_dir / WORK
     try:
         for path in (directory, directory / "gcroots"):
             if not os.path.lexists(path):
@@ -49,8 +60,8 @@ def work_dir(lock_dir: Path) -> Path:
 def verified_marker(environ: Mapping[str, str], lock_dir: Path, raw: bytes) -> Path:
     """Marks a lockfile this machine checked: keyed by its bytes *and* where it lives (the
     same bytes elsewhere may name a source, such as /proc/self/cwd/..., that differs)."""
-    digest = hashlib.sha256(str(lock_dir).encode("utf-8", "surrogateescape") + b"\0" + raw)
-    return paths.cache_dir(environ) / "verified" / digest.hexdigest()
+    name = paths.digest(str(lock_dir).encode("utf-8", "surrogateescape") + b"\0" + raw, 64)
+    return paths.cache_dir(environ) / "verified" / name
 
 
 def mark_verified(environ: Mapping[str, str], lock_dir: Path, raw: bytes) -> None:
