@@ -558,12 +558,55 @@ def c_pkg_config() -> Stage:
     return s
 
 
+RUST_TRIPLE = "x86_64-unknown-linux-gnu"
+# Debian's Rust toolchain (packages rustc and cargo), never a rustup one on the PATH: a fresh
+# machine has only what apt installed.
+HOST_RUSTC = Path("/usr/bin/rustc")
+HOST_CARGO = Path("/usr/bin/cargo")
+
+
+def _host_rust_version(prog: Path) -> str:
+    out = subprocess.run([str(prog), "--version"], capture_output=True, text=True, check=True)
+    return out.stdout.split()[1]
+
+
+def c_rustc() -> Stage:
+    """The unwrapped Rust compiler (as nixpkgs' rustc-unwrapped): bin/rustc, its libraries
+    (librustc_driver, LLVM, ...) in lib/, and the standard library for the host target in
+    lib/rustlib/<triple>/lib. rustc takes its sysroot from where it is (bin/.. or the lib/
+    of librustc_driver), so the copy works from the store. Debian links the rustlib dylibs
+    (libstd-*.so) to its multiarch dir; here they live in lib/ with links beside the rlibs."""
+    s = Stage("rustc")
+    s.copy(HOST_RUSTC.resolve(), "bin/rustc")
+    sysroot = Path(subprocess.run([str(HOST_RUSTC), "--print", "sysroot"], capture_output=True,
+                                  text=True, check=True).stdout.strip())
+    rustlib = sysroot / "lib" / "rustlib" / RUST_TRIPLE / "lib"
+    if not rustlib.is_dir():
+        raise SystemExit(f"setup-sim: {HOST_RUSTC} has no standard library in {rustlib}")
+    for f in sorted(rustlib.iterdir()):
+        rel = f"lib/rustlib/{RUST_TRIPLE}/lib/{f.name}"
+        if f.is_symlink() and f.name.endswith(".so"):
+            s.copy(f.resolve(), f"lib/{f.name}")
+            s.link(f"../../../{f.name}", rel)
+        elif f.is_file():
+            s.copy(f, rel)
+    s.bundle_libs()
+    return s
+
+
+def c_cargo() -> Stage:
+    s = Stage("cargo")
+    s.copy(HOST_CARGO.resolve(), "bin/cargo")
+    s.bundle_libs()
+    return s
+
+
 def fingerprint() -> str:
     h = hashlib.sha256(Path(__file__).read_bytes())
     for module in (elf, glibc):
         h.update(Path(str(module.__file__)).read_bytes())
     progs = ["busybox", "patchelf", "bash", "nix", "direnv", "git", "zsh", "fish", "tmux",
-             "ls", "uv", "gcc", "ld", "pkgconf", "make"]
+             "ls", "uv", "gcc", "ld", "pkgconf", "make", "rustc", "cargo"]
     for p in progs:
         w = shutil.which(p, path="/usr/bin:/bin") or shutil.which(p) or ""
         if w:
@@ -621,6 +664,8 @@ def main() -> int:
         ("glibc-dev", c_libc_dev()),
         ("pkg-config", c_pkg_config()),
         ("gnumake", c_bundled("gnumake", ["make"])),
+        ("rustc", c_rustc()),
+        ("cargo", c_cargo()),
     ]
     py_meta: dict[str, dict[str, str]] = {}
     for version, prefix in pythons.items():
@@ -644,6 +689,8 @@ def main() -> int:
         "gccVersion": subprocess.run(
             ["gcc", "-dumpfullversion"], capture_output=True, text=True, check=False
         ).stdout.strip() or "12",
+        "rustVersion": _host_rust_version(HOST_RUSTC),
+        "cargoVersion": _host_rust_version(HOST_CARGO),
         "zshVersion": subprocess.run(
             ["zsh", "-fc", "echo $ZSH_VERSION"], capture_output=True, text=True, check=True
         ).stdout.strip(),

@@ -72,7 +72,9 @@ prepare_pyenv() {
 PREPARE_DEBS=(nix-bin bubblewrap patchelf busybox-static gcc g++ libc6-dev git direnv zsh fish tmux
               ncurses-term shellcheck ca-certificates
               # the look-alike's build toolchain: pkg-config, make, headers and .pc files
-              pkgconf make zlib1g-dev libffi-dev)
+              pkgconf make zlib1g-dev libffi-dev
+              # and its Rust toolchain (rustc, cargo: Debian's, not rustup's)
+              rustc cargo)
 
 prepare_all() {
   mkdir -p "$REPO/sim/.build"

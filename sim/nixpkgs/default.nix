@@ -221,8 +221,9 @@ let
       inherit system sh busybox glibc source mkPackage bash;
       ccLib = gcc.lib;
       version = data.gccVersion or "12";
+      inherit (data) rustVersion cargoVersion;
     };
-    inherit (toolchain) pkg-config pkgconf gnumake;
+    inherit (toolchain) pkg-config pkgconf gnumake rustc cargo;
     binutils = toolchain.binutils-unwrapped;
     gcc-unwrapped = gcc;
     busybox = simple "busybox" { };
@@ -305,10 +306,12 @@ let
       "stdenv.cc" = stdenv.cc;
       "zlib.dev" = zlib.dev;
       "libffi.dev" = libffi.dev;
-      inherit pkg-config gnumake;
+      inherit pkg-config gnumake rustc cargo;
+      "rustc.unwrapped" = rustc.unwrapped;
     } // pythonInterpreters);
     allPaths = [ simSystem glibc gcc gcc.lib busybox patchelf zlib openssl libffi libx11 bash coreutils
-      nix direnv git zsh fish tmux uv stdenv.cc zlib.dev libffi.dev pkg-config gnumake ]
+      nix direnv git zsh fish tmux uv stdenv.cc zlib.dev libffi.dev pkg-config gnumake rustc
+      cargo ]
       ++ builtins.attrValues pythonInterpreters
       ++ map source (builtins.attrNames data.sources);
   } // pythonInterpreters // freeThreading;

@@ -3,7 +3,9 @@
 # ../collect.py). Shapes copied from nixpkgs: pkgs/build-support/cc-wrapper (a wrapper whose
 # bin/ holds cc, gcc, c++, g++, cpp and the bintools, passthru cc, libc, bintools, suffixSalt,
 # isGNU), pkgs/build-support/pkg-config-wrapper, and multiple outputs (`dev`/`out`).
-{ system, sh, busybox, glibc, source, mkPackage, bash, version, ccLib }:
+# Rust (rustc, cargo) from the host's Debian packages, shaped as below.
+{ system, sh, busybox, glibc, source, mkPackage, bash, version, ccLib, rustVersion
+, cargoVersion }:
 rec {
   suffixSalt = "x86_64_unknown_linux_gnu";
 
@@ -50,4 +52,37 @@ rec {
   } // { inherit suffixSalt; pname = "pkg-config-wrapper"; };
 
   gnumake = mkPackage { pname = "gnumake"; src = source "gnumake"; };
+
+  # nixpkgs' `rustc` is a wrapper (pkgs/build-support/rust/rustc-wrapper/default.nix,
+  # rustc-wrapper.sh): `rustc-wrapper-VERSION` whose bin/rustc runs the unwrapped compiler
+  # (pkgs/development/compilers/rust/rustc.nix) with $NIX_RUSTFLAGS after the arguments;
+  # passthru pname, version, targetPlatforms... and `unwrapped`. rustc links with the `cc` on
+  # PATH (stdenv.cc in a build).
+  rustc-unwrapped = mkPackage { pname = "rustc"; version = rustVersion; src = source "rustc"; };
+  rustc = derivation {
+    name = "rustc-wrapper-${rustVersion}";
+    inherit system busybox bash;
+    unwrapped = rustc-unwrapped;
+    wrapper = ./rustc-wrapper.sh;
+    builder = sh;
+    args = [ "sh" "-e" ./build-rust-wrapper.sh ];
+  } // {
+    pname = "rustc";
+    version = rustVersion;
+    unwrapped = rustc-unwrapped;
+    targetPlatforms = [ system ];
+    targetPlatformsWithHostTools = [ system ];
+    badTargetPlatforms = [ ];
+  };
+  # nixpkgs' `cargo` (pkgs/development/compilers/rust/cargo.nix): `cargo-VERSION`, its
+  # bin/cargo made by `wrapProgram "$out/bin/cargo" --suffix PATH : "${rustc}/bin"` (the
+  # binary itself is bin/.cargo-wrapped); passthru `rustc`.
+  cargo-unwrapped = mkPackage { pname = "cargo-unwrapped"; version = cargoVersion; src = source "cargo"; };
+  cargo = derivation {
+    name = "cargo-${cargoVersion}";
+    inherit system busybox bash rustc;
+    unwrapped = cargo-unwrapped;
+    builder = sh;
+    args = [ "sh" "-e" ./build-rust-wrapper.sh ];
+  } // { pname = "cargo"; version = cargoVersion; inherit rustc; };
 }

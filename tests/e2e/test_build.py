@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.e2e import local_nixpkgs, nix_calls, uvx
+from helpers.e2e import channel_nixpkgs, local_nixpkgs, nix_calls, uvx
 from helpers.sim import Sim
 
 REPO = Path(__file__).resolve().parents[2]
@@ -140,6 +140,29 @@ def test_c_extension_with_zlib_builds_with_sync_and_imports(
     assert nix_calls(log) == before
 
 
+def test_c_extension_builds_where_the_lock_pins_nixpkgs_as_a_channel(
+        sim: Sim, project_dir: Path, backends: Path, tmp_path: Path) -> None:
+    """`<nixpkgs>` is a NixOS channel, locked by the revision in its .git-revision: the build
+    toolchain comes from that channel, as the interpreter does (no fetch from GitHub, which
+    is not reachable here)."""
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    env = channel_nixpkgs(sim, tmp_path, revision)
+    _package(project_dir, backends)
+    res = uvx(sim, ["sync"], cwd=project_dir, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "Built cext" in res.stderr
+    lock = (project_dir / "uvx-nix.lock").read_text()
+    assert 'kind = "channel"' in lock, lock
+    assert f"github:NixOS/nixpkgs/{revision}" in lock, lock
+    manifest = (project_dir / ".uvx-nix" / "gcroots" / "x86_64-linux-build" /
+                "manifest.nix").read_text()
+    assert sim.pkgs["stdenv.cc"] in manifest
+    assert sim.pkgs["zlib.dev"] in manifest
+    out = uvx(sim, ["run", "python", "-c", "import cext; print(cext.zlib_version())"],
+              cwd=project_dir, env=env, check=True).stdout
+    assert out.strip().startswith("1."), out
+
+
 def test_pkg_config_finds_the_dev_output(sim: Sim, project_dir: Path, backends: Path) -> None:
     _package(project_dir, backends, setup=SETUP_PKG_CONFIG)
     res = uvx(sim, ["sync", "-v"], cwd=project_dir)
@@ -239,12 +262,14 @@ def test_a_call_that_builds_nothing_realises_nothing(sim: Sim, project_dir: Path
 
 
 def test_rust_build_asks_for_cargo_and_rustc(sim: Sim, project_dir: Path,
-                                            backends: Path) -> None:
-    """The look-alike has no Rust toolchain (the host's is gigabytes): a build with a
-    Cargo.toml asks the locked nixpkgs for cargo and rustc and says what it lacks."""
+                                            backends: Path, tmp_path: Path) -> None:
+    """A build with a Cargo.toml asks the locked nixpkgs for cargo and rustc and, in a
+    nixpkgs without them, says what it lacks (Rust builds: test_build_rust.py)."""
+    nixpkgs = local_nixpkgs(sim, tmp_path / "nixpkgs", "  rustc = null;\n  cargo = null;\n")
     _package(project_dir, backends)
     (project_dir / "Cargo.toml").write_text('[package]\nname = "cext"\nversion = "0.1.0"\n')
-    res = uvx(sim, ["sync", "-v"], cwd=project_dir)
+    res = uvx(sim, ["sync", "-v"], cwd=project_dir, env={"UVX_NIX_NIXPKGS": str(nixpkgs)},
+              binds=[nixpkgs])
     assert res.returncode == 0, res.stderr[-3000:]  # the C part still builds
     assert "uvx-nix: the locked nixpkgs has no cargo, rustc; the build runs without it" \
         in res.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import tomlkit
 
-from helpers.e2e import uvx, write_project
+from helpers.e2e import channel_nixpkgs, copy_look_alike, look_alike_files, uvx, write_project
 from helpers.sim import Sim
 from uvx_nix.resolve import sources
 
@@ -314,37 +314,10 @@ def test_a_teammate_without_the_source_gets_one_line_not_another_nixpkgs(
     assert lock.read_text() == committed  # never re-resolved against another nixpkgs
 
 
-def _look_alike_files(sim: Sim) -> list[str]:
-    """The look-alike's tree as a plain (non-flake) nixpkgs: every file but the flake's."""
-    return sorted(p.name for p in sim.nixpkgs_dir.iterdir()
-                  if p.is_file() and p.name not in ("flake.nix", "flake.lock"))
-
-
-def _copy_look_alike(sim: Sim, where: Path) -> Path:
-    """A copy of the look-alike's files (its derivations, and so its store paths, are the
-    same), with a token of its own so its store copy is this test's alone."""
-    where.mkdir(parents=True)
-    for name in _look_alike_files(sim):
-        (where / name).write_bytes((sim.nixpkgs_dir / name).read_bytes())
-    (where / ".test-token").write_text(f"{where}\n")
-    return where
-
-
-def _channel(sim: Sim, tmp_path: Path, revision: str | None) -> dict[str, str]:
-    """``<nixpkgs>`` as nix-channel unpacks a NixOS channel: the nixpkgs tree with the
-    revision in .git-revision and a ``nixpkgs -> .`` link (nixos/lib/make-channel.nix)."""
-    channel = _copy_look_alike(sim, tmp_path / "channels" / "nixos")
-    (channel / "nixpkgs").symlink_to(".")
-    if revision is not None:
-        (channel / ".git-revision").write_text(revision)
-    sim.extra_binds.append(tmp_path / "channels")
-    return {"NIX_PATH": f"nixpkgs={channel}", "UVX_NIX_NIXPKGS": "<nixpkgs>"}
-
-
 def test_a_channel_is_locked_by_the_revision_it_records(sim: Sim, project_dir: Path,
                                                         tmp_path: Path) -> None:
     _pinned_313(project_dir)
-    env = _channel(sim, tmp_path, REVISION)
+    env = channel_nixpkgs(sim, tmp_path, REVISION)
     res = uvx(sim, ["run", "python", "-c", "import sys; print(sys.base_prefix)"],
               cwd=project_dir, env=env)
     assert res.returncode == 0, res.stderr  # the local channel, no network
@@ -359,7 +332,7 @@ def test_a_channel_is_locked_by_the_revision_it_records(sim: Sim, project_dir: P
     # A teammate whose channel is at that revision: exactly the locked paths, once allowed
     # (the lock may make Nix fetch from GitHub).
     sim.reset_home(tmp_path / "teammate")
-    env = _channel(sim, tmp_path / "teammate-channel", REVISION)
+    env = channel_nixpkgs(sim, tmp_path / "teammate-channel", REVISION)
     asked = uvx(sim, ["run", "python", "-c", "print(1)"], cwd=project_dir, env=env)
     assert asked.returncode == 76, asked.stderr
     uvx(sim, ["nix", "allow"], cwd=project_dir, env=env, check=True)
@@ -370,7 +343,7 @@ def test_a_channel_is_locked_by_the_revision_it_records(sim: Sim, project_dir: P
     # One whose channel moved on: the locked revision is fetched (GitHub cannot be reached
     # here), never the channel's other revision.
     sim.reset_home(tmp_path / "third")
-    env = _channel(sim, tmp_path / "third-channel", "f" * 40)
+    env = channel_nixpkgs(sim, tmp_path / "third-channel", "f" * 40)
     uvx(sim, ["nix", "allow"], cwd=project_dir, env=env, check=True)
     moved = uvx(sim, ["run", "python", "-c", "print(1)"], cwd=project_dir, env=env)
     assert moved.returncode == 73, moved
@@ -383,7 +356,7 @@ def test_a_channel_is_locked_by_the_revision_it_records(sim: Sim, project_dir: P
 def test_a_channel_without_a_revision_is_locked_with_a_warning(sim: Sim, project_dir: Path,
                                                                tmp_path: Path) -> None:
     _pinned_313(project_dir)
-    env = _channel(sim, tmp_path, None)
+    env = channel_nixpkgs(sim, tmp_path, None)
     res = uvx(sim, ["nix", "lock"], cwd=project_dir, env=env)
     assert res.returncode == 0, res.stderr
     assert "uvx-nix.lock names nixpkgs by your <nixpkgs> channel, which records no revision" \
@@ -399,7 +372,7 @@ def test_a_directory_source_is_locked_by_its_nar_hash(sim: Sim, project_dir: Pat
                                                       tmp_path: Path) -> None:
 
     _pinned_313(project_dir)
-    mine = _copy_look_alike(sim, tmp_path / "my-nixpkgs")
+    mine = copy_look_alike(sim, tmp_path / "my-nixpkgs")
     (mine / ".git").mkdir()  # a checkout's metadata is not part of the locked tree
     (mine / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     sim.extra_binds.append(tmp_path)
@@ -413,7 +386,7 @@ def test_a_directory_source_is_locked_by_its_nar_hash(sim: Sim, project_dir: Pat
     assert (doc["nixpkgs"]["kind"], doc["nixpkgs"]["url"]) == ("path", str(mine))
     copy = Path(sources.source_store_path(nar))
     assert sorted(p.name for p in copy.iterdir()) == sorted(
-        [*_look_alike_files(sim), ".test-token"])
+        [*look_alike_files(sim), ".test-token"])
     status = uvx(sim, ["nix", "status"], cwd=project_dir, env=env, check=True)
     assert f"(a directory, locked by its narHash {nar}: other machines need" in status.stdout
     committed = (project_dir / "uvx-nix.lock").read_text()

@@ -60,3 +60,30 @@ base // {{
 {packages}}}
 """)
     return directory
+
+
+def look_alike_files(sim: Sim) -> list[str]:
+    """The look-alike's tree as a plain (non-flake) nixpkgs: every file but the flake's."""
+    return sorted(p.name for p in sim.nixpkgs_dir.iterdir()
+                  if p.is_file() and p.name not in ("flake.nix", "flake.lock"))
+
+
+def copy_look_alike(sim: Sim, where: Path) -> Path:
+    """A copy of the look-alike's files (its derivations, and so its store paths, are the
+    same), with a token of its own so its store copy is this test's alone."""
+    where.mkdir(parents=True)
+    for name in look_alike_files(sim):
+        (where / name).write_bytes((sim.nixpkgs_dir / name).read_bytes())
+    (where / ".test-token").write_text(f"{where}\n")
+    return where
+
+
+def channel_nixpkgs(sim: Sim, tmp_path: Path, revision: str | None) -> dict[str, str]:
+    """``<nixpkgs>`` as nix-channel unpacks a NixOS channel: the nixpkgs tree with the
+    revision in .git-revision and a ``nixpkgs -> .`` link (nixos/lib/make-channel.nix)."""
+    channel = copy_look_alike(sim, tmp_path / "channels" / "nixos")
+    (channel / "nixpkgs").symlink_to(".")
+    if revision is not None:
+        (channel / ".git-revision").write_text(revision)
+    sim.extra_binds.append(tmp_path / "channels")
+    return {"NIX_PATH": f"nixpkgs={channel}", "UVX_NIX_NIXPKGS": "<nixpkgs>"}

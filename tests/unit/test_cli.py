@@ -10,12 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from uvx_nix import argv as argv_mod
-from uvx_nix import cache, cli, execute, reference
+from uvx_nix import cache, cli, execute
 from uvx_nix.errors import (
     EXIT_CODES,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
-    EXIT_USAGE,
     UserError,
 )
 
@@ -73,40 +72,6 @@ def test_keyboard_interrupt_is_130(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(execute, "find_uv", interrupted)
     assert cli.main(["sync"]) == EXIT_INTERRUPTED
     assert "Traceback" not in capsys.readouterr().err
-
-
-def test_help_lists_every_variable_and_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["nix", "--help"]) == 0
-    out = capsys.readouterr().out
-    for name in reference.VARIABLES:
-        assert name in out, name
-    for code in EXIT_CODES:
-        assert f"  {code} " in out, code
-    for key in reference.SETTINGS:
-        assert key in out, key
-
-
-def test_bad_own_command_is_a_usage_error_not_a_traceback(
-        capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["nix", "no-such-command"]) == EXIT_USAGE
-    err = capsys.readouterr().err
-    assert err.startswith("error: uvx-nix: nix: argument COMMAND: invalid choice")
-    assert err.count("\n") == 1, err
-
-
-@pytest.mark.parametrize("command", [
-    "status", "lock", "env", "gc", "install-shims", "doctor", "shell-init", "direnv-lib",
-    "add-build-library", "allow", "deny", "install-launcher"])
-def test_every_own_command_has_one_usage_error_rule(
-        command: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """An unknown option: one line naming it and the help to read, exit 2 (as uv's own)."""
-    needed = ["zlib"] if command == "add-build-library" else []
-    assert cli.main(["nix", command, *needed, "--no-such-option"]) == EXIT_USAGE
-    assert capsys.readouterr().err == (
-        f"error: uvx-nix: nix {command}: unrecognized arguments: --no-such-option; "
-        f"see `uvx-nix nix {command} --help`\n")
-    assert cli.main(["nix", command, "--help"]) == 0
-    assert "usage: uvx-nix nix" in capsys.readouterr().out
 
 
 # --- property tests: the readers behind main() never crash -------------------------------

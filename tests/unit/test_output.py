@@ -14,7 +14,7 @@ import pytest
 from uvx_nix import output
 
 
-class _Terminal(io.StringIO):
+class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
 
@@ -48,7 +48,7 @@ def test_quiet_hides_all_but_errors_and_very_quiet_hides_errors_too(
 
 
 def test_no_color_and_dumb_terminals_get_plain_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "stderr", _Terminal())
+    monkeypatch.setattr(sys, "stderr", Terminal())
     assert output.line("error", "x", {"NO_COLOR": "1"}) == "error: uvx-nix: x\n"
     assert output.line("warning", "x", {"TERM": "dumb"}) == "warning: uvx-nix: x\n"
     assert output.line("error", "x", {}).startswith("\033[1m\033[31merror")
@@ -97,7 +97,7 @@ def test_the_coloured_label_is_drawn_as_uv_draws_its_own(tmp_path: Path) -> None
     uv_label = text[text.index("\033[1m\033[31merror"):].split(" ", 1)[0]
     sys_stderr = sys.stderr
     try:
-        sys.stderr = _Terminal()
+        sys.stderr = Terminal()
         ours = output.line("error", "x", {"TERM": "xterm"}).split(" ", 1)[0]
     finally:
         sys.stderr = sys_stderr

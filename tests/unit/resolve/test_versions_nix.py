@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from uvx_nix.resolve import python_request as request
 
-HERE = Path(__file__).parents[1]
+HERE = Path(__file__).parents[2]
 VERSIONS = Path(request.__file__).with_name("versions.nix")
 
 _OPS = st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "~=", "==="])

@@ -1,4 +1,5 @@
-"""nix: classifying sources, locking refs, reading a flake.lock (no Nix process here)."""
+"""Where a nixpkgs comes from: parsing, locked or moving, NAR-hash store paths, channels,
+sharing."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from uvx_nix.errors import EXIT_CONFIG, EXIT_NIX_MISSING, UserError
-from uvx_nix.resolve import nix, sources
+from uvx_nix.errors import EXIT_CONFIG, UserError
+from uvx_nix.resolve import sources
 
 REV = "a" * 40
 
@@ -46,14 +47,6 @@ def test_locked_url_from_source_info() -> None:
         "path:/nix/store/h-source?narHash=sha256-x%2By%2Fz%3D"
 
 
-def _flake_lock(tmp_path: Path, node: dict[str, object]) -> Path:
-    path = tmp_path / "flake.lock"
-    path.write_text(json.dumps({"nodes": {"root": {"inputs": {"nixpkgs": "nixpkgs"}},
-                                          "nixpkgs": {"locked": node}},
-                                "root": "root", "version": 7}))
-    return path
-
-
 def test_flake_lock_nixpkgs(tmp_path: Path) -> None:
     lock = _flake_lock(tmp_path, {"type": "github", "owner": "NixOS", "repo": "nixpkgs",
                                   "rev": REV, "narHash": "sha256-q="})
@@ -64,12 +57,6 @@ def test_flake_lock_nixpkgs(tmp_path: Path) -> None:
     assert sources.flake_lock_nixpkgs(lock) is None
     (tmp_path / "flake.lock").write_text("{broken")
     assert sources.flake_lock_nixpkgs(tmp_path / "flake.lock") is None
-
-
-def test_nix_missing_is_a_one_line_error() -> None:
-    with pytest.raises(UserError) as info:
-        nix.nix_executable({"PATH": "/nonexistent"})
-    assert info.value.exit_code == EXIT_NIX_MISSING
 
 
 @pytest.mark.parametrize("spelled", [
@@ -83,31 +70,6 @@ def test_canonical_url_is_the_same_whichever_nix_wrote_it(spelled: str) -> None:
 
 def test_canonical_url_leaves_urls_without_a_query_alone() -> None:
     assert sources.canonical_url(f"github:NixOS/nixpkgs/{REV}") == f"github:NixOS/nixpkgs/{REV}"
-
-
-@pytest.mark.parametrize("detail", [
-    # check-meta.nix's current wording, then the one before 2025.
-    "Refusing to evaluate package 'cudatoolkit-12.8.1' in /nix/store/x-source/pkgs/a.nix:1 "
-    "because it has an unfree license (\u2018nvidiaCudaRedist\u2019) a) To temporarily allow "
-    "unfree packages, you can use an environment variable ... $ export NIXPKGS_ALLOW_UNFREE=1",
-    "Package \u2018cudatoolkit-12.8.1\u2019 in /nix/store/x-source/pkgs/a.nix:1 has an unfree "
-    "license (\u2018nvidiaCudaRedist\u2019), refusing to evaluate.",
-])
-def test_an_unfree_refusal_names_the_setting_not_nixpkgs_variable(detail: str) -> None:
-    message = nix._refusal(detail)
-    assert message is not None
-    assert message.startswith("nixpkgs refuses cudatoolkit-12.8.1: it has an unfree license "
-                              "(nvidiaCudaRedist)")
-    assert "allow-unfree = true" in message
-    assert "NIXPKGS_ALLOW_UNFREE" not in message
-
-
-def test_an_insecure_refusal_is_named() -> None:
-    detail = ("Refusing to evaluate package 'openssl-1.1.1w' in /nix/store/x/pkgs/o.nix:3 "
-              "because it is marked as insecure Known issues: - end of life")
-    assert nix._refusal(detail) == ("nixpkgs refuses openssl-1.1.1w: it is marked as insecure; "
-                                    "use a maintained attribute instead in 'libraries'")
-    assert nix._refusal("error: attribute 'x' missing") is None
 
 
 def test_source_store_path_is_where_nix_puts_a_fetched_tree() -> None:
@@ -140,32 +102,6 @@ def test_a_store_source_is_shared_by_the_systems_revision(tmp_path: Path) -> Non
         (f"github:NixOS/nixpkgs/{REV}", None)
 
 
-def test_evaluation_environ_keeps_the_users_nix_but_not_their_nixpkgs(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    (home / ".config" / "nixpkgs" / "overlays").mkdir(parents=True)
-    (home / ".gitconfig").write_text("[credential]\n")
-    environ = {"HOME": str(home), "PATH": "/bin", "NIXPKGS_ALLOW_UNFREE": "1",
-               "NIXPKGS_CONFIG": "/x/config.nix", "NIXPKGS_ALLOW_INSECURE": "1",
-               "NIX_PATH": "nixpkgs=/n:nixpkgs-overlays=/o:other=/p"}
-    empty = tmp_path / "empty"
-    flake = nix.evaluation_environ(environ, {"nixpkgs": {"type": "flake"}}, empty)
-    assert not any(k.startswith("NIXPKGS_") for k in flake)
-    assert flake["HOME"] == str(empty)
-    assert flake["XDG_CONFIG_HOME"] == str(empty / ".config")
-    assert flake["NIX_PATH"] == "nixpkgs=/n:other=/p"
-    assert flake["NIX_USER_CONF_FILES"].split(":")[0] == str(home / ".config/nix/nix.conf")
-    assert flake["XDG_CACHE_HOME"] == str(home / ".cache")  # Nix's fetcher cache stays
-    assert flake["GIT_CONFIG_GLOBAL"] == str(home / ".gitconfig")
-    assert flake["PATH"] == "/bin"
-    # allow-unfree is the one way in; other sources pass config and overlays themselves.
-    unfree = nix.evaluation_environ(environ, {"nixpkgs": {"type": "path"}, "allowUnfree": True},
-                                    empty)
-    assert unfree["NIXPKGS_ALLOW_UNFREE"] == "1"
-    assert "NIXPKGS_CONFIG" not in unfree
-    assert unfree["HOME"] == str(home)
-    assert unfree["NIX_PATH"] == environ["NIX_PATH"]
-
-
 def test_a_channel_is_pinned_by_the_revision_it_records() -> None:
     rev = "0123456789abcdef0123456789abcdef01234567"
     assert sources.pinned_channel({"rev": rev}) == (f"github:NixOS/nixpkgs/{rev}", None)
@@ -182,3 +118,11 @@ def test_a_channel_is_pinned_by_the_revision_it_records() -> None:
     assert sources.directory_nar_hash({"narHash": "sha256-x"}) == ""
     assert f"locked by its narHash {nar}" in sources.sharing("path", "/dir", nar)
     assert "not locked by its content" in sources.sharing("path", "/dir")
+
+
+def _flake_lock(tmp_path: Path, node: dict[str, object]) -> Path:
+    path = tmp_path / "flake.lock"
+    path.write_text(json.dumps({"nodes": {"root": {"inputs": {"nixpkgs": "nixpkgs"}},
+                                          "nixpkgs": {"locked": node}},
+                                "root": "root", "version": 7}))
+    return path

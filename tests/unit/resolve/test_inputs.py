@@ -10,31 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from helpers.projects import pyproject, write
 from uvx_nix import argv
 from uvx_nix.errors import UserError
 from uvx_nix.resolve import inputs, interpreter, project
-
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
-def _pyproject(directory: Path, requires: str | None = None, extra: str = "") -> Path:
-    text = f'[project]\nname = "{directory.name}"\nversion = "0.1.0"\n'
-    if requires:
-        text += f'requires-python = "{requires}"\n'
-    _write(directory / "pyproject.toml", text + extra)
-    return directory
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    config = tmp_path / "config"
-    config.mkdir()
-    return {"HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(config),
-            "XDG_CONFIG_DIRS": str(tmp_path / "etc-xdg")}
 
 
 def _request(args: list[str], start: Path, env: dict[str, str],
@@ -48,8 +27,8 @@ def _request(args: list[str], start: Path, env: dict[str, str],
 
 
 def test_explicit_requests_win(tmp_path: Path, env: dict[str, str]) -> None:
-    proj = _pyproject(tmp_path / "p", ">=3.13")
-    _write(proj / ".python-version", "3.12\n")
+    proj = pyproject(tmp_path / "p", ">=3.13")
+    write(proj / ".python-version", "3.12\n")
     assert _request(["run", "--python", "3.11", "x"], proj, env)[:2] == ("version", "3.11")
     assert _request(["run", "x"], proj, {**env, "UV_PYTHON": "3.10"})[:2] == \
         ("version", "3.10")
@@ -62,13 +41,13 @@ def test_explicit_requests_win(tmp_path: Path, env: dict[str, str]) -> None:
 
 def test_global_pin_outside_requires_python_is_skipped(tmp_path: Path,
                                                        env: dict[str, str]) -> None:
-    proj = _pyproject(tmp_path / "p", ">=3.13")
-    _write(Path(env["XDG_CONFIG_HOME"]) / "uv" / ".python-version", "3.12\n")
+    proj = pyproject(tmp_path / "p", ">=3.13")
+    write(Path(env["XDG_CONFIG_HOME"]) / "uv" / ".python-version", "3.12\n")
     assert _request(["sync"], proj, env)[:2] == ("version", ">=3.13")
-    _write(Path(env["XDG_CONFIG_HOME"]) / "uv" / ".python-version", "3.13\n")
+    write(Path(env["XDG_CONFIG_HOME"]) / "uv" / ".python-version", "3.13\n")
     assert _request(["sync"], proj, env)[:2] == ("version", "3.13")
     # A local pin is a request even outside requires-python: uv then reports the conflict.
-    _write(proj / ".python-version", "3.11\n")
+    write(proj / ".python-version", "3.11\n")
     kind, text, watched = _request(["sync"], proj, env)
     assert (kind, text) == ("version", "3.11")
     assert proj / ".python-version" in watched
@@ -76,25 +55,25 @@ def test_global_pin_outside_requires_python_is_skipped(tmp_path: Path,
 
 def test_workspace_requires_python_is_the_intersection(tmp_path: Path,
                                                        env: dict[str, str]) -> None:
-    root = _pyproject(tmp_path / "ws", ">=3.10", '[tool.uv.workspace]\nmembers = ["pkgs/*"]\n')
-    _pyproject(root / "pkgs" / "a", "<3.12")
-    _pyproject(root / "pkgs" / "b")
+    root = pyproject(tmp_path / "ws", ">=3.10", '[tool.uv.workspace]\nmembers = ["pkgs/*"]\n')
+    pyproject(root / "pkgs" / "a", "<3.12")
+    pyproject(root / "pkgs" / "b")
     found = project.find(root / "pkgs" / "b")
     assert found is not None
     assert found.requires_python == ">=3.10, <3.12"
     assert root / "pkgs" in found.examined  # a member added later changes this directory
     assert _request(["sync"], root / "pkgs" / "b", env)[:2] == ("version", ">=3.10, <3.12")
     # Disjoint members: uv reports it; uvx-nix asks for the default.
-    _pyproject(root / "pkgs" / "c", ">=3.13")
+    pyproject(root / "pkgs" / "c", ">=3.13")
     assert _request(["sync"], root, env)[0] == "default"
 
 
 def test_environment_commands_read_pins_from_the_workspace_root(
         tmp_path: Path, env: dict[str, str]) -> None:
-    root = _pyproject(tmp_path / "ws", None, '[tool.uv.workspace]\nmembers = ["pkgs/*"]\n')
-    member = _pyproject(root / "pkgs" / "a")
-    _write(member / ".python-version", "3.11\n")
-    _write(root / ".python-version", "3.13\n")
+    root = pyproject(tmp_path / "ws", None, '[tool.uv.workspace]\nmembers = ["pkgs/*"]\n')
+    member = pyproject(root / "pkgs" / "a")
+    write(member / ".python-version", "3.11\n")
+    write(root / ".python-version", "3.13\n")
     assert _request(["run", "python"], member, env)[1] == "3.13"
     assert _request(["run", "--no-sync", "python"], member, env)[1] == "3.11"
     assert _request(["lock"], member, env)[1] == "3.11"
@@ -104,7 +83,7 @@ def test_environment_commands_read_pins_from_the_workspace_root(
 def test_script_pins_must_meet_the_scripts_requires_python(tmp_path: Path,
                                                           env: dict[str, str]) -> None:
     work = tmp_path / "w"
-    _write(work / ".python-version", "3.12\n")
+    write(work / ".python-version", "3.12\n")
     meta: dict[str, object] = {"requires-python": "<3.12"}
     assert _request(["run", "s.py"], work, env, meta, work)[:2] == ("version", "<3.12")
     meta = {"requires-python": ">=3.11"}
@@ -116,57 +95,24 @@ def test_script_pins_must_meet_the_scripts_requires_python(tmp_path: Path,
 
 def test_version_files_as_uv_reads_them(tmp_path: Path, env: dict[str, str]) -> None:
     work = tmp_path / "w"
-    _write(work / ".python-versions", "3.11\n3.12\n")
+    write(work / ".python-versions", "3.11\n3.12\n")
     assert _request(["run", "x"], work, env)[1] == "3.11"
-    _write(work / ".python-version", "# nothing\n\n")
+    write(work / ".python-version", "# nothing\n\n")
     assert _request(["run", "x"], work, env)[0] == "default"  # a pin without a request
-    _write(work / ".python-version", "banana!\n3.13\n")
+    write(work / ".python-version", "banana!\n3.13\n")
     assert _request(["run", "x"], work, env)[1] == "3.13"  # uv skips what it cannot use
     # --no-config and UV_NO_CONFIG: no version files at all.
     assert _request(["--no-config", "run", "x"], work, env)[0] == "default"
     assert _request(["run", "x"], work, {**env, "UV_NO_CONFIG": "1"})[0] == "default"
     # Tools read only the global pin.
     assert _request(["tool", "run", "ruff"], work, env)[0] == "default"
-    _write(Path(env["XDG_CONFIG_HOME"]) / "uv" / ".python-version", "3.10\n")
+    write(Path(env["XDG_CONFIG_HOME"]) / "uv" / ".python-version", "3.10\n")
     assert _request(["tool", "run", "ruff"], work, env)[1] == "3.10"
-
-
-def test_uv_config_preference(tmp_path: Path, env: dict[str, str]) -> None:
-    proj = _pyproject(tmp_path / "p")
-    inv = argv.parse(["sync"])
-    found = project.find(proj)
-
-    def pref(invocation: argv.Invocation = inv, environ: dict[str, str] = env) -> bool:
-        return interpreter.uv_config_preference(invocation, environ, proj, found, False, [])
-
-    watched: list[Path] = []
-    assert not interpreter.uv_config_preference(inv, env, proj, found, False, watched)
-    assert proj / "uv.toml" in watched  # a uv.toml created later is seen
-    assert not pref()
-    _write(proj / "uv.toml", 'python-preference = "system"\n')
-    assert pref()
-    assert not pref(argv.parse(["--no-config", "sync"]))
-    (proj / "uv.toml").unlink()
-    _pyproject(proj, None, '[tool.uv]\npython-preference = "managed"\n')
-    found = project.find(proj)
-    assert pref()
-    _pyproject(proj)
-    found = project.find(proj)
-    _write(Path(env["XDG_CONFIG_HOME"]) / "uv" / "uv.toml", 'python-preference = "system"\n')
-    assert pref()
-    other = _write(tmp_path / "other.toml", "native-tls = true\n")
-    assert not pref(argv.parse(["--config-file", str(other), "sync"]))
-    assert not pref(environ={**env, "UV_CONFIG_FILE": str(other)})
-    _write(tmp_path / "etc-xdg" / "uv" / "uv.toml", "[[index]]\nurl = 'x'\n")
-    (Path(env["XDG_CONFIG_HOME"]) / "uv" / "uv.toml").unlink()
-    assert not pref()
-    _write(tmp_path / "etc-xdg" / "uv" / "uv.toml", "broken = [\n")
-    assert not pref()  # uv reports a file it cannot parse
 
 
 def test_one_off_requests_are_not_the_projects(tmp_path: Path, env: dict[str, str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    proj = _pyproject(tmp_path / "p", ">=3.11")
+    proj = pyproject(tmp_path / "p", ">=3.11")
     monkeypatch.chdir(proj)
     cache = tmp_path / "cache"
     environ = {**env, "UVX_NIX_CACHE_DIR": str(cache), "UVX_NIX_NIXPKGS": "path:/x"}
@@ -193,7 +139,7 @@ def test_settings_errors_name_the_variable(tmp_path: Path, env: dict[str, str],
 
 def test_a_broken_pyproject_is_left_to_uv(tmp_path: Path, env: dict[str, str],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    _write(tmp_path / "pyproject.toml", "[project\n")
+    write(tmp_path / "pyproject.toml", "[project\n")
     monkeypatch.chdir(tmp_path)
     got = inputs.gather(argv.parse(["sync"]),
                         {**env, "UVX_NIX_CACHE_DIR": str(tmp_path / "c"),

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from uvx_nix import argv
 from uvx_nix.errors import EXIT_CONFIG, UserError
-from uvx_nix.resolve import project
+from uvx_nix.resolve import inputs, project
 
 
 def _pyproject(directory: Path, text: str) -> Path:
@@ -101,3 +102,63 @@ def test_script_metadata(tmp_path: Path) -> None:
     script.write_text("# /// script\n# x = [\n# ///\n")
     with pytest.raises(UserError):
         project.script_metadata(script)
+
+
+def test_add_libraries_keeps_formatting_and_writes_atomically(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "x"  # the name\n\n[tool.uvx-nix]\n'
+                         '# keep me\nlibraries = ["glib"]\n')
+    assert project.add_libraries(pyproject, ["glib", "zlib"]) == ["zlib"]
+    text = pyproject.read_text()
+    assert '# the name' in text
+    assert '# keep me' in text
+    assert 'libraries = ["glib", "zlib"]' in text
+    assert project.add_libraries(pyproject, ["zlib"]) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["pyproject.toml"]
+    bare = tmp_path / "bare" / "pyproject.toml"
+    bare.parent.mkdir()
+    bare.write_text('[project]\nname = "x"\n')
+    project.add_libraries(bare, ["libGL"])
+    assert 'libraries = ["libGL"]' in bare.read_text()
+
+
+def test_build_libraries_add_up_and_change_the_fingerprint(
+        tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n')
+    plain = _gather(project, env, monkeypatch)
+    assert plain.build_libraries == ()
+    assert plain.auto_build_libraries is False
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "1"\n\n[tool.uvx-nix]\n'
+        'build-libraries = ["libffi"]\nauto-build-libraries = true\n')
+    user = Path(env["XDG_CONFIG_HOME"]) / "uvx-nix" / "config.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text('build-libraries = ["openssl"]\n')
+    got = _gather(project, {**env, "UVX_NIX_BUILD_LIBRARIES": "libpq.pg_config, libffi"},
+                  monkeypatch)
+    assert got.build_libraries == ("openssl", "libffi", "libpq.pg_config")
+    assert got.auto_build_libraries is True
+    assert got.fingerprint() != plain.fingerprint()
+    off = _gather(project, {**env, "UVX_NIX_AUTO_BUILD_LIBRARIES": "0"}, monkeypatch)
+    assert off.auto_build_libraries is False
+
+
+@pytest.mark.parametrize("value", ['["a;b"]', '["${x}"]', '"zlib x/y"', "3"])
+def test_build_libraries_are_validated(tmp_path: Path, env: dict[str, str],
+                                       monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "p"\nversion = "1"\n\n[tool.uvx-nix]\nbuild-libraries = {value}\n')
+    with pytest.raises(UserError) as err:
+        _gather(project, env, monkeypatch)
+    assert err.value.exit_code == 70
+    assert "build-libraries" in err.value.message
+
+
+def _gather(project: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+            ) -> inputs.Inputs:
+    monkeypatch.chdir(project)
+    return inputs.gather(argv.parse(["sync"]), env)

@@ -14,7 +14,7 @@ from uvx_nix.resolve import python_request as request
 
 pytestmark = pytest.mark.nix
 
-PKGS = Path(__file__).parents[1] / "nix" / "prerelease-nixpkgs"
+PKGS = Path(__file__).parents[2] / "nix" / "prerelease-nixpkgs"
 
 
 def _manifest(text: str, tmp_path: Path) -> dict[str, Any]:
