@@ -84,7 +84,7 @@ def is_store_path(value: object) -> bool:
     return isinstance(value, str) and bool(_STORE_PATH.fullmatch(value))
 
 
-def _entry(path: Path, system: str, data: object) -> SystemEntry:
+def parse_entry(path: Path, system: str, data: object) -> SystemEntry:
     if not isinstance(data, dict):
         raise _bad(path, f"has a malformed [systems.{system}] table")
     try:
@@ -214,7 +214,7 @@ def parse(text: str, path: Path) -> Lock:
     for system, entry in systems_data.items():
         if not _SYSTEM.fullmatch(system):
             raise _bad(path, f"names an invalid system {system[:40]!r}")
-        systems[system] = _entry(path, system, entry)
+        systems[system] = parse_entry(path, system, entry)
     return Lock(
         fingerprint=inputs["fingerprint"],
         inputs=dict(inputs),

@@ -74,7 +74,7 @@ def entry_from_manifest(manifest: dict[str, Any], inp: inputs_mod.Inputs) -> loc
                         for lib in manifest.get("libraries", [])),
     )
     # The same checks a lockfile read from disk gets.
-    lockfile._entry(inp.lock_path, inp.system, {
+    lockfile.parse_entry(inp.lock_path, inp.system, {
         "python-attribute": entry.python_attribute, "python-version": entry.python_version,
         "implementation": entry.implementation, "python": entry.python,
         "interpreter": entry.interpreter,

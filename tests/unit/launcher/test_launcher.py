@@ -33,7 +33,7 @@ from uvx_nix import argv as argv_mod
 from uvx_nix import cache, cli, environment, execute, launcher
 from uvx_nix.errors import UserError
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SOURCE = Path(launcher.SOURCE).read_text()
 CC = shutil.which("cc") or shutil.which("gcc")
 # At least this many generated calls per run (the acceptance: >= 500).
