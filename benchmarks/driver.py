@@ -282,8 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one linea
     assert true
     # The Python implementation alone, and the compiled launcher in front of it (both built by
     # scripts/setup-sim, whichever of them `uvx-nix` on PATH is: UVX_NIX_TEST_LAUNCHER).
-    wrapper = str(repo / "tests/sim/.build/python-bin/uvx-nix")
-    launcher = str(repo / "tests/sim/.build/launcher-bin/uvx-nix")
+    wrapper = str(repo / "sim/.build/python-bin/uvx-nix")
+    launcher = str(repo / "sim/.build/launcher-bin/uvx-nix")
     with open(wrapper) as f:
         venv_python = f.readline()[2:].strip()
     result: dict[str, Any] = {"repeat": n, "quick": args.quick, "groups": {}, "info": {}}
@@ -310,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one linea
     # `true` answers nothing). The same path up to exec, without run's venv check (a read of
     # pyvenv.cfg and two stats).
     hit = ["lock"]
-    entries = entry_scripts(work, repo, venv_python, repo / "tests/sim/.build/pydeps")
+    entries = entry_scripts(work, repo, venv_python, repo / "sim/.build/pydeps")
     hot = [
         Case("uvx_run", [wrapper, *run], base, p1),
         Case("launcher_run", [launcher, *run], base, p1),
@@ -445,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one linea
     miss_cases: list[Case] = []
     info["miss"] = {}
     for label, extra in (("registry", {}),
-                         ("path", {"UVX_NIX_NIXPKGS": f"path:{repo / 'tests/sim/nixpkgs'}"})):
+                         ("path", {"UVX_NIX_NIXPKGS": f"path:{repo / 'sim/nixpkgs'}"})):
         proj = write_project(work / f"miss-{label}")
         out(["uvx-nix", "lock"], dict(base, **extra), proj)
         clean = rm(proj / "uvx-nix.lock", proj / ".uvx-nix", cache_dir)

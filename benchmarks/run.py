@@ -70,10 +70,10 @@ def run_driver(repeat: int, quick: bool, keep: bool) -> dict[str, Any]:
         raw = work / "raw.json"
         # Everything the session needs from the simulated /etc comes from a private copy, via
         # variables: scripts/setup-sim run by a concurrent test session regenerates
-        # tests/sim/.build/etc by deleting it, and the kernel then detaches every mount on
+        # sim/.build/etc by deleting it, and the kernel then detaches every mount on
         # that directory, leaving the /etc of a running session empty.
         etc = work / "etc"
-        shutil.copytree(REPO / "tests/sim/.build/etc", etc, symlinks=True)
+        shutil.copytree(REPO / "sim/.build/etc", etc, symlinks=True)
         conf = etc / "nix" / "nix.conf"
         conf.write_text(conf.read_text().replace("/etc/nix/", f"{etc}/nix/"))
         env = {"UVX_NIX": "1", "NIX_CONF_DIR": str(etc / "nix"),

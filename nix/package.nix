@@ -18,8 +18,8 @@ let
     else
       builtins.head versionMatch;
 
-  # Only what the build and the checks read: editing nix/, docs or the NixOS simulation's
-  # build products does not change the source hash (and does not rebuild the package).
+  # Only what the build and the checks read: editing nix/, docs or the NixOS simulation (sim/)
+  # does not change the source hash (and does not rebuild the package).
   topLevel = [
     "pyproject.toml"
     "README.md"

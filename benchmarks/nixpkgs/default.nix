@@ -1,4 +1,4 @@
-# Benchmark nixpkgs: the simulation's look-alike (tests/sim/nixpkgs) plus 50 trivial library
+# Benchmark nixpkgs: the simulation's look-alike (sim/nixpkgs) plus 50 trivial library
 # packages `benchlib1` ... `benchlib50`, so the scaling benchmark can ask for 50 distinct
 # libraries (the look-alike has only a handful, and uvx-nix de-duplicates repeated attributes).
 # Each is an empty `lib/` directory made by the look-alike's static busybox: on
@@ -6,7 +6,7 @@
 # as a real library directory without that soname would.
 args:
 let
-  pkgs = import ../../tests/sim/nixpkgs args;
+  pkgs = import ../../sim/nixpkgs args;
   mkLib = i: derivation {
     name = "benchlib${toString i}";
     pname = "benchlib${toString i}";

@@ -29,11 +29,11 @@ prepare_apt() {
     || prepare_die "missing ${need[*]} and no apt-get here; install them with your package manager"
   [ "$(id -u)" = 0 ] || prepare_die "missing ${need[*]}; run: sudo apt-get install ${need[*]}"
   prepare_say "installing ${need[*]} with apt-get"
-  mkdir -p "$REPO/tests/sim/.build"
+  mkdir -p "$REPO/sim/.build"
   { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
       && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"; } \
-    >"$REPO/tests/sim/.build/apt.log" 2>&1 \
-    || prepare_die "apt-get install ${need[*]} failed (see tests/sim/.build/apt.log)"
+    >"$REPO/sim/.build/apt.log" 2>&1 \
+    || prepare_die "apt-get install ${need[*]} failed (see sim/.build/apt.log)"
 }
 
 # Debian splits venv support out of its Python (python3-venv / python3.X-venv).
@@ -60,9 +60,9 @@ prepare_pyenv() {
   fi
   PY="$venv/bin/python"
   prepare_say "installing $* into .venv with pip"
-  "$PY" -m pip install -q --disable-pip-version-check "$@" >"$REPO/tests/sim/.build/pip-venv.log" 2>&1 \
-    || { tail -5 "$REPO/tests/sim/.build/pip-venv.log" >&2
-         prepare_die "pip install $* failed (see tests/sim/.build/pip-venv.log)"; }
+  "$PY" -m pip install -q --disable-pip-version-check "$@" >"$REPO/sim/.build/pip-venv.log" 2>&1 \
+    || { tail -5 "$REPO/sim/.build/pip-venv.log" >&2
+         prepare_die "pip install $* failed (see sim/.build/pip-venv.log)"; }
   PATH="$venv/bin:$PATH"
   export PATH PY
   hash -r
@@ -77,7 +77,7 @@ PREPARE_DEBS=(nix-bin bubblewrap patchelf busybox-static gcc g++ libc6-dev git d
               rustc cargo)
 
 prepare_all() {
-  mkdir -p "$REPO/tests/sim/.build"
+  mkdir -p "$REPO/sim/.build"
   prepare_python
   prepare_apt "${PREPARE_DEBS[@]}"
   prepare_pyenv "$@"

@@ -17,7 +17,7 @@ from helpers.e2e import channel_nixpkgs, local_nixpkgs, nix_calls, uvx
 from helpers.sim import Sim
 
 REPO = Path(__file__).resolve().parents[2]
-BACKENDS = REPO / "tests" / "sim" / ".build" / "downloads" / "build-backends"
+BACKENDS = REPO / "sim" / ".build" / "downloads" / "build-backends"
 
 # A C extension that includes zlib.h and links -lz (its include dirs and libraries come from
 # the build environment, or from pkg-config when PKGCONFIG is set).

@@ -20,7 +20,7 @@ from helpers.e2e import nix_calls, uvx
 from helpers.sim import Sim
 
 REPO = Path(__file__).resolve().parents[2]
-BACKENDS = REPO / "tests" / "sim" / ".build" / "downloads" / "rust-backends"
+BACKENDS = REPO / "sim" / ".build" / "downloads" / "rust-backends"
 
 # A CPython extension module in Rust without pyo3: the module definition by hand (the layout of
 # PyModuleDef, single-phase initialisation). Python's symbols resolve when it is loaded, as

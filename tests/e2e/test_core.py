@@ -182,7 +182,7 @@ def test_errors_are_one_line_with_documented_codes(sim: Sim, project_dir: Path) 
     assert res.stderr.count("\n") == 1, res.stderr
     # nix missing
     res = sim.run(["/run/current-system/sw/bin/env", "PATH=/nonexistent",
-                   f"{sim.repo}/tests/sim/.build/wrapper-bin/uvx-nix", "sync"],
+                   f"{sim.repo}/sim/.build/wrapper-bin/uvx-nix", "sync"],
                   cwd=project_dir, env={"UVX_NIX_UV": f"{sim.pkgs['uv']}/bin/uv"})
     assert res.returncode == 72, res
     assert "nix was not found on PATH" in res.stderr

@@ -159,7 +159,7 @@ def test_after_uv_hook_repatches_what_uv_reinstalled(sim: Sim, project_dir: Path
     assert program.read_bytes() == _original_program(project_dir)  # uv put the original back
     hook = ("import sys; from pathlib import Path; from uvx_nix.prepare import programs; "
             "programs.after_uv(Path(sys.argv[1]), Path(sys.argv[2]))")
-    python = str(sim.repo / "tests" / "sim" / ".build" / "wrapper-venv" / "bin" / "python")
+    python = str(sim.repo / "sim" / ".build" / "wrapper-venv" / "bin" / "python")
     res = sim.run([python, "-c", hook, str(project_dir / ".venv"), str(project_dir)],
                   cwd=project_dir, check=True)
     assert "Re-patched 1 program" in res.stderr, res

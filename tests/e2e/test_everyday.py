@@ -11,7 +11,7 @@ from helpers.e2e import nix_calls, uv_bin, uvx, write_project
 from helpers.sim import Sim
 from helpers.wheels import build_cxx_wheel
 
-WRAPPER = "tests/sim/.build/wrapper-bin/uvx-nix"
+WRAPPER = "sim/.build/wrapper-bin/uvx-nix"
 
 
 def _shim_dir(sim: Sim, base: Path, name: str = "uv") -> Path:

@@ -20,7 +20,7 @@ from helpers.e2e import local_nixpkgs, uv_bin, uvx, write_project
 from helpers.sim import SW_BIN, Sim
 
 FIND = ["python", "find"]
-WRAPPER = "tests/sim/.build/wrapper-bin/uvx-nix"
+WRAPPER = "sim/.build/wrapper-bin/uvx-nix"
 
 
 def _nixpkgs(sim: Sim, where: Path, slow_seconds: int = 6) -> Path:

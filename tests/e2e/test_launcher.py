@@ -16,7 +16,7 @@ from helpers.e2e import uv_bin, uvx, write_project
 from helpers.sim import Sim
 from uvx_nix import launcher
 
-ENTRY = "tests/sim/.build/python-bin/uvx-nix"
+ENTRY = "sim/.build/python-bin/uvx-nix"
 
 
 def _launcher(sim: Sim, where: Path, log: Path) -> Path:

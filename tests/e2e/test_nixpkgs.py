@@ -1,6 +1,6 @@
 """What the real nixpkgs does that a hand-written one would not, end to end in the simulation:
 the user's own overlays and config, a flake's own overlays, unfree packages, free-threaded
-interpreters (the look-alike copies each shape from nixpkgs' sources; see tests/sim/nixpkgs)."""
+interpreters (the look-alike copies each shape from nixpkgs' sources; see sim/nixpkgs)."""
 
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ def test_free_threaded_requests_lock_the_free_threaded_attribute(sim: Sim,
 def test_python_3_13t_runs_the_free_threaded_interpreter(sim: Sim, project_dir: Path) -> None:
     """`--python 3.13t` resolves python313FreeThreading and uv runs it (a one-off: the
     project's lock keeps its own 3.13). The look-alike's free-threaded build is the GIL build
-    with a sysconfig that says Py_GIL_DISABLED (see tests/sim/nixpkgs/default.nix): plain uv
+    with a sysconfig that says Py_GIL_DISABLED (see sim/nixpkgs/default.nix): plain uv
     takes it, and only it, for 3.13t."""
     _pinned_313(project_dir)
     uvx(sim, ["nix", "lock"], cwd=project_dir, check=True)

@@ -403,7 +403,7 @@ def test_a_missing_library_attribute_never_blocks_remove_or_lock(sim: Sim,
 
 # --- Minor parity points --------------------------------------------------------------------
 
-WRAPPER = "tests/sim/.build/wrapper-bin/uvx-nix"
+WRAPPER = "sim/.build/wrapper-bin/uvx-nix"
 
 
 def test_uvx_version_is_uvx_s_own(sim: Sim, project_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""Drive the NixOS simulation (tests/sim, set up by scripts/setup-sim) from tests."""
+"""Drive the NixOS simulation (sim/, set up by scripts/setup-sim) from tests."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SIM_DIR = REPO / "tests" / "sim"
+SIM_DIR = REPO / "sim"
 BUILD = SIM_DIR / ".build"
 LAUNCHER = SIM_DIR / "nixos-run"
 SETUP = REPO / "scripts" / "setup-sim"

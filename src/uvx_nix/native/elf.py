@@ -1,9 +1,10 @@
 """A small, streaming ELF reader: what the dynamic loader needs to know about a file.
 
-``read(path)`` returns the ELF interpreter (PT_INTERP), the DT_NEEDED sonames, DT_RPATH,
-DT_RUNPATH and DT_SONAME of an ELF32/ELF64 file of either byte order, or None when the
-file is not ELF.  It seeks to the program headers, the PT_INTERP string, the dynamic
-section and the dynamic string table only, so a 1 GB ``.so`` costs a few small reads.
+``read(path)`` returns the ELF interpreter (PT_INTERP), whether there is a dynamic section
+(PT_DYNAMIC), the DT_NEEDED sonames, DT_RPATH, DT_RUNPATH and DT_SONAME of an ELF32/ELF64
+file of either byte order, or None when the file is not ELF.  It seeks to the program
+headers, the PT_INTERP string, the dynamic section and the dynamic string table only, so a
+1 GB ``.so`` costs a few small reads.
 Bad input never raises: a truncated or garbage file gives None or a partial result.
 Stdlib only.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from uvx_nix import files
@@ -40,6 +41,7 @@ class ElfInfo:
     rpath: str | None = None
     runpath: str | None = None
     soname: str | None = None
+    dynamic: bool = False  # PT_DYNAMIC: dynamically linked (or a static PIE)
 
     @property
     def is_loadable(self) -> bool:
@@ -143,7 +145,8 @@ def read_stream(f: BinaryIO) -> ElfInfo | None:
         elif p_type == PT_DYNAMIC and dynamic is None:
             dynamic = (p_offset, p_filesz)
     interpreter = _string(f, interp[0], interp[1]) if interp else None
-    info = ElfInfo(base.elf_class, base.big_endian, machine, e_type, interpreter or None)
+    info = ElfInfo(base.elf_class, base.big_endian, machine, e_type, interpreter or None,
+                   dynamic=dynamic is not None)
     if dynamic is None:
         return info
     return _dynamic(f, info, dynamic, loads, is64, order)
@@ -182,9 +185,8 @@ def _dynamic(f: BinaryIO, info: ElfInfo, dynamic: tuple[int, int],
                 needed.append(name)
         elif tag in (DT_SONAME, DT_RPATH, DT_RUNPATH) and tag not in fields:
             fields[tag] = text(value)
-    return ElfInfo(info.elf_class, info.big_endian, info.machine, info.elf_type,
-                   info.interpreter, tuple(needed), fields.get(DT_RPATH),
-                   fields.get(DT_RUNPATH), fields.get(DT_SONAME))
+    return replace(info, needed=tuple(needed), rpath=fields.get(DT_RPATH),
+                   runpath=fields.get(DT_RUNPATH), soname=fields.get(DT_SONAME))
 
 
 def _vaddr_to_offset(addr: int, loads: list[tuple[int, int, int]]) -> int | None:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from uvx_nix import files as filesys
 from uvx_nix import output
 from uvx_nix.errors import UserError, display_path
-from uvx_nix.native import elf, venvs
+from uvx_nix.native import elf, glibc, venvs
 
 if TYPE_CHECKING:
     pass
@@ -33,14 +33,6 @@ NIX_LD_MARKER = "/run/current-system/sw/share/nix-ld"
 
 
 MAX_RECORD = 64 * 1024 * 1024  # torch's RECORD is a few MiB
-
-
-# What glibc always provides; used when the interpreter's glibc cannot be found.
-GLIBC_SONAMES = frozenset({
-    "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
-    "libresolv.so.2", "libanl.so.1", "libnsl.so.1", "libmvec.so.1", "ld-linux-x86-64.so.2",
-    "ld-linux-aarch64.so.1", "ld-linux.so.2", "libBrokenLocale.so.1", "libthread_db.so.1",
-})
 
 
 @dataclass
@@ -115,8 +107,8 @@ class _Resolver:
             self.machine = info.machine
             self.default_dirs = [os.path.dirname(info.interpreter)]
             self._preload(interp, info)  # type: ignore[arg-type]
-        else:
-            self.preloaded |= GLIBC_SONAMES
+        else:  # the interpreter's glibc cannot be found: assume what glibc always provides
+            self.preloaded |= glibc.SONAMES
 
     def listing(self, directory: str) -> frozenset[str]:
         if directory not in self._listings:

@@ -35,6 +35,26 @@ def test_reads_bin_ls_like_readelf() -> None:
     for soname in info.needed:
         assert f"Shared library: [{soname}]" in dynamic
     assert "libc.so.6" in info.needed
+    assert info.dynamic
+
+
+def test_dynamic_tells_linked_programs_from_static_ones(tmp_path: Path) -> None:
+    """PT_DYNAMIC, not PT_INTERP, says whether a file is dynamically linked: a static PIE has
+    one without an interpreter, a static program neither, an object file no program headers."""
+    src = tmp_path / "m.c"
+    src.write_text("int main(void) { return 0; }\n")
+    kinds = {"dyn": [], "static-pie": ["-static-pie"], "static": ["-static", "-no-pie"],
+             "object": ["-c"]}
+    got: dict[str, tuple[bool, bool]] = {}
+    for name, flags in kinds.items():
+        subprocess.run(["gcc", *flags, "-o", str(tmp_path / name), str(src)], check=True)
+        info = elf.read(tmp_path / name)
+        assert info is not None
+        got[name] = (info.dynamic, info.interpreter is not None)
+    assert got == {"dyn": (True, True), "static-pie": (True, False),
+                   "static": (False, False), "object": (False, False)}
+    assert "DYNAMIC" in _readelf(tmp_path / "static-pie", "-l")
+    assert "DYNAMIC" not in _readelf(tmp_path / "static", "-l")
 
 
 def test_reads_a_cxx_extension(tmp_path: Path) -> None:
@@ -120,6 +140,7 @@ def test_both_classes_and_byte_orders(is64: bool, big: bool) -> None:
     assert info.needed == ("libfoo.so.1",)
     assert info.soname == "libself.so.2"
     assert info.runpath == "$ORIGIN"
+    assert info.dynamic
 
 
 def test_not_elf_and_unreadable(tmp_path: Path) -> None:

@@ -1,11 +1,11 @@
-#!/usr/bin/env python3
 """Collect host programs into content-addressed Nix sources for the NixOS look-alike.
 
-Run by scripts/setup-sim on the Debian host (stdlib only). For every look-alike package this
-stages a directory holding the program files plus the closure of their shared libraries
-(glibc excluded: that is its own package), adds it to the store with
-``nix-store --add-fixed --recursive sha256`` and records name -> (store name, NAR hash) in
-``tests/sim/nixpkgs/sim-sources.json`` (git-ignored). The Nix expressions then refer to these
+Run by scripts/setup-sim (``sim/setup_sim.py collect``) on the Debian host (stdlib and
+uvx-nix's ELF reader and glibc soname list from src/, the code that reads wheels' libraries).
+For every look-alike package this stages a directory holding the program files plus the
+closure of their shared libraries (glibc excluded: that is its own package), adds it to the
+store with ``nix-store --add-fixed --recursive sha256`` and records name -> (store name, NAR
+hash) in ``sim/nixpkgs/sim-sources.json`` (git-ignored). The Nix expressions then refer to these
 sources as fixed-output derivations, so every package output can be rebuilt from the store
 alone, inside the simulated root, with no host file.
 
@@ -20,14 +20,15 @@ import json
 import os
 import re
 import shutil
-import struct
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+from uvx_nix.native import elf, glibc
+
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+REPO = HERE.parent
 BUILD = HERE / ".build"
 STAGE = BUILD / "stage"
 NIXPKGS = HERE / "nixpkgs"
@@ -35,21 +36,13 @@ SOURCES_JSON = NIXPKGS / "sim-sources.json"
 STAMP = BUILD / "collect-stamp.json"
 HOST_LIBDIR = Path("/lib/x86_64-linux-gnu")
 
-# Files of Debian's libc6: they form the store glibc, never copied into other packages.
-GLIBC_SONAMES = {
-    "ld-linux-x86-64.so.2", "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2",
-    "librt.so.1", "libresolv.so.2", "libutil.so.1", "libanl.so.1", "libBrokenLocale.so.1",
-    "libc_malloc_debug.so.0", "libmvec.so.1", "libnsl.so.1", "libnss_compat.so.2",
-    "libnss_dns.so.2", "libnss_files.so.2", "libnss_hesiod.so.2", "libthread_db.so.1",
-}
+# glibc's own libraries (glibc.SONAMES) form the store glibc, never copied into other packages.
 # NixOS's glibc lib dir also holds libgcc_s.so.1 (nixpkgs copies it there), so it resolves
 # everywhere on NixOS; libstdc++.so.6 does not.
 GLIBC_EXTRA = {"libgcc_s.so.1"}
 
 # The store loader's system search dir (see c_glibc); must be exactly 21 bytes + "/".
 GLIBC_LINK = b"/nix/var/simglibc/lib"
-PT_INTERP = 3
-PT_DYNAMIC = 2
 
 
 def log(msg: str) -> None:
@@ -58,20 +51,12 @@ def log(msg: str) -> None:
 
 def elf_kind(path: Path) -> str | None:
     """'exe' (has PT_INTERP), 'lib' (dynamic, no interpreter) or None (not a dynamic ELF)."""
-    if path.is_symlink() or not path.is_file():
+    if path.is_symlink():
         return None
-    with open(path, "rb") as f:
-        head = f.read(64)
-        if len(head) < 64 or head[:4] != b"\x7fELF" or head[4] != 2:
-            return None
-        phoff, = struct.unpack_from("<Q", head, 32)
-        phentsize, phnum = struct.unpack_from("<HH", head, 54)
-        f.seek(phoff)
-        ph = f.read(phentsize * phnum)
-    types = {struct.unpack_from("<I", ph, i * phentsize)[0] for i in range(phnum)}
-    if PT_DYNAMIC not in types:
+    info = elf.read(path)
+    if info is None or info.elf_class != 64 or not info.dynamic:
         return None
-    return "exe" if PT_INTERP in types else "lib"
+    return "exe" if info.interpreter is not None else "lib"
 
 
 def ldd_closure(files: list[Path], optional: Path | None = None) -> dict[str, Path]:
@@ -96,7 +81,7 @@ def ldd_closure(files: list[Path], optional: Path | None = None) -> dict[str, Pa
                     raise SystemExit(f"setup-sim: {f}: {line.strip()}")
                 continue
             soname, target = m.group(1), m.group(2)
-            if soname in GLIBC_SONAMES or soname in GLIBC_EXTRA:
+            if soname in glibc.SONAMES or soname in GLIBC_EXTRA:
                 continue
             out.setdefault(soname, Path(target))
     return out
@@ -618,6 +603,8 @@ def c_cargo() -> Stage:
 
 def fingerprint() -> str:
     h = hashlib.sha256(Path(__file__).read_bytes())
+    for module in (elf, glibc):
+        h.update(Path(str(module.__file__)).read_bytes())
     progs = ["busybox", "patchelf", "bash", "nix", "direnv", "git", "zsh", "fish", "tmux",
              "ls", "uv", "gcc", "ld", "pkgconf", "make", "rustc", "cargo"]
     for p in progs:
@@ -712,6 +699,3 @@ def main() -> int:
     STAMP.write_text(json.dumps({"fingerprint": fp}))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

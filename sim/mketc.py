@@ -1,5 +1,5 @@
-#!/usr/bin/env python3
-"""Generate the /etc of the simulated NixOS into tests/sim/.build/etc (run by setup-sim)."""
+"""Generate the /etc of the simulated NixOS into sim/.build/etc (``sim/setup_sim.py etc``,
+run by scripts/setup-sim)."""
 
 from __future__ import annotations
 
@@ -90,6 +90,3 @@ def _same_tree(a: Path, b: Path) -> bool:
 
     return listing(a) == listing(b)
 
-
-if __name__ == "__main__":
-    main()
