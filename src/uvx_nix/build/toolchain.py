@@ -314,9 +314,3 @@ def hook_main(argv: Sequence[str]) -> int:
                              f"{type(exc).__name__}: {exc}"}
     sys.stdout.write(json.dumps(answer))
     return 0
-
-
-# ---------------------------------------------------------------------------------------
-# `uvx-nix nix add-build-library ATTR...`
-
-

@@ -21,7 +21,6 @@ import argparse
 import ast
 import json
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,30 +40,6 @@ if TYPE_CHECKING:
 
 EXIT_PROBLEMS = 1
 _FIX = "uvx-nix nix doctor --fix"
-
-
-# ---------------------------------------------------------------------------------------
-# Scanning
-
-
-# ---------------------------------------------------------------------------------------
-# Suggestions
-
-
-# ---------------------------------------------------------------------------------------
-# Patching programs (hardlink-safe) and re-applying after uv
-
-
-def _warn(message: str, kind: str = "warning") -> None:
-    sys.stderr.write(f"{kind}: uvx-nix: {printable(message)}\n")
-
-
-# ---------------------------------------------------------------------------------------
-# Editing pyproject.toml
-
-
-# ---------------------------------------------------------------------------------------
-# The command
 
 
 def arguments(parser: argparse.ArgumentParser, name: str) -> None:
