@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from uvx_nix import cache, files, output, paths
-from uvx_nix.errors import UserError, display_path
+from uvx_nix.errors import EXIT_LOCKFILE, UserError, display_path
 from uvx_nix.native import elf, patch, scan, venvs
 from uvx_nix.resolve import inputs, lockfile, nix, specs, workdir
 
@@ -59,16 +59,8 @@ def locked_patchelf(lockfile_path: Path, environ: Mapping[str, str], quiet: bool
     system = inputs.current_system()
     if existing is None or system not in existing[0].systems:
         raise UserError(f"no lock at {display_path(lockfile_path)} to take patchelf from; run "
-                        "`uvx-nix nix lock`", 74)
-    lock = existing[0]
-    spec = {
-        "system": system,
-        "nixpkgs": specs.locked_source(lock),
-        "python": {"mode": "attribute", "attribute": lock.systems[system].python_attribute,
-                   "implementation": None, "clauses": [], "freeThreaded": False},
-        "libraries": [{"name": "patchelf", "paths": [["patchelf"]]}],
-        "allowUnfree": False,
-    }
+                        "`uvx-nix nix lock`", EXIT_LOCKFILE)
+    spec = specs.asking_spec(existing[0], system, [{"name": "patchelf", "paths": [["patchelf"]]}])
     link = workdir.gcroot(lockfile_path.parent, f"patchelf-{system}")
     manifest = nix.build(spec, link, environ, what="building patchelf", quiet=quiet)
     for lib in manifest.get("libraries") or []:

@@ -21,15 +21,7 @@ def _check_build(lock_path: Path, libraries: list[dict[str, Any]], environ: Mapp
     system = inputs_mod.current_system()
     if existing is None or system not in existing[0].systems:
         return None
-    lock = existing[0]
-    spec = {
-        "system": system,
-        "nixpkgs": specs.locked_source(lock),
-        "python": {"mode": "attribute", "attribute": lock.systems[system].python_attribute,
-                   "implementation": None, "clauses": [], "freeThreaded": False},
-        "libraries": libraries,
-        "allowUnfree": False,
-    }
+    spec = specs.asking_spec(existing[0], system, libraries)
     link = workdir.gcroot(lock_path.parent, f".check-{os.getpid()}")
     try:
         return nix.build(spec, link, environ, what=what, quiet=quiet)

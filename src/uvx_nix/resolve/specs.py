@@ -95,12 +95,27 @@ def locked_source(lock: lockfile.Lock) -> dict[str, str]:
     return {"type": "path", "path": lock.nixpkgs_url}
 
 
+def _exact_python(attribute: str) -> dict[str, Any]:
+    """The interpreter by its attribute, no version matching."""
+    return {"mode": "attribute", "attribute": attribute, "implementation": None, "clauses": [],
+            "freeThreaded": False}
+
+
 def locked_spec(inp: inputs_mod.Inputs, lock: lockfile.Lock, python_attribute: str,
                 libraries: list[str], keep: list[str] | None = None) -> dict[str, Any]:
     """The spec that builds exactly these attributes from the lock's nixpkgs (no matching)."""
-    python: dict[str, Any] = {"mode": "attribute", "attribute": python_attribute,
-                              "implementation": None, "clauses": [], "freeThreaded": False}
-    return resolve_spec(inp, locked_source(lock), python, libraries, keep)
+    return resolve_spec(inp, locked_source(lock), _exact_python(python_attribute), libraries,
+                        keep)
+
+
+def asking_spec(lock: lockfile.Lock, system: str, libraries: list[dict[str, Any]]
+                ) -> dict[str, Any]:
+    """A spec that asks the lock's nixpkgs for ``libraries`` (spec entries) beside the locked
+    interpreter of ``system``, nothing unfree: how uvx-nix checks attributes and fetches its
+    own tools (patchelf) from the locked nixpkgs."""
+    return {"system": system, "nixpkgs": locked_source(lock),
+            "python": _exact_python(lock.systems[system].python_attribute),
+            "libraries": libraries, "allowUnfree": False}
 
 
 def fresh_source(inp: inputs_mod.Inputs, environ: Mapping[str, str], quiet: bool = False
