@@ -73,7 +73,10 @@ def _epilog() -> str:
     return "\n".join(lines)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The tree of every own command. A command with a module of its own gets its arguments
+    only when it is the one ``chosen`` (the others' modules are not imported for nothing;
+    `nix --help` lists each by its name and help line, which need no module)."""
     parser = usage.Parser(
         prog="uvx-nix nix",
         description="uvx-nix's own commands. Every other command line is uv's: "
@@ -85,7 +88,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="print uvx-nix's version and the uv and Nix it found")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, text) in DELEGATED.items():
-        importlib.import_module(module).arguments(sub.add_parser(name, help=text), name)
+        command = sub.add_parser(name, help=text)
+        if name == chosen:
+            importlib.import_module(module).arguments(command, name)
     for name, text in COMMANDS.items():
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("--directory", help="run as if started in this directory")
@@ -306,7 +311,7 @@ def _outer_directory(outer: Invocation | None) -> str | None:
 
 def main(argv: Sequence[str], environ: Mapping[str, str],
          outer: Invocation | None = None) -> int:
-    parser = _parser()
+    parser = _parser(next((word for word in argv if not word.startswith("-")), None))
     if not argv:
         parser.print_help()
         return 0
