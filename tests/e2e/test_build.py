@@ -4,7 +4,6 @@ inside the build backends uv starts."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.e2e import channel_nixpkgs, local_nixpkgs, nix_calls, uvx
+from helpers.e2e import channel_nixpkgs, local_nixpkgs, nix_calls, plain_uv, uvx
 from helpers.sim import Sim
 
 REPO = Path(__file__).resolve().parents[2]
@@ -348,11 +347,8 @@ def test_pip_install_of_a_local_c_package_outside_a_project(sim: Sim, tmp_path: 
     _package(work / "cext", backends)
     uvx(sim, ["venv"], cwd=work, check=True)
     install = ["pip", "install", "--no-index", "--find-links", "cext/wheels", "./cext"]
-    # Plain uv with the same interpreter and libraries (uvx-nix's environment for uv, as
-    # `nix env` prints it, without the build hook): the compiler is missing.
-    env = json.loads(uvx(sim, ["nix", "env", "--format", "json"], cwd=work, check=True).stdout)
-    plain = sim.run([f"{sim.pkgs['uv']}/bin/uv", *install], cwd=work,
-                    env={k: v for k, v in env.items() if v is not None})
+    # Plain uv with the same interpreter and libraries: the compiler is missing.
+    plain = plain_uv(sim, install, cwd=work)
     assert plain.returncode != 0
     assert "No such file or directory: 'gcc'" in plain.stderr, plain.stderr[-2000:]
     res = uvx(sim, install, cwd=work)

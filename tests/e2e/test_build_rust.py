@@ -7,7 +7,6 @@ program)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.e2e import nix_calls, uvx
+from helpers.e2e import nix_calls, plain_uv, uvx
 from helpers.sim import Sim
 
 REPO = Path(__file__).resolve().parents[2]
@@ -235,9 +234,7 @@ def test_pip_install_of_a_local_rust_package(sim: Sim, tmp_path: Path, backends:
     _setuptools_rust_package(work / "rustext", backends)
     uvx(sim, ["venv"], cwd=work, check=True)
     install = ["pip", "install", "--no-index", "--find-links", "rustext/wheels", "./rustext"]
-    env = json.loads(uvx(sim, ["nix", "env", "--format", "json"], cwd=work, check=True).stdout)
-    plain = sim.run([f"{sim.pkgs['uv']}/bin/uv", *install], cwd=work,
-                    env={k: v for k, v in env.items() if v is not None})
+    plain = plain_uv(sim, install, cwd=work)
     assert plain.returncode != 0
     assert "error: can't find Rust compiler" in plain.stderr, plain.stderr[-2000:]
     res = uvx(sim, install, cwd=work)

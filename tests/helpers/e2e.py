@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import uuid
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,14 @@ def uvx(sim: Sim, args: Sequence[str], *, cwd: Path, env: Mapping[str, str] | No
     """Run ``uvx-nix ARGS`` inside the simulation, with the look-alike's uv on PATH."""
     return sim.run(["uvx-nix", *args], cwd=cwd, env=env, check=check, input=input,
                    path_prepend=[*path_prepend, uv_bin(sim)], binds=binds)
+
+
+def plain_uv(sim: Sim, args: Sequence[str], *, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Plain uv with the environment uvx-nix gives uv here (`nix env --format json`: the same
+    interpreter and libraries, without the build hook): what uv alone does with them."""
+    given = json.loads(uvx(sim, ["nix", "env", "--format", "json"], cwd=cwd, check=True).stdout)
+    return sim.run([f"{sim.pkgs['uv']}/bin/uv", *args], cwd=cwd,
+                   env={k: v for k, v in given.items() if v is not None})
 
 
 def nix_calls(log: Path) -> list[str]:
