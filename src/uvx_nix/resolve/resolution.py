@@ -138,7 +138,7 @@ def ensure(inp: inputs_mod.Inputs, environ: Mapping[str, str], *, quiet: bool = 
     for message in inp.warnings:
         warn(message, quiet)
     work = workdir.work_dir(inp.lock_dir)
-    gcroot = workdir.gcroot(inp.lock_dir, inp.system)
+    gcroot = workdir.roots_dir(inp.lock_dir) / inp.system  # work_dir made (and checked) it
     try:
         with FileLock(str(work / "lock"), timeout=LOCK_TIMEOUT):
             return _ensure_locked(inp, environ, gcroot, quiet=quiet, upgrade=upgrade,

@@ -26,7 +26,8 @@ def roots_dir(lock_dir: Path) -> Path:
 
 def gcroot(lock_dir: Path, name: str) -> Path:
     """The GC root ``name`` beside the lock in ``lock_dir``, its directory made safe first."""
-    return work_dir(lock_dir) / "gcroots" / name
+    work_dir(lock_dir)
+    return roots_dir(lock_dir) / name
 
 
 def work_dir(lock_dir: Path) -> Path:
@@ -37,7 +38,7 @@ def work_dir(lock_dir: Path) -> Path:
     removed before the file lock opens it (an older filelock would truncate its target)."""
     directory = lock_dir / WORK
     try:
-        for path in (directory, directory / "gcroots"):
+        for path in (directory, roots_dir(lock_dir)):
             if not os.path.lexists(path):
                 path.mkdir(parents=True, exist_ok=True)  # parallel first calls race here
             if not files.real_directory(path):
