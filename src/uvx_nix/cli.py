@@ -98,18 +98,20 @@ def _run(args: list[str], environ: Mapping[str, str],
     key = cache.key_for(inv, stdin, uv)
     path = cache.path(key, environ)
     fields = cache.load(path, key)
-    if fields is None:
+
+    def again() -> dict[str, str]:
+        """The slow path: resolve, and write this call's record anew."""
         from uvx_nix.prepare import miss  # noqa: PLC0415 - see the module docstring
 
+        return miss.resolve_for(inv, environ, key, path, stdin)
+
+    if fields is None:
         execute.check_version(uv, paths.cache_dir_str(environ))
-        fields = miss.resolve_for(inv, environ, key, path, stdin)
+        fields = again()
     site = fields.get("site")
     if site and (cache.signature(site) != fields.get("site_sig")
                  or fields.get("hook_libs") != fields.get("libs")):
-        from uvx_nix.prepare import miss, venv  # noqa: PLC0415 - see the module docstring
-
-        def again() -> dict[str, str]:
-            return miss.resolve_for(inv, environ, key, path, stdin)
+        from uvx_nix.prepare import venv  # noqa: PLC0415 - see the module docstring
 
         fields = venv.on_change(fields, key, path, environ, again)
     if inv.command[:2] in SYSTEM_WRITES:
@@ -127,23 +129,15 @@ def _run(args: list[str], environ: Mapping[str, str],
         if inv.command[:2] in PREPARING:
             from uvx_nix.prepare import venv  # noqa: PLC0415 - see the module docstring
 
-            def again() -> dict[str, str]:
-                from uvx_nix.prepare import miss  # noqa: PLC0415 - see the module docstring
-
-                return miss.resolve_for(inv, environ, key, path, stdin)
-
             code = execute.run_uv(uv, args, build_env)
             venv.after_uv(inv, fields, environ, key, path, again)
             return code
         if inv.command[:2] in RUNNING:
             memo = _unprepared(inv, fields, environ)
             if memo is not None:
-                from uvx_nix.prepare import miss, venv  # noqa: PLC0415 - see the module docstring
+                from uvx_nix.prepare import venv  # noqa: PLC0415 - see the module docstring
 
-                def again_() -> dict[str, str]:
-                    return miss.resolve_for(inv, environ, key, path, stdin)
-
-                venv.before_run(inv, fields, build_env, uv, memo, key, path, again_)
+                venv.before_run(inv, fields, build_env, uv, memo, key, path, again)
     _exec(uv, args, env if inv.command[:2] in RUNNING else build_env, uvx_args)
 
 
