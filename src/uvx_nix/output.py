@@ -55,7 +55,7 @@ def line(kind: str, message: str, environ: Mapping[str, str] | None = None) -> s
     """``KIND: uvx-nix: MESSAGE`` and a newline, the label coloured as uv colours its own."""
     label = kind
     if _colored(os.environ if environ is None else environ):
-        label = f"\033[1m\033[{_COLORS.get(kind, '1')}m{kind}\033[39m\033[0m\033[1m:\033[0m"
+        label = f"\033[1m\033[{_COLORS[kind]}m{kind}\033[39m\033[0m\033[1m:\033[0m"
         return f"{label} uvx-nix: {printable(message)}\n"
     return f"{label}: uvx-nix: {printable(message)}\n"
 
